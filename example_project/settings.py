@@ -1,0 +1,137 @@
+"""Settings of the example host project.
+
+The database and broker come from the environment so the same project runs the demo on
+SQLite with django-q2's ORM broker, and the CI's second leg on PostgreSQL with Redis:
+
+    WEBHOOKS_DB=postgres     use PostgreSQL on 127.0.0.1:5432 (database WEBHOOKS_PG_NAME)
+    WEBHOOKS_SQLITE_PATH     the SQLite file otherwise (default: db.sqlite3 here)
+    WEBHOOKS_BROKER=redis    use Redis on 127.0.0.1:6379 rather than the ORM broker
+"""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "example_project.agile",
+    "webhooks_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "example_project.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "example_project.wsgi.application"
+
+if os.environ.get("WEBHOOKS_DB") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": os.environ.get("WEBHOOKS_PG_NAME", "webhooks_example"),
+            "USER": os.environ.get("WEBHOOKS_PG_USER", "postgres"),
+            "HOST": os.environ.get("WEBHOOKS_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("WEBHOOKS_PG_PORT", "5432"),
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("WEBHOOKS_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                # The web process and the qcluster workers write to one file: WAL lets
+                # readers run beside a writer, IMMEDIATE transactions take the write lock
+                # up front instead of failing to upgrade a read lock, and the timeout
+                # makes a writer wait for the lock rather than error.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+Q_CLUSTER = {
+    "name": os.environ.get("WEBHOOKS_Q_NAME", "webhooks-example"),
+    "workers": int(os.environ.get("WEBHOOKS_Q_WORKERS", "2")),
+    # A delivery task runs at most TASK_TIME_LIMIT + TIMEOUT (90 s by default).
+    "timeout": 120,
+    "retry": 180,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "save_limit": 100,
+    "poll": 0.1,
+    "catch_up": False,
+    "label": "Task queue",
+}
+if os.environ.get("WEBHOOKS_BROKER") == "redis":
+    Q_CLUSTER["redis"] = {
+        "host": os.environ.get("WEBHOOKS_REDIS_HOST", "127.0.0.1"),
+        "port": 6379,
+        "db": int(os.environ.get("WEBHOOKS_REDIS_DB", "0")),
+    }
+else:
+    Q_CLUSTER["orm"] = "default"
+
+WEBHOOKS = {
+    "PROJECT_MODEL": "agile.Project",
+    "PRODUCT_NAME": "AgileBoard",
+    # The demo's receiver runs on this machine; a production host keeps the SSRF guard.
+    "ALLOWED_NETWORKS": ["127.0.0.0/8"],
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {
+        "django_q": {"handlers": ["console"], "level": os.environ.get("Q_LOG_LEVEL", "WARNING")},
+        "webhooks_app": {"handlers": ["console"], "level": "WARNING"},
+    },
+}

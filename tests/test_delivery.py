@@ -1,0 +1,381 @@
+"""Delivery against real HTTP servers on 127.0.0.1: success, faults and retries."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from webhooks_app import signals
+from webhooks_app.delivery import claim
+from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Event, Webhook
+from webhooks_app.testing import Receiver, Reply
+
+pytestmark = pytest.mark.django_db
+
+SCHEDULE = [60, 300, 1800, 7200, 43200]
+
+
+def only_delivery() -> Delivery:
+    return Delivery.objects.select_related("event", "webhook").get()
+
+
+def test_created_task_is_delivered_signed_with_envelope_and_headers(webhook, receiver, make_task, deliver):
+    task = make_task(title="Write docs")
+
+    assert deliver() == 1
+
+    (request,) = receiver.wait_for(1)
+    assert request.verified is True, request.error
+    body = request.json()
+    assert body["event"] == "issues.store"
+    assert body["timestamp"].endswith("Z")
+    assert body["data"]["uuid"] == str(task.uuid)
+    assert body["data"]["title"] == "Write docs"
+    assert "changes" not in body
+    headers = request.headers
+    assert headers["Content-Type"] == "application/json"
+    assert headers["User-Agent"] == "AgileBoard Webhook"
+    assert headers["X-Header"] == "AgileBoard"
+    assert headers["X-Webhook-Event"] == "issues.store"
+    event = Event.objects.get()
+    assert headers["webhook-id"] == event.msg_id
+    assert headers["X-Webhook-Signature-256"].startswith("sha256=")
+
+    delivery = only_delivery()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert delivery.attempts == 1
+    log = DeliveryLog.objects.get()
+    assert log.outcome == DeliveryLog.Outcome.SUCCESS
+    assert log.response_status == 200 and log.response_body == "ok"
+    assert headers["X-Webhook-Delivery"] == str(log.uuid)
+    assert log.request_body.encode() == request.body  # exactly the bytes sent
+    assert log.request_headers["webhook-signature"] == headers["webhook-signature"]
+    assert log.trigger == "event" and log.duration_ms > 0
+
+
+def test_update_sends_changes_from_and_to(webhook, receiver, make_task, deliver):
+    task = make_task(title="Old")
+    task.title = "New"
+    task.save()
+    task.save()  # no change: no event
+
+    deliver()
+
+    requests = receiver.wait_for(2)
+    assert [r.event for r in requests] == ["issues.store", "issues.update"]
+    body = requests[1].json()
+    assert body["changes"] == {"title": {"from": "Old", "to": "New"}}
+    assert body["data"]["title"] == "New"
+    assert Event.objects.count() == 2
+
+
+def test_deleted_task_is_described_as_it_was(webhook, receiver, make_task, deliver):
+    task = make_task(title="Doomed")
+    uuid = str(task.uuid)
+    task.delete()
+
+    deliver()
+
+    requests = receiver.wait_for(2)
+    assert requests[1].event == "issues.destroy"
+    assert requests[1].json()["data"] == {**requests[1].json()["data"], "uuid": uuid, "title": "Doomed"}
+
+
+def test_rolled_back_transaction_sends_nothing(webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            make_task()
+            raise RuntimeError("host's request failed")
+
+    assert callbacks == []  # the queue was never asked
+    assert not Event.objects.exists() and not Delivery.objects.exists()
+    assert deliver() == 0
+    assert receiver.count == 0
+
+
+def test_queue_is_asked_once_per_transaction_after_commit(webhook, make_task, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        for i in range(5):
+            make_task(title=f"t{i}")
+    assert len(callbacks) == 1
+    assert Delivery.objects.count() == 5
+
+
+def test_server_error_is_retried_on_the_backoff_schedule(webhook, receiver, make_task, deliver, webhooks_settings):
+    webhooks_settings(FAILURE_THRESHOLD=100)
+    receiver.default = Reply(status=500, body=b"boom")
+    make_task()
+
+    deliver()
+    delays = []
+    for _ in SCHEDULE:
+        d = only_delivery()
+        assert d.status == Delivery.Status.PENDING
+        delays.append((d.next_attempt_at - d.last_attempt_at).total_seconds())
+        assert deliver(at=d.next_attempt_at - timedelta(seconds=1)) == 0  # not before it is due
+        assert deliver(at=d.next_attempt_at + timedelta(seconds=1)) == 1
+
+    for delay, base in zip(delays, SCHEDULE, strict=True):
+        assert base * 0.8 - 1 <= delay <= base * 1.2 + 1
+    d = only_delivery()
+    assert d.status == Delivery.Status.FAILED and d.attempts == 6
+    assert d.next_attempt_at is None
+    logs = list(DeliveryLog.objects.order_by("attempt"))
+    assert [log.attempt for log in logs] == [1, 2, 3, 4, 5, 6]
+    assert [log.trigger for log in logs] == ["event"] + ["retry"] * 5
+    assert all(log.response_status == 500 and log.response_body == "boom" for log in logs)
+    assert logs[-1].next_attempt_at is None and logs[0].next_attempt_at is not None
+    assert receiver.count == 6
+    assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
+
+
+def test_retry_after_header_is_honoured(webhook, receiver, make_task, deliver):
+    receiver.reply(Reply(status=429, headers={"Retry-After": "3600"}))
+    make_task()
+    deliver()
+    d = only_delivery()
+    assert (d.next_attempt_at - d.last_attempt_at).total_seconds() >= 3600
+
+
+def test_timeout_is_a_failure_and_retried(webhook, receiver, make_task, deliver, webhooks_settings):
+    webhooks_settings(TIMEOUT=0.5)
+    receiver.reply(Reply(delay=5))
+    make_task()
+    deliver()
+    log = DeliveryLog.objects.get()
+    assert log.outcome == "failure" and log.response_status is None
+    assert "Timed out" in log.error
+    assert log.duration_ms < 3000
+    assert only_delivery().status == Delivery.Status.PENDING
+
+
+def test_connection_refused_is_a_failure_and_retried(make_webhook, closed_port_url, make_task, deliver):
+    make_webhook(closed_port_url)
+    make_task()
+    deliver()
+    log = DeliveryLog.objects.get()
+    assert log.outcome == "failure" and log.response_status is None
+    assert "Connection failed" in log.error
+    d = only_delivery()
+    assert d.status == Delivery.Status.PENDING and d.next_attempt_at > timezone.now()
+
+
+def test_redirect_is_not_followed_and_counts_as_failure(webhook, receiver, make_task, deliver):
+    with Receiver() as elsewhere:
+        receiver.reply(Reply(status=302, headers={"Location": elsewhere.url}))
+        make_task()
+        deliver()
+        assert elsewhere.count == 0
+    log = DeliveryLog.objects.get()
+    assert log.outcome == "failure" and log.response_status == 302
+    assert "not followed" in log.error
+
+
+def test_gone_disables_the_endpoint_at_once(webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks):
+    receiver.reply(Reply(status=410))
+    disabled = []
+    signals.webhook_disabled.connect(lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t410")
+    try:
+        make_task()
+        make_task()
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver()
+    finally:
+        signals.webhook_disabled.disconnect(dispatch_uid="t410")
+    webhook.refresh_from_db()
+    assert not webhook.enabled and webhook.disabled_reason == DisabledReason.GONE
+    assert receiver.count == 1
+    assert [d["reason"] for d in disabled] == ["gone"]
+    statuses = sorted(Delivery.objects.values_list("status", flat=True))
+    assert statuses == ["failed", "pending"]  # the second is held, not lost
+
+
+def test_fifth_consecutive_failure_disables_endpoint(webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks):
+    receiver.default = Reply(status=503)
+    disabled = []
+    signals.webhook_disabled.connect(lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t5")
+    try:
+        for i in range(4):
+            make_task(title=f"t{i}")
+            deliver()
+            webhook.refresh_from_db()
+            assert webhook.enabled and webhook.consecutive_failures == i + 1
+        make_task(title="fifth")
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver()
+    finally:
+        signals.webhook_disabled.disconnect(dispatch_uid="t5")
+
+    webhook.refresh_from_db()
+    assert not webhook.enabled
+    assert webhook.disabled_reason == DisabledReason.FAILURES
+    assert "5 consecutive failed deliveries" in webhook.disabled_detail
+    assert webhook.status == "auto-disabled"
+    assert len(disabled) == 1 and disabled[0]["webhook"].pk == webhook.pk
+
+    # Disabled: nothing more is attempted, even once retries fall due...
+    make_task(title="while disabled")
+    assert deliver(after=86400) == 0
+    assert receiver.count == 5
+    # ...and nothing is lost: re-enabled, every held delivery goes out.
+    receiver.default = Reply(status=200)
+    assert webhook.enable() == 6
+    assert deliver() == 6
+    assert receiver.count == 11
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    webhook.refresh_from_db()
+    assert webhook.enabled and webhook.consecutive_failures == 0
+
+
+def test_success_resets_the_consecutive_failure_count(webhook, receiver, make_task, deliver):
+    receiver.reply(*[Reply(status=500)] * 4)
+    for i in range(4):
+        make_task(title=f"t{i}")
+        deliver()
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 4 and webhook.status == "failing"
+
+    make_task(title="ok")
+    deliver()
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 0 and webhook.enabled and webhook.status == "active"
+
+
+def test_failing_endpoint_does_not_get_the_rest_of_a_batch(webhook, receiver, make_task, deliver):
+    receiver.default = Reply(status=502)
+    with transaction.atomic():
+        for i in range(10):
+            make_task(title=f"t{i}")
+    deliver()
+    assert receiver.count == 1
+    webhook.refresh_from_db()
+    assert webhook.consecutive_failures == 1
+    pending = Delivery.objects.filter(status="pending")
+    assert pending.count() == 10
+    assert pending.filter(attempts=0).count() == 9  # deferred, not counted as attempts
+
+
+def test_huge_response_body_is_capped_in_the_log(webhook, receiver, make_task, deliver):
+    receiver.reply(Reply(body=b"x" * 5_000_000))
+    make_task()
+    deliver()
+    log = DeliveryLog.objects.get()
+    assert log.outcome == "success"
+    assert len(log.response_body) == 20_000
+
+
+def test_trickling_response_is_cut_at_the_deadline(webhook, receiver, make_task, deliver, webhooks_settings):
+    webhooks_settings(TIMEOUT=1)
+    receiver.reply(Reply(body=b"y" * 200, drip=0.05))
+    make_task()
+    deliver()
+    log = DeliveryLog.objects.get()
+    assert log.response_status == 200
+    assert "cut short" in log.error
+    assert log.duration_ms < 5000
+
+
+def test_private_addresses_are_refused_unless_allowed(webhook, receiver, make_task, deliver, webhooks_settings):
+    webhooks_settings(ALLOWED_NETWORKS=[])
+    make_task()
+    deliver()
+    log = DeliveryLog.objects.get()
+    assert log.outcome == "failure"
+    assert "127.0.0.1 is a loopback address" in log.error
+    assert receiver.count == 0
+
+
+def test_sweep_recovers_a_delivery_whose_task_was_lost(webhook, receiver, make_task):
+    from webhooks_app.tasks import sweep
+
+    make_task()  # in this test's transaction: on_commit never runs, as if the broker lost it
+    assert sweep() == 1
+    assert receiver.wait_for(1)[0].verified
+
+
+def test_sweep_recovers_a_delivery_whose_worker_died(webhook, receiver, make_task, deliver):
+    make_task()
+    (claimed,) = claim(10)  # a worker claims it, then dies before sending
+    assert deliver() == 0  # its lease protects it from double sending meanwhile
+    assert deliver(at=claimed.next_attempt_at + timedelta(seconds=1)) == 1
+    assert receiver.count == 1
+    assert only_delivery().status == Delivery.Status.SUCCEEDED
+
+
+def test_redelivery_keeps_the_message_id_and_starts_a_new_round(webhook, receiver, make_task, deliver, webhooks_settings):
+    webhooks_settings(RETRY_SCHEDULE=[])
+    receiver.reply(Reply(status=500))
+    make_task()
+    deliver()
+    d = only_delivery()
+    assert d.status == Delivery.Status.FAILED
+
+    d.redeliver()
+    deliver()
+    first, second = receiver.wait_for(2)
+    assert first.headers["webhook-id"] == second.headers["webhook-id"]
+    assert first.headers["X-Webhook-Delivery"] != second.headers["X-Webhook-Delivery"]
+    log = DeliveryLog.objects.order_by("-attempt").first()
+    assert (log.attempt, log.trigger, log.outcome) == (2, "redelivery", "success")
+
+
+def test_subscriptions_select_exact_events_families_or_everything(make_webhook, project, other_project, make_task, deliver):
+    with Receiver() as exact, Receiver() as family, Receiver() as everything, Receiver() as org:
+        make_webhook(exact.url, ["issues.update"])
+        make_webhook(family.url, ["issues.*"])
+        make_webhook(everything.url, ["*"])
+        make_webhook(org.url, ["*"], project=None)
+        make_webhook(Receiver().url, ["sprints.*"])
+        task = make_task()
+        task.title = "changed"
+        task.save()
+        make_task(project=other_project)
+        deliver()
+        assert exact.count == 1
+        assert family.count == 2
+        assert everything.count == 2
+        assert org.count == 3  # organisation-wide: every project's events
+
+
+def test_manually_disabled_webhook_gets_nothing(webhook, receiver, make_task, deliver):
+    webhook.disable()
+    make_task()
+    assert deliver() == 0
+    assert not Delivery.objects.exists()
+    assert webhook.status == "disabled"
+
+
+def test_test_ping_is_sent_at_once_and_reports_its_outcome(webhook, receiver):
+    from webhooks_app.dispatch import send_test
+
+    delivery = send_test(webhook)
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    (request,) = receiver.wait_for(1)
+    assert request.event == "ping" and request.verified
+    assert json.loads(request.body)["data"]["webhook"]["uuid"] == str(webhook.uuid)
+
+
+def test_emitting_an_unknown_event_is_an_error(db):
+    from webhooks_app import emit
+    from webhooks_app.exceptions import UnknownEventError, WebhookError
+
+    with pytest.raises(UnknownEventError) as info:
+        emit("issues.stroe", {})
+    assert isinstance(info.value, WebhookError)
+
+
+def test_fan_out_to_fifty_webhooks_takes_constant_queries(make_webhook, make_task, django_assert_max_num_queries):
+    make_webhook("http://127.0.0.1:9/a")
+    with django_assert_max_num_queries(4) as one:
+        make_task()
+    for i in range(49):
+        make_webhook(f"http://127.0.0.1:9/{i}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        make_task()
+    assert Event.objects.count() == 2
+    assert Delivery.objects.count() == 51
+    assert Webhook.objects.count() == 50

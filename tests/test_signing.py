@@ -1,0 +1,78 @@
+import base64
+import time
+
+import pytest
+from standardwebhooks.webhooks import Webhook as StandardWebhooksVerifier
+
+from webhooks_app.exceptions import SignatureVerificationError
+from webhooks_app.signing import (
+    generate_secret,
+    sign_hex,
+    sign_standard,
+    signature_headers,
+    verify,
+)
+
+SW_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+SW_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek"
+SW_TS = 1614265330
+SW_BODY = '{"test": 2432232314}'
+
+
+def test_standard_webhooks_signature_matches_reference_vector():
+    assert (
+        sign_standard(SW_SECRET, SW_ID, SW_TS, SW_BODY)
+        == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    )
+
+
+def test_hex_signature_matches_github_reference_vector():
+    assert (
+        "sha256=" + sign_hex("It's a Secret to Everybody", b"Hello, World!")
+        == "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    )
+
+
+def test_generated_secret_is_standard_webhooks_form():
+    secret = generate_secret()
+    assert secret.startswith("whsec_")
+    assert len(base64.b64decode(secret[6:])) == 32
+    assert generate_secret() != secret
+
+
+def test_reference_verifier_accepts_our_signatures():
+    secret, body, now = generate_secret(), b'{"event":"issues.store"}', int(time.time())
+    headers = signature_headers([secret], "msg_1", now, body)
+    StandardWebhooksVerifier(secret).verify(body, headers)  # raises if wrong
+
+
+def test_verify_accepts_any_current_secret_during_rotation():
+    old, new, body, now = generate_secret(), generate_secret(), b"{}", int(time.time())
+    headers = signature_headers([new, old], "msg_1", now, body)
+    assert len(headers["webhook-signature"].split()) == 2
+    assert verify(body, headers, old) == body
+    assert verify(body, headers, new) == body
+
+
+@pytest.mark.parametrize(
+    "tamper, reason",
+    [
+        (lambda h, b: (h, b + b" "), "No webhook-signature matches"),
+        (lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) - 600)}, b), "tolerance"),
+        (lambda h, b: ({**h, "webhook-id": "msg_other"}, b), "No webhook-signature matches"),
+        (lambda h, b: ({"Content-Type": "application/json"}, b), "no signature header"),
+    ],
+)
+def test_verify_rejects_tampered_replayed_or_unsigned_requests(tamper, reason):
+    secret, body = generate_secret(), b'{"a":1}'
+    headers, body = tamper(signature_headers([secret], "msg_1", int(time.time()), body), body)
+    with pytest.raises(SignatureVerificationError, match=reason):
+        verify(body, headers, secret)
+
+
+def test_verify_falls_back_to_hex_header_and_ignores_header_case():
+    secret, body = generate_secret(), b"{}"
+    headers = {"x-webhook-signature-256": "sha256=" + sign_hex(secret, body)}
+    assert verify(body, headers, secret) == body
+    with pytest.raises(SignatureVerificationError):
+        verify(body, headers, generate_secret())

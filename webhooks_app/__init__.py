@@ -1,0 +1,21 @@
+"""Real-time outgoing webhooks for Django.
+
+The public API is importable from here lazily, so that ``import webhooks_app`` in a
+receiver (which may only want :func:`verify`) does not import Django models.
+"""
+
+from typing import Any
+
+__all__ = ["emit", "emit_for_instance", "verify"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "verify":
+        from webhooks_app.signing import verify
+
+        return verify
+    if name in ("emit", "emit_for_instance"):
+        from webhooks_app import dispatch
+
+        return getattr(dispatch, name)
+    raise AttributeError(name)

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class WebhooksConfig(AppConfig):
+    name = "webhooks_app"
+    verbose_name = "Webhooks"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.utils.module_loading import autodiscover_modules
+
+        from webhooks_app import checks  # noqa: F401  (registers the system checks)
+        from webhooks_app.schedule import ensure_sweep_schedule
+
+        # Hosts declare their model events in <app>/webhooks.py, as admin.py does for admin.
+        autodiscover_modules("webhooks")
+        post_migrate.connect(ensure_sweep_schedule, sender=self, dispatch_uid="webhooks_app.sweep_schedule")

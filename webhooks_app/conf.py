@@ -1,0 +1,90 @@
+"""The ``WEBHOOKS`` settings dict, with documented defaults.
+
+Values are read from ``django.conf.settings`` on every access, so ``override_settings``
+works in tests and nothing is frozen at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # "app_label.ModelName" of the host's project model. Webhooks belong to one project,
+    # or to all of them (organisation-wide) when their project is empty. Required.
+    "PROJECT_MODEL": None,
+    # Used to build the default User-Agent ("<name> Webhook") and X-Header ("<name>").
+    "PRODUCT_NAME": "Webhooks",
+    # Override the two headers above entirely (None: derived from PRODUCT_NAME).
+    "USER_AGENT": None,
+    "X_HEADER": None,
+    # Seconds to wait for a receiver: connect, then the whole response. At most 30.
+    "TIMEOUT": 30,
+    # Seconds to wait before each retry after a failed attempt (AgileTune's schedule:
+    # 1 min, 5 min, 30 min, 2 h, 12 h). After the last one the delivery is given up.
+    "RETRY_SCHEDULE": [60, 300, 1800, 7200, 43200],
+    # Each retry delay is spread by +/- this fraction so failed receivers are not
+    # hammered in lock-step when they come back.
+    "RETRY_JITTER": 0.2,
+    # A receiver's Retry-After is honoured up to this many seconds.
+    "MAX_RETRY_AFTER": 43200,
+    # Consecutive failed requests after which an endpoint is disabled (iceScrum: 5).
+    "FAILURE_THRESHOLD": 5,
+    # Deliveries one worker claims and sends together.
+    "BATCH_SIZE": 100,
+    # A delivery task stops starting new requests after this many seconds and leaves
+    # the rest to the next task, so one task never runs into django-q2's timeout.
+    "TASK_TIME_LIMIT": 60,
+    # Bytes of a response body kept in the delivery log (Svix keeps 20,000).
+    "RESPONSE_BODY_LIMIT": 20000,
+    # Minutes between sweeps (a django-q2 Schedule) that send due retries and recover
+    # deliveries whose task was lost or whose worker died.
+    "SWEEP_INTERVAL": 1,
+    # Events a host adds to the built-in catalog: iterable of (name, description) or
+    # (name, description, category) tuples.
+    "EXTRA_EVENTS": [],
+    # Seconds during which the previous secret keeps signing after a rotation.
+    "SECRET_ROTATION_OVERLAP": 86400,
+    # SSRF guard: refuse to connect to loopback, private, link-local, multicast and
+    # reserved addresses, checked at connect time for every resolved address.
+    "BLOCK_PRIVATE_ADDRESSES": True,
+    # Networks (CIDR strings) allowed even though they are private, e.g. ["10.1.0.0/16"].
+    "ALLOWED_NETWORKS": [],
+    # django-q2 cluster name to enqueue delivery tasks on (None: the default cluster).
+    "Q_CLUSTER_NAME": None,
+}
+
+
+class WebhookSettings:
+    """Attribute access to ``settings.WEBHOOKS`` falling back to :data:`DEFAULTS`."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown WEBHOOKS setting {name!r}")
+        user = getattr(settings, "WEBHOOKS", None) or {}
+        return user.get(name, DEFAULTS[name])
+
+    @property
+    def user_agent(self) -> str:
+        return self.USER_AGENT or f"{self.PRODUCT_NAME} Webhook"
+
+    @property
+    def x_header(self) -> str:
+        return self.X_HEADER or self.PRODUCT_NAME
+
+
+webhook_settings = WebhookSettings()
+
+
+def project_model_label() -> str:
+    """The project model label for the Webhook.project foreign key (read at import)."""
+    label = (getattr(settings, "WEBHOOKS", None) or {}).get("PROJECT_MODEL")
+    if not label or not isinstance(label, str) or label.count(".") != 1:
+        from webhooks_app.exceptions import WebhookConfigurationError
+
+        raise WebhookConfigurationError(
+            "WEBHOOKS['PROJECT_MODEL'] must name the host's project model as "
+            "'app_label.ModelName' (webhooks_app.E001)."
+        )
+    return label

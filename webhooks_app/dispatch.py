@@ -1,0 +1,171 @@
+"""Turning an event into pending deliveries, inside the caller's transaction.
+
+The save path does three queries when someone is subscribed (find webhooks, insert the
+event, bulk-insert its deliveries) and one when nobody is: no HTTP, and no queue call
+until the transaction commits. Rolled back, the rows vanish with it and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from webhooks_app.conf import webhook_settings
+from webhooks_app.events import catalog
+from webhooks_app.models import Delivery, Event, Trigger, Webhook
+
+logger = logging.getLogger(__name__)
+
+DRAIN_TASK = "webhooks_app.tasks.deliver_pending"
+
+Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+
+
+def render_body(
+    event_type: str, data: Mapping[str, Any], occurred_at: datetime, changes: Mapping | None
+) -> str:
+    envelope: dict[str, Any] = {
+        "event": event_type,
+        "timestamp": occurred_at.astimezone(UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z"),
+        "data": data,
+    }
+    if changes is not None:
+        envelope["changes"] = changes
+    return json.dumps(envelope, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
+
+
+def _project_ids(project: Any) -> list:
+    if project is None:
+        return []
+    if isinstance(project, (list, tuple, set)):
+        return [pk for p in project for pk in _project_ids(p)]
+    return [project.pk if isinstance(project, Model) else project]
+
+
+def emit(
+    event_type: str,
+    data: Data,
+    *,
+    project: Any = None,
+    changes: Mapping | None = None,
+    occurred_at: datetime | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> Event | None:
+    """Record ``event_type`` for every subscribed webhook of ``project``.
+
+    ``data`` is the resource (or a callable returning it, called only when someone is
+    subscribed). ``project`` is a project instance or pk, several of them (a task moved
+    between projects notifies both), or None for organisation-wide webhooks only.
+    Returns the stored Event, or None when no webhook is subscribed.
+    """
+    catalog.get(event_type)  # raises UnknownEventError for a typo, before anything is written
+    project_ids = _project_ids(project)
+    webhook_ids = list(
+        Webhook.objects.using(using)
+        .subscribed_to(event_type, project_ids)
+        .values_list("pk", flat=True)
+    )
+    if not webhook_ids:
+        return None
+    payload = data() if callable(data) else data
+    now = timezone.now()
+    body = render_body(event_type, payload, occurred_at or now, changes)
+    # savepoint=False: an error here must fail the caller's transaction, not leave the
+    # host's change committed without its deliveries.
+    with transaction.atomic(using=using, savepoint=False):
+        event = Event.objects.using(using).create(
+            event_type=event_type,
+            project_id=project_ids[0] if len(project_ids) == 1 else None,
+            body=body,
+            created_at=now,
+        )
+        Delivery.objects.using(using).bulk_create(
+            [
+                Delivery(webhook_id=pk, event=event, next_attempt_at=now, created_at=now)
+                for pk in webhook_ids
+            ]
+        )
+        request_delivery(using)
+        _on_commit_send_emitted(event, len(webhook_ids), using)
+    return event
+
+
+def emit_for_instance(
+    instance: Model, event_type: str, *, changes: Mapping | None = None, project: Any = None
+) -> Event | None:
+    """Emit ``event_type`` for a registered model instance, using its registration's
+    serializer and project. For domain events raised explicitly from host code."""
+    from webhooks_app.registry import registry
+
+    return registry.get(type(instance)).emit(instance, event_type, changes=changes, project=project)
+
+
+def send_test(webhook: Webhook) -> Delivery:
+    """Send a ``ping`` to one webhook now, in this process, and return its delivery."""
+    from webhooks_app.delivery import deliver_now
+
+    now = timezone.now()
+    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
+    with transaction.atomic():
+        event = Event.objects.create(
+            event_type="ping",
+            project_id=webhook.project_id,
+            body=render_body("ping", data, now, None),
+            created_at=now,
+        )
+        delivery = Delivery.objects.create(
+            webhook=webhook, event=event, trigger=Trigger.TEST, next_attempt_at=now, created_at=now
+        )
+    return deliver_now(delivery)
+
+
+def request_delivery(using: str = DEFAULT_DB_ALIAS) -> None:
+    """Ask the queue for a delivery task once the current transaction commits.
+
+    However many events one transaction emits, it enqueues one task: the task drains
+    every due delivery, not just this transaction's.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block and any(
+        item[1] is _enqueue_drain for item in connection.run_on_commit
+    ):
+        return
+    transaction.on_commit(_enqueue_drain, using=using)
+
+
+def _enqueue_drain() -> None:
+    enqueue_drain()
+
+
+def enqueue_drain() -> None:
+    from django_q.tasks import async_task
+
+    options: dict[str, Any] = {"task_name": "webhooks: deliver pending"}
+    if webhook_settings.Q_CLUSTER_NAME:
+        options["cluster"] = webhook_settings.Q_CLUSTER_NAME
+    try:
+        async_task(DRAIN_TASK, q_options=options)
+    except Exception:
+        # The deliveries are committed; the periodic sweep sends them if the broker
+        # is unreachable now. Failing the host's request would lose nothing but help no one.
+        logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
+
+
+def _on_commit_send_emitted(event: Event, count: int, using: str) -> None:
+    from webhooks_app.signals import event_emitted
+
+    if event_emitted.has_listeners(Event):
+        transaction.on_commit(
+            lambda: event_emitted.send(sender=Event, event=event, deliveries=count), using=using
+        )
+

@@ -1,0 +1,312 @@
+"""Webhook endpoints, their subscriptions, events, deliveries and the attempt log.
+
+State lives here, not in the queue: a ``Delivery`` row is pending until it succeeds or is
+given up, so a lost django-q2 task or a dead worker delays a delivery but never loses it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from webhooks_app.conf import project_model_label, webhook_settings
+from webhooks_app.events import patterns_for
+from webhooks_app.signing import generate_secret
+
+
+class DisabledReason(models.TextChoices):
+    NONE = "", _("Not disabled")
+    MANUAL = "manual", _("Disabled by hand")
+    FAILURES = "failures", _("Disabled automatically after consecutive failures")
+    GONE = "gone", _("Disabled automatically: the endpoint answered 410 Gone")
+
+
+class WebhookQuerySet(models.QuerySet):
+    def subscribed_to(self, event_type: str, project_ids: list | tuple = ()) -> WebhookQuerySet:
+        """Webhooks that must get a delivery of ``event_type`` for these projects.
+
+        Organisation-wide webhooks (no project) get every project's events. Webhooks
+        disabled automatically for failing keep collecting deliveries, held until the
+        endpoint is re-enabled, so a receiver that was down loses nothing; webhooks
+        disabled by hand, or gone (410), get nothing.
+        """
+        scope = Q(project__isnull=True)
+        ids = [pk for pk in project_ids if pk is not None]
+        if ids:
+            scope |= Q(project_id__in=ids)
+        return self.filter(
+            scope,
+            Q(enabled=True) | Q(disabled_reason=DisabledReason.FAILURES),
+            subscriptions__event_type__in=patterns_for(event_type),
+        ).distinct()
+
+
+class Webhook(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        project_model_label(),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="webhooks",
+        help_text=_("Leave empty for an organisation-wide webhook that gets every project's events."),
+    )
+    name = models.CharField(_("name"), max_length=200, blank=True)
+    url = models.URLField(_("payload URL"), max_length=2000)
+    secret = models.CharField(max_length=120, default=generate_secret, editable=False)
+    # During a rotation the previous secret keeps signing until it expires, so receivers
+    # can switch secrets without dropping a delivery.
+    previous_secret = models.CharField(max_length=120, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    verify_tls = models.BooleanField(
+        _("verify TLS certificate"),
+        default=True,
+        help_text=_("Disable only if you know what you are doing."),
+    )
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(
+        max_length=20, choices=DisabledReason.choices, blank=True, editable=False
+    )
+    disabled_detail = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WebhookQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name or self.url
+
+    @property
+    def status(self) -> str:
+        if self.enabled:
+            return "failing" if self.consecutive_failures else "active"
+        if self.disabled_reason == DisabledReason.MANUAL:
+            return "disabled"
+        return "auto-disabled"
+
+    def signing_secrets(self, now=None) -> list[str]:
+        now = now or timezone.now()
+        secrets = [self.secret]
+        if (
+            self.previous_secret
+            and self.previous_secret_expires_at
+            and self.previous_secret_expires_at > now
+        ):
+            secrets.append(self.previous_secret)
+        return secrets
+
+    def disable(self, reason: str = DisabledReason.MANUAL, detail: str = "") -> bool:
+        """Disable by hand (or for ``reason``); returns whether this call disabled it."""
+        from webhooks_app.signals import webhook_disabled
+
+        now = timezone.now()
+        changed = Webhook.objects.filter(pk=self.pk, enabled=True).update(
+            enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail
+        )
+        self.refresh_from_db()
+        if changed:
+            transaction.on_commit(
+                lambda: webhook_disabled.send(
+                    sender=Webhook, webhook=self, reason=reason, detail=detail
+                )
+            )
+        return bool(changed)
+
+    def enable(self, *, resume: bool = True) -> int:
+        """Re-enable, reset the failure count and (by default) send what was held.
+
+        Returns how many held deliveries were made due again.
+        """
+        from webhooks_app.dispatch import request_delivery
+
+        with transaction.atomic():
+            Webhook.objects.filter(pk=self.pk).update(
+                enabled=True,
+                consecutive_failures=0,
+                disabled_at=None,
+                disabled_reason=DisabledReason.NONE,
+                disabled_detail="",
+            )
+            resumed = 0
+            if resume:
+                resumed = self.deliveries.filter(status=Delivery.Status.PENDING).update(
+                    next_attempt_at=timezone.now(), claim_token=None
+                )
+                if resumed:
+                    request_delivery()
+        self.refresh_from_db()
+        return resumed
+
+    def rotate_secret(self) -> str:
+        """Issue a new secret; the old one keeps signing for the overlap window."""
+        overlap = timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP)
+        self.previous_secret = self.secret
+        self.previous_secret_expires_at = timezone.now() + overlap
+        self.secret = generate_secret()
+        self.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        return self.secret
+
+
+class Subscription(models.Model):
+    """One webhook x one event pattern: ``issues.store``, ``issues.*`` or ``*``."""
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="subscriptions")
+    event_type = models.CharField(_("event"), max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event_type"], name="webhooks_unique_subscription")
+        ]
+        indexes = [models.Index(fields=["event_type"], name="webhooks_sub_event_idx")]
+        ordering = ["event_type"]
+
+    def __str__(self) -> str:
+        return self.event_type
+
+
+class Event(models.Model):
+    """One occurrence of an event, stored once however many webhooks receive it.
+
+    ``body`` is the exact JSON sent to every endpoint on every attempt, so signatures and
+    receiver-side deduplication (on ``msg_id``) see identical bytes each time.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    event_type = models.CharField(max_length=100, db_index=True)
+    project = models.ForeignKey(
+        project_model_label(),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.msg_id}"
+
+    @property
+    def msg_id(self) -> str:
+        """The id receivers deduplicate on: the same for every attempt and redelivery."""
+        return f"msg_{self.uuid.hex}"
+
+
+class Trigger(models.TextChoices):
+    EVENT = "event", _("Event")
+    RETRY = "retry", _("Scheduled retry")
+    REDELIVERY = "redelivery", _("Manual redelivery")
+    TEST = "test", _("Test")
+
+
+class Delivery(models.Model):
+    """One event owed to one webhook, until it succeeds or is given up."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.EVENT)
+    attempts = models.PositiveIntegerField(default=0)
+    # Attempts made before the current retry round; a manual redelivery starts a new
+    # round, so the retry schedule applies to it afresh.
+    round_offset = models.PositiveIntegerField(default=0)
+    # Due time while pending. A claimed delivery's due time is pushed past its lease, so
+    # if its worker dies the delivery becomes due again and the sweep picks it up.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    claim_token = models.UUIDField(null=True, blank=True, editable=False)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], name="webhooks_unique_delivery")
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="webhooks_delivery_due_idx",
+                condition=Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.event_type} -> {self.webhook}"
+
+    def redeliver(self) -> None:
+        """Send again, with the same message id, starting a fresh retry round."""
+        from webhooks_app.dispatch import request_delivery
+
+        with transaction.atomic():
+            Delivery.objects.filter(pk=self.pk).update(
+                status=Delivery.Status.PENDING,
+                trigger=Trigger.REDELIVERY,
+                round_offset=models.F("attempts"),
+                next_attempt_at=timezone.now(),
+                claim_token=None,
+            )
+            request_delivery()
+        self.refresh_from_db()
+
+
+class DeliveryLog(models.Model):
+    """One HTTP attempt, exactly as sent and as answered."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("Success")
+        FAILURE = "failure", _("Failure")
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_logs")
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="delivery_logs")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="delivery_logs")
+    event_type = models.CharField(max_length=100)
+    attempt = models.PositiveIntegerField()
+    trigger = models.CharField(max_length=12, choices=Trigger.choices)
+    url = models.URLField(max_length=2000)
+    request_headers = models.JSONField(default=dict)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_headers = models.JSONField(default=dict, blank=True)
+    response_body = models.TextField(blank=True)
+    duration_ms = models.FloatField(default=0)
+    error = models.TextField(blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["webhook", "-created_at"], name="webhooks_log_webhook_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} #{self.attempt} {self.response_status or self.error[:40]}"
+
+    @property
+    def request_body(self) -> str:
+        """The body sent: stored once on the event, identical on every attempt."""
+        return self.event.body

@@ -1,0 +1,268 @@
+"""Declaring which model changes emit which events.
+
+A host describes each model once, usually in ``<app>/webhooks.py`` (autodiscovered)::
+
+    from webhooks_app.registry import ModelEvents, register
+
+    @register(Task)
+    class TaskEvents(ModelEvents):
+        serializer_class = TaskSerializer     # or override serialize()
+        project_field = "project"
+        created = "issues.store"
+        updated = "issues.update"
+        deleted = "issues.destroy"
+        field_events = {"column": "issues.move.board", "project": "issues.move.project"}
+        m2m_events = {"assignees": ("issues.assignees.store", "issues.assignees.destroy")}
+
+An update emits the event of each changed field listed in ``field_events`` and, if any
+other tracked field changed too, ``updated``; a save that changes nothing emits nothing.
+Changing the project field notifies the webhooks of both projects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import models
+from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
+
+from webhooks_app.dispatch import emit
+from webhooks_app.events import catalog
+from webhooks_app.exceptions import WebhookConfigurationError
+
+_SNAPSHOT = "_webhooks_snapshot"
+_CLEARED = "_webhooks_cleared"
+
+
+class ModelEvents:
+    """Per-model event wiring; subclass and register with :func:`register`."""
+
+    model: type[models.Model]
+    serializer_class: Any = None
+    project_field: str | None = "project"
+    created: str | None = None
+    updated: str | None = None
+    deleted: str | None = None
+    field_events: Mapping[str, str] = {}
+    m2m_events: Mapping[str, tuple[str | None, str | None]] = {}
+    # Fields whose change alone never emits ``updated`` (auto_now fields always are).
+    ignore_fields: tuple[str, ...] = ()
+
+    def __init__(self, model: type[models.Model]):
+        self.model = model
+        self._tracked = self._tracked_fields()
+
+    # -- what hosts override --------------------------------------------------------
+
+    def serialize(self, instance: models.Model) -> dict:
+        """The resource sent as the envelope's ``data``."""
+        return self.serializer_class(instance).data
+
+    def get_project(self, instance: models.Model) -> Any:
+        """The project pk an instance belongs to (None: organisation-wide only)."""
+        if not self.project_field:
+            return None
+        return getattr(instance, self.model._meta.get_field(self.project_field).attname)
+
+    def render_value(self, field: models.Field, value: Any) -> Any:
+        """How a changed value appears in ``changes``; foreign keys are their pk."""
+        return value
+
+    # -- machinery ------------------------------------------------------------------
+
+    def emit(self, instance, event_type, *, changes=None, project=None):
+        return emit(
+            event_type,
+            lambda: self.serialize(instance),
+            project=project if project is not None else self.get_project(instance),
+            changes=changes,
+        )
+
+    def _tracked_fields(self) -> dict[str, models.Field]:
+        fields = {}
+        for field in self.model._meta.concrete_fields:
+            if field.primary_key or field.name in self.ignore_fields:
+                continue
+            if getattr(field, "auto_now", False):
+                continue
+            fields[field.attname] = field
+        return fields
+
+    def validate(self) -> None:
+        if self.serializer_class is None and type(self).serialize is ModelEvents.serialize:
+            raise WebhookConfigurationError(
+                f"{type(self).__name__}: set serializer_class or override serialize(); "
+                "webhooks never send a model's fields by default (webhooks_app.E006)."
+            )
+        names = [self.created, self.updated, self.deleted, *self.field_events.values()]
+        names += [n for pair in self.m2m_events.values() for n in pair]
+        for name in filter(None, names):
+            if name not in catalog:
+                raise WebhookConfigurationError(
+                    f"{type(self).__name__} emits {name!r}, which is not in the event "
+                    "catalog; add it with WEBHOOKS['EXTRA_EVENTS'] (webhooks_app.E007)."
+                )
+        for field in self.field_events:
+            self.model._meta.get_field(field)
+        for field in self.m2m_events:
+            if not self.model._meta.get_field(field).many_to_many:
+                raise WebhookConfigurationError(
+                    f"{type(self).__name__}.m2m_events: {field!r} is not a many-to-many field."
+                )
+
+    def snapshot(self, instance: models.Model) -> None:
+        values = instance.__dict__
+        instance.__dict__[_SNAPSHOT] = {a: values[a] for a in self._tracked if a in values}
+
+    def changes(self, instance: models.Model, update_fields) -> dict[str, tuple[Any, Any]]:
+        before = instance.__dict__.get(_SNAPSHOT, {})
+        changed = {}
+        for attname, old in before.items():
+            field = self._tracked[attname]
+            if update_fields is not None and field.name not in update_fields:
+                continue
+            new = instance.__dict__.get(attname)
+            if new != old:
+                changed[field.name] = (old, new)
+        return changed
+
+    def on_save(self, instance, created, update_fields) -> None:
+        if created:
+            if self.created:
+                self.emit(instance, self.created)
+            self.snapshot(instance)
+            return
+        changed = self.changes(instance, update_fields)
+        self.snapshot(instance)
+        if not changed:
+            return
+        rendered = {
+            name: {
+                "from": self.render_value(self.model._meta.get_field(name), old),
+                "to": self.render_value(self.model._meta.get_field(name), new),
+            }
+            for name, (old, new) in changed.items()
+        }
+        projects = [self.get_project(instance)]
+        if self.project_field in changed:
+            projects.insert(0, changed[self.project_field][0])
+        for name in changed:
+            if name in self.field_events:
+                self.emit(
+                    instance, self.field_events[name], changes={name: rendered[name]}, project=projects
+                )
+        rest = {n: c for n, c in rendered.items() if n not in self.field_events}
+        if rest and self.updated:
+            self.emit(instance, self.updated, changes=rest, project=projects)
+
+    def on_delete(self, instance) -> None:
+        if self.deleted:
+            # Before the row goes, so the payload describes the object as it was.
+            self.emit(instance, self.deleted)
+
+    def on_m2m(self, instance, field_name, action, reverse, pk_set, related_model) -> None:
+        added, removed = self.m2m_events[field_name]
+        if action == "pre_clear":
+            if reverse:
+                related = self.model._default_manager.filter(**{field_name: instance.pk})
+            else:
+                related = getattr(instance, field_name).all()
+            cleared = set(related.values_list("pk", flat=True))
+            instance.__dict__.setdefault(_CLEARED, {})[field_name] = cleared
+            return
+        if action == "post_clear":
+            pk_set = instance.__dict__.get(_CLEARED, {}).pop(field_name, set())
+            action = "post_remove"
+        event = added if action == "post_add" else removed if action == "post_remove" else None
+        if not event or not pk_set:
+            return
+        key = "added" if action == "post_add" else "removed"
+        if reverse:
+            # e.g. user.tasks.add(task): ``instance`` is the user, pk_set the tasks.
+            for obj in self.model._default_manager.filter(pk__in=pk_set):
+                self.emit(obj, event, changes={field_name: {key: [instance.pk]}})
+        else:
+            self.emit(instance, event, changes={field_name: {key: sorted(pk_set)}})
+
+
+class Registry:
+    def __init__(self):
+        self._models: dict[type[models.Model], ModelEvents] = {}
+
+    def __contains__(self, model) -> bool:
+        return model in self._models
+
+    def __iter__(self):
+        return iter(self._models.values())
+
+    def get(self, model: type[models.Model]) -> ModelEvents:
+        try:
+            return self._models[model]
+        except KeyError:
+            raise WebhookConfigurationError(
+                f"{model.__name__} is not registered with webhooks_app.registry."
+            ) from None
+
+    def register(self, model: type[models.Model], config_class: type[ModelEvents]) -> ModelEvents:
+        config = config_class(model)
+        config.validate()
+        self.unregister(model)
+        self._models[model] = config
+        uid = f"webhooks_app:{model._meta.label}"
+        post_init.connect(_post_init, sender=model, dispatch_uid=uid)
+        post_save.connect(_post_save, sender=model, dispatch_uid=uid)
+        pre_delete.connect(_pre_delete, sender=model, dispatch_uid=uid)
+        for field_name in config.m2m_events:
+            through = model._meta.get_field(field_name).remote_field.through
+            m2m_changed.connect(_m2m_changed, sender=through, dispatch_uid=f"{uid}.{field_name}")
+        return config
+
+    def unregister(self, model: type[models.Model]) -> None:
+        config = self._models.pop(model, None)
+        if config is None:
+            return
+        uid = f"webhooks_app:{model._meta.label}"
+        post_init.disconnect(sender=model, dispatch_uid=uid)
+        post_save.disconnect(sender=model, dispatch_uid=uid)
+        pre_delete.disconnect(sender=model, dispatch_uid=uid)
+        for field_name in config.m2m_events:
+            through = model._meta.get_field(field_name).remote_field.through
+            m2m_changed.disconnect(sender=through, dispatch_uid=f"{uid}.{field_name}")
+
+
+registry = Registry()
+
+
+def register(model: type[models.Model]):
+    """Class decorator: ``@register(Task) class TaskEvents(ModelEvents): ...``."""
+
+    def wrapper(config_class: type[ModelEvents]) -> type[ModelEvents]:
+        registry.register(model, config_class)
+        return config_class
+
+    return wrapper
+
+
+def _post_init(sender, instance, **kwargs):
+    registry.get(sender).snapshot(instance)
+
+
+def _post_save(sender, instance, created, update_fields=None, raw=False, **kwargs):
+    if raw:  # loaddata: fixtures are not events
+        return
+    registry.get(sender).on_save(instance, created, update_fields)
+
+
+def _pre_delete(sender, instance, **kwargs):
+    registry.get(sender).on_delete(instance)
+
+
+def _m2m_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    owner = model if reverse else type(instance)
+    config = registry._models.get(owner)
+    if config is None:
+        return
+    for field_name in config.m2m_events:
+        if owner._meta.get_field(field_name).remote_field.through is sender:
+            config.on_m2m(instance, field_name, action, reverse, pk_set, model)

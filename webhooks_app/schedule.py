@@ -1,0 +1,30 @@
+"""The periodic sweep, kept as a django-q2 Schedule row."""
+
+from __future__ import annotations
+
+from webhooks_app.conf import webhook_settings
+
+SWEEP_NAME = "webhooks_app: sweep pending deliveries"
+SWEEP_FUNC = "webhooks_app.tasks.sweep"
+
+
+def ensure_sweep_schedule(sender=None, using="default", **kwargs) -> None:
+    """Create or update the sweep schedule; connected to post_migrate."""
+    from django.db import DatabaseError
+    from django_q.models import Schedule
+
+    try:
+        Schedule.objects.using(using).update_or_create(
+            name=SWEEP_NAME,
+            defaults={
+                "func": SWEEP_FUNC,
+                "schedule_type": Schedule.MINUTES,
+                "minutes": webhook_settings.SWEEP_INTERVAL,
+                "repeats": -1,
+                "cluster": webhook_settings.Q_CLUSTER_NAME,
+            },
+        )
+    except DatabaseError:
+        # django_q's tables are not migrated yet (a partial migrate); the next
+        # post_migrate creates the schedule.
+        pass

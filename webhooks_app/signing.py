@@ -1,0 +1,124 @@
+"""Signing outgoing webhooks, and verifying them on the receiving side.
+
+Pure standard library on purpose: a receiver can vendor this one module.
+
+Two schemes are sent on every delivery:
+
+* Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``):
+  ``v1,`` + base64 HMAC-SHA256 of ``"{id}.{timestamp}.{body}"`` keyed with the base64
+  decoded part of a ``whsec_`` secret. Binding the id and timestamp into the signature is
+  what lets receivers reject replays.
+* GitHub style (``X-Webhook-Signature-256: sha256=<hex>``): HMAC-SHA256 of the body,
+  keyed with the secret string's UTF-8 bytes, for receivers that only know that scheme.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+
+from webhooks_app.exceptions import SignatureVerificationError
+
+SECRET_PREFIX = "whsec_"
+SIGNATURE_VERSION = "v1"
+DEFAULT_TOLERANCE = 300  # seconds; Standard Webhooks' recommendation
+
+
+def generate_secret(nbytes: int = 32) -> str:
+    """A new secret in Standard Webhooks form: ``whsec_`` + base64 of random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(nbytes)).decode("ascii")
+
+
+def _key(secret: str) -> bytes:
+    if secret.startswith(SECRET_PREFIX):
+        return base64.b64decode(secret[len(SECRET_PREFIX) :])
+    return secret.encode("utf-8")
+
+
+def _as_bytes(body: bytes | str) -> bytes:
+    return body.encode("utf-8") if isinstance(body, str) else body
+
+
+def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes | str) -> str:
+    """One Standard Webhooks signature: ``v1,<base64>``."""
+    signed = f"{msg_id}.{timestamp}.".encode() + _as_bytes(body)
+    digest = hmac.new(_key(secret), signed, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
+
+
+def sign_hex(secret: str, body: bytes | str) -> str:
+    """GitHub-style hex HMAC-SHA256 of the body, keyed with the secret's UTF-8 bytes."""
+    return hmac.new(secret.encode("utf-8"), _as_bytes(body), hashlib.sha256).hexdigest()
+
+
+def signature_headers(
+    secrets_: Iterable[str], msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The signature headers of one request; several secrets during a rotation."""
+    secrets_ = list(secrets_)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": " ".join(sign_standard(s, msg_id, timestamp, body) for s in secrets_),
+        # The hex header carries one value only: the current (first) secret's.
+        "X-Webhook-Signature-256": "sha256=" + sign_hex(secrets_[0], body),
+    }
+
+
+def verify(
+    body: bytes | str,
+    headers: Mapping[str, str],
+    secret: str | Iterable[str],
+    *,
+    tolerance: int = DEFAULT_TOLERANCE,
+    now: float | None = None,
+) -> bytes:
+    """Check a received webhook and return its body bytes, or raise.
+
+    ``headers`` is any mapping of the request headers (names are matched without regard
+    to case). ``secret`` may be several secrets, e.g. during a rotation. The Standard
+    Webhooks signature is checked when present, else the ``X-Webhook-Signature-256`` one.
+    Raises :class:`SignatureVerificationError` with the reason.
+    """
+    body = _as_bytes(body)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    candidates = [secret] if isinstance(secret, str) else list(secret)
+    if not candidates:
+        raise SignatureVerificationError("No secret to verify with.")
+
+    if "webhook-signature" in lowered:
+        msg_id = lowered.get("webhook-id")
+        raw_ts = lowered.get("webhook-timestamp")
+        if not msg_id or not raw_ts:
+            raise SignatureVerificationError("Missing webhook-id or webhook-timestamp header.")
+        try:
+            timestamp = int(raw_ts)
+        except ValueError:
+            raise SignatureVerificationError("webhook-timestamp is not an integer.") from None
+        current = time.time() if now is None else now
+        # Replay protection: a captured request is only good for a few minutes.
+        if abs(current - timestamp) > tolerance:
+            raise SignatureVerificationError("webhook-timestamp is outside the tolerance.")
+        received = [
+            part.split(",", 1)[1]
+            for part in lowered["webhook-signature"].split()
+            if part.startswith(SIGNATURE_VERSION + ",")
+        ]
+        for candidate in candidates:
+            expected = sign_standard(candidate, msg_id, timestamp, body).split(",", 1)[1]
+            if any(hmac.compare_digest(expected, sig) for sig in received):
+                return body
+        raise SignatureVerificationError("No webhook-signature matches.")
+
+    if "x-webhook-signature-256" in lowered:
+        received_hex = lowered["x-webhook-signature-256"].removeprefix("sha256=")
+        for candidate in candidates:
+            if hmac.compare_digest(sign_hex(candidate, body), received_hex):
+                return body
+        raise SignatureVerificationError("X-Webhook-Signature-256 does not match.")
+
+    raise SignatureVerificationError("The request carries no signature header.")

@@ -1,0 +1,180 @@
+"""A real HTTP receiver for tests, demos and benchmarks: ``with Receiver() as r: ...``.
+
+It listens on 127.0.0.1, records every request (verifying its signature with
+:func:`webhooks_app.signing.verify` when given the secret), and answers with scripted
+replies, which is how the test suite makes endpoints fail: 500s, slow answers,
+redirects, 410s and huge bodies all come from a real server behaving badly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from webhooks_app.exceptions import SignatureVerificationError
+from webhooks_app.signing import verify
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (to provoke timeouts)
+    drip: float = 0.0  # seconds between body bytes (a slow, trickling response)
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verified: bool | None
+    error: str = ""
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def event(self) -> str:
+        return self.headers.get("X-Webhook-Event", "")
+
+
+class Receiver:
+    def __init__(
+        self,
+        secret: str | list[str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        record: bool = True,
+    ):
+        self.secret = secret
+        self.record = record
+        self.requests: list[ReceivedRequest] = []
+        self.count = 0
+        self.default = Reply()
+        self._script: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._closing = threading.Event()
+        self.on_request: Callable[[ReceivedRequest], None] | None = None
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/hook"
+
+    def start(self) -> Receiver:
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # -- scripting ------------------------------------------------------------------
+
+    def reply(self, *replies: Reply) -> None:
+        """Answer the next requests with these replies, then with ``self.default``."""
+        with self._lock:
+            self._script.extend(replies)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
+        """Block until ``count`` requests have arrived (or fail after ``timeout``)."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while self.count < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"Receiver got {self.count} of {count} requests.")
+                self._arrived.wait(left)
+            return list(self.requests)
+
+    # -- serving --------------------------------------------------------------------
+
+    def _next_reply(self) -> Reply:
+        with self._lock:
+            return self._script.popleft() if self._script else self.default
+
+    def _received(self, request: ReceivedRequest) -> None:
+        if self.on_request:
+            self.on_request(request)
+        with self._arrived:
+            self.count += 1
+            if self.record:
+                self.requests.append(request)
+            self._arrived.notify_all()
+
+    def _handler_class(self):
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                headers = dict(self.headers.items())
+                verified, error = None, ""
+                if receiver.secret is not None:
+                    try:
+                        verify(body, headers, receiver.secret)
+                        verified = True
+                    except SignatureVerificationError as exc:
+                        verified, error = False, str(exc)
+                reply = receiver._next_reply()
+                receiver._received(
+                    ReceivedRequest("POST", self.path, headers, body, verified, error)
+                )
+                if reply.delay and receiver._closing.wait(reply.delay):
+                    return
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    if reply.drip:
+                        for i in range(len(reply.body)):
+                            self.wfile.write(reply.body[i : i + 1])
+                            self.wfile.flush()
+                            if receiver._closing.wait(reply.drip):
+                                return
+                    else:
+                        self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        return Handler
+
+
+def serve_forever(port: int, ready: Any = None) -> None:
+    """Run a non-recording receiver in the foreground (used by the benchmark)."""
+    receiver = Receiver(port=port, record=False)
+    if ready is not None:
+        ready.put(receiver.server.server_address[1])
+    receiver.server.serve_forever()

@@ -1,0 +1,234 @@
+"""The only code that speaks HTTP.
+
+One pooled ``requests.Session`` per thread. Redirects are never followed (a 3xx is a
+failure: following it would let an endpoint bounce signed payloads elsewhere), response
+bodies are read only up to the log cap, and the whole exchange has one deadline so a
+receiver that drips bytes cannot hold a worker.
+
+SSRF guard: unless ``WEBHOOKS["BLOCK_PRIVATE_ADDRESSES"]`` is off, every address a host
+name resolves to is checked *at connect time*, on the socket actually being opened, so a
+DNS answer that changes between validation and delivery (rebinding) gains nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
+
+from webhooks_app.conf import webhook_settings
+from webhooks_app.exceptions import BlockedDestinationError
+
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+@dataclass
+class Response:
+    """What came back from one attempt; ``status`` is None when nothing did."""
+
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    duration_ms: float = 0.0
+    error: str = ""
+    # True when the request may not have reached the receiver's application at all
+    # (refused, timed out, blocked); used to stop sending more to that endpoint now.
+    transport_failure: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+def blocked_reason(ip: str) -> str | None:
+    """Why deliveries may not connect to ``ip``, or None if they may."""
+    if not webhook_settings.BLOCK_PRIVATE_ADDRESSES:
+        return None
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    for net in webhook_settings.ALLOWED_NETWORKS:
+        if addr in ipaddress.ip_network(net, strict=False):
+            return None
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped is not None:
+            return blocked_reason(str(addr.ipv4_mapped))
+        if addr in NAT64:
+            return blocked_reason(str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)))
+    checks = (
+        ("loopback", addr.is_loopback),
+        ("link-local", addr.is_link_local),
+        ("private", addr.is_private),
+        ("multicast", addr.is_multicast),
+        ("reserved", addr.is_reserved),
+        ("unspecified", addr.is_unspecified),
+        ("shared (CGNAT)", isinstance(addr, ipaddress.IPv4Address) and addr in CGNAT),
+        ("non-global", not addr.is_global),
+    )
+    for label, hit in checks:
+        if hit:
+            return f"{ip} is a {label} address"
+    return None
+
+
+class _GuardedConnectionMixin:
+    """Resolve, check every address, then connect: the check is on the real socket."""
+
+    def _new_conn(self) -> socket.socket:
+        host = self._dns_host.strip("[]")
+        try:
+            infos = socket.getaddrinfo(host, self.port, 0, socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NewConnectionError(self, f"Could not resolve {host}: {exc}") from exc
+        last_error: Exception | None = None
+        for family, socktype, proto, _canon, sockaddr in infos:
+            reason = blocked_reason(sockaddr[0])
+            if reason:
+                last_error = BlockedDestinationError(f"Refused to connect: {reason}.")
+                continue
+            sock = socket.socket(family, socktype, proto)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.timeout is not None:
+                    sock.settimeout(self.timeout)
+                sock.connect(sockaddr)
+                return sock
+            except OSError as exc:
+                sock.close()
+                last_error = exc
+        if isinstance(last_error, BlockedDestinationError):
+            raise last_error
+        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+
+
+class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _GuardedHTTPSConnection(_GuardedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _GuardedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+
+
+_local = threading.local()
+
+
+def get_session() -> requests.Session:
+    """This thread's pooled session."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        # Proxies from the environment would bypass the address guard.
+        session.trust_env = False
+        adapter = _GuardedAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        _local.session = session
+    return session
+
+
+def post(
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    *,
+    timeout: float | None = None,
+    verify_tls: bool = True,
+    body_limit: int | None = None,
+) -> Response:
+    """POST ``body`` once. Never raises for network trouble: it is in the Response."""
+    timeout = float(timeout if timeout is not None else webhook_settings.TIMEOUT)
+    limit = webhook_settings.RESPONSE_BODY_LIMIT if body_limit is None else body_limit
+    started = time.monotonic()
+    deadline = started + timeout
+    result = Response()
+    try:
+        with get_session().post(
+            url,
+            data=body,
+            headers=headers,
+            timeout=(timeout, timeout),
+            verify=verify_tls,
+            allow_redirects=False,
+            stream=True,
+        ) as resp:
+            result.status = resp.status_code
+            result.headers = dict(resp.headers)
+            chunks, size = [], 0
+            while True:
+                # read1 returns whatever has arrived, so the deadline is checked even
+                # when a receiver sends its body a byte at a time.
+                chunk = resp.raw.read1(8192)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size >= limit:
+                    break
+                if time.monotonic() > deadline:
+                    result.error = f"Response body not complete within {timeout:g}s; cut short."
+                    break
+            raw = b"".join(chunks)[:limit]
+            result.body = raw.decode(resp.encoding or "utf-8", errors="replace")
+            if size >= limit:
+                # Not read to the end: the connection cannot be reused.
+                resp.close()
+            if 300 <= resp.status_code < 400:
+                location = resp.headers.get("Location", "")
+                result.error = f"Redirect ({resp.status_code}) to {location!r} not followed."
+    except BlockedDestinationError as exc:
+        result.error, result.transport_failure = str(exc), True
+    except requests.exceptions.ConnectionError as exc:
+        blocked = _find_cause(exc, BlockedDestinationError)
+        result.error = str(blocked) if blocked else _describe(exc, "Connection failed")
+        result.transport_failure = True
+    except requests.exceptions.Timeout as exc:
+        result.error = _describe(exc, f"Timed out after {timeout:g}s")
+        result.transport_failure = True
+    except requests.exceptions.RequestException as exc:
+        result.error = _describe(exc, "Request failed")
+        result.transport_failure = True
+    result.duration_ms = (time.monotonic() - started) * 1000
+    return result
+
+
+def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
+    seen = set()
+    stack = [exc]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        stack.extend(x for x in (current.__cause__, current.__context__) if x is not None)
+        stack.extend(a for a in getattr(current, "args", ()) if isinstance(a, BaseException))
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            stack.append(reason)
+    return None
+
+
+def _describe(exc: Exception, prefix: str) -> str:
+    return f"{prefix}: {exc.__class__.__name__}: {exc}"
