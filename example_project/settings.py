@@ -96,6 +96,7 @@ Q_CLUSTER = {
     "poll": 0.1,
     "catch_up": False,
     "label": "Task queue",
+    "log_level": os.environ.get("Q_LOG_LEVEL", "WARNING"),
 }
 if os.environ.get("WEBHOOKS_BROKER") == "redis":
     Q_CLUSTER["redis"] = {

@@ -131,6 +131,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are separate small writes; with Nagle on, the second
+            # waits for the client's delayed ACK (~40 ms) and every request looks slow.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # keep test output clean
                 pass
@@ -178,3 +181,15 @@ def serve_forever(port: int, ready: Any = None) -> None:
     if ready is not None:
         ready.put(receiver.server.server_address[1])
     receiver.server.serve_forever()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Condition not met within {timeout}s.")
+        time.sleep(interval)
