@@ -3,7 +3,7 @@
 import os
 
 from example_project.settings import *  # noqa: F403
-from example_project.settings import BASE_DIR, DATABASES, Q_CLUSTER
+from example_project.settings import BASE_DIR, DATABASES, Q_CLUSTER, WEBHOOKS
 
 ARTIFACTS = BASE_DIR / "test-artifacts"
 ARTIFACTS.mkdir(exist_ok=True)
@@ -14,7 +14,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "NAME": os.environ.get("WEBHOOKS_TEST_SQLITE", str(ARTIFACTS / "test-db.sqlite3"))
     }
 else:
-    DATABASES["default"]["TEST"] = {"NAME": "test_webhooks_app"}
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.environ.get("WEBHOOKS_PG_TEST_NAME", "test_webhooks_app")
+    }
 
 Q_CLUSTER["name"] = "webhooks-test"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A real qcluster started by a test reads these settings too: let the test size batches.
+WEBHOOKS["BATCH_SIZE"] = int(os.environ.get("WEBHOOKS_BATCH_SIZE", "100"))

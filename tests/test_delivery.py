@@ -23,7 +23,9 @@ def only_delivery() -> Delivery:
     return Delivery.objects.select_related("event", "webhook").get()
 
 
-def test_created_task_is_delivered_signed_with_envelope_and_headers(webhook, receiver, make_task, deliver):
+def test_created_task_is_delivered_signed_with_envelope_and_headers(
+    webhook, receiver, make_task, deliver
+):
     task = make_task(title="Write docs")
 
     assert deliver() == 1
@@ -82,14 +84,23 @@ def test_deleted_task_is_described_as_it_was(webhook, receiver, make_task, deliv
 
     requests = receiver.wait_for(2)
     assert requests[1].event == "issues.destroy"
-    assert requests[1].json()["data"] == {**requests[1].json()["data"], "uuid": uuid, "title": "Doomed"}
+    assert requests[1].json()["data"] == {
+        **requests[1].json()["data"],
+        "uuid": uuid,
+        "title": "Doomed",
+    }
 
 
-def test_rolled_back_transaction_sends_nothing(webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            make_task()
-            raise RuntimeError("host's request failed")
+def test_rolled_back_transaction_sends_nothing(
+    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks
+):
+    with (
+        django_capture_on_commit_callbacks() as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        make_task()
+        raise RuntimeError("host's request failed")
 
     assert callbacks == []  # the queue was never asked
     assert not Event.objects.exists() and not Delivery.objects.exists()
@@ -97,7 +108,9 @@ def test_rolled_back_transaction_sends_nothing(webhook, receiver, make_task, del
     assert receiver.count == 0
 
 
-def test_queue_is_asked_once_per_transaction_after_commit(webhook, make_task, django_capture_on_commit_callbacks):
+def test_queue_is_asked_once_per_transaction_after_commit(
+    webhook, make_task, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         for i in range(5):
             make_task(title=f"t{i}")
@@ -105,7 +118,9 @@ def test_queue_is_asked_once_per_transaction_after_commit(webhook, make_task, dj
     assert Delivery.objects.count() == 5
 
 
-def test_server_error_is_retried_on_the_backoff_schedule(webhook, receiver, make_task, deliver, webhooks_settings):
+def test_server_error_is_retried_on_the_backoff_schedule(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
     webhooks_settings(FAILURE_THRESHOLD=100)
     receiver.default = Reply(status=500, body=b"boom")
     make_task()
@@ -153,7 +168,9 @@ def test_timeout_is_a_failure_and_retried(webhook, receiver, make_task, deliver,
     assert only_delivery().status == Delivery.Status.PENDING
 
 
-def test_connection_refused_is_a_failure_and_retried(make_webhook, closed_port_url, make_task, deliver):
+def test_connection_refused_is_a_failure_and_retried(
+    make_webhook, closed_port_url, make_task, deliver
+):
     make_webhook(closed_port_url)
     make_task()
     deliver()
@@ -175,10 +192,14 @@ def test_redirect_is_not_followed_and_counts_as_failure(webhook, receiver, make_
     assert "not followed" in log.error
 
 
-def test_gone_disables_the_endpoint_at_once(webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks):
+def test_gone_disables_the_endpoint_at_once(
+    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks
+):
     receiver.reply(Reply(status=410))
     disabled = []
-    signals.webhook_disabled.connect(lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t410")
+    signals.webhook_disabled.connect(
+        lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t410"
+    )
     try:
         make_task()
         make_task()
@@ -194,10 +215,14 @@ def test_gone_disables_the_endpoint_at_once(webhook, receiver, make_task, delive
     assert statuses == ["failed", "pending"]  # the second is held, not lost
 
 
-def test_fifth_consecutive_failure_disables_endpoint(webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks):
+def test_fifth_consecutive_failure_disables_endpoint(
+    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks
+):
     receiver.default = Reply(status=503)
     disabled = []
-    signals.webhook_disabled.connect(lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t5")
+    signals.webhook_disabled.connect(
+        lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t5"
+    )
     try:
         for i in range(4):
             make_task(title=f"t{i}")
@@ -268,7 +293,9 @@ def test_huge_response_body_is_capped_in_the_log(webhook, receiver, make_task, d
     assert len(log.response_body) == 20_000
 
 
-def test_trickling_response_is_cut_at_the_deadline(webhook, receiver, make_task, deliver, webhooks_settings):
+def test_trickling_response_is_cut_at_the_deadline(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
     webhooks_settings(TIMEOUT=1)
     receiver.reply(Reply(body=b"y" * 200, drip=0.05))
     make_task()
@@ -279,7 +306,9 @@ def test_trickling_response_is_cut_at_the_deadline(webhook, receiver, make_task,
     assert log.duration_ms < 5000
 
 
-def test_private_addresses_are_refused_unless_allowed(webhook, receiver, make_task, deliver, webhooks_settings):
+def test_private_addresses_are_refused_unless_allowed(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
     webhooks_settings(ALLOWED_NETWORKS=[])
     make_task()
     deliver()
@@ -306,7 +335,9 @@ def test_sweep_recovers_a_delivery_whose_worker_died(webhook, receiver, make_tas
     assert only_delivery().status == Delivery.Status.SUCCEEDED
 
 
-def test_redelivery_keeps_the_message_id_and_starts_a_new_round(webhook, receiver, make_task, deliver, webhooks_settings):
+def test_redelivery_keeps_the_message_id_and_starts_a_new_round(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
     webhooks_settings(RETRY_SCHEDULE=[])
     receiver.reply(Reply(status=500))
     make_task()
@@ -323,7 +354,9 @@ def test_redelivery_keeps_the_message_id_and_starts_a_new_round(webhook, receive
     assert (log.attempt, log.trigger, log.outcome) == (2, "redelivery", "success")
 
 
-def test_subscriptions_select_exact_events_families_or_everything(make_webhook, project, other_project, make_task, deliver):
+def test_subscriptions_select_exact_events_families_or_everything(
+    make_webhook, project, other_project, make_task, deliver
+):
     with Receiver() as exact, Receiver() as family, Receiver() as everything, Receiver() as org:
         make_webhook(exact.url, ["issues.update"])
         make_webhook(family.url, ["issues.*"])
@@ -368,7 +401,9 @@ def test_emitting_an_unknown_event_is_an_error(db):
     assert isinstance(info.value, WebhookError)
 
 
-def test_fan_out_to_fifty_webhooks_takes_constant_queries(make_webhook, make_task, django_assert_max_num_queries):
+def test_fan_out_to_fifty_webhooks_takes_constant_queries(
+    make_webhook, make_task, django_assert_max_num_queries
+):
     make_webhook("http://127.0.0.1:9/a")
     with django_assert_max_num_queries(4) as one:
         make_task()

@@ -58,7 +58,10 @@ def test_verify_accepts_any_current_secret_during_rotation():
     "tamper, reason",
     [
         (lambda h, b: (h, b + b" "), "No webhook-signature matches"),
-        (lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) - 600)}, b), "tolerance"),
+        (
+            lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) - 600)}, b),
+            "tolerance",
+        ),
         (lambda h, b: ({**h, "webhook-id": "msg_other"}, b), "No webhook-signature matches"),
         (lambda h, b: ({"Content-Type": "application/json"}, b), "no signature header"),
     ],

@@ -13,7 +13,14 @@ class SubscriptionInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "project", "url", "status_badge", "consecutive_failures", "created_at"]
+    list_display = [
+        "__str__",
+        "project",
+        "url",
+        "status_badge",
+        "consecutive_failures",
+        "created_at",
+    ]
     list_filter = ["enabled", "disabled_reason", "project"]
     search_fields = ["name", "url"]
     readonly_fields = [
@@ -30,15 +37,26 @@ class WebhookAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("status"))
     def status_badge(self, obj: Webhook) -> str:
-        colours = {"active": "#16a34a", "failing": "#d97706", "disabled": "#6b7280", "auto-disabled": "#dc2626"}
+        colours = {
+            "active": "#16a34a",
+            "failing": "#d97706",
+            "disabled": "#6b7280",
+            "auto-disabled": "#dc2626",
+        }
         return format_html('<b style="color:{}">{}</b>', colours[obj.status], obj.status)
 
     @admin.action(description=_("Send a test (ping) delivery"))
     def send_test_action(self, request, queryset):
         for webhook in queryset:
             delivery = send_test(webhook)
-            level = messages.SUCCESS if delivery.status == Delivery.Status.SUCCEEDED else messages.ERROR
-            self.message_user(request, f"{webhook}: test {delivery.status} (HTTP {delivery.last_status_code}).", level)
+            level = (
+                messages.SUCCESS if delivery.status == Delivery.Status.SUCCEEDED else messages.ERROR
+            )
+            self.message_user(
+                request,
+                f"{webhook}: test {delivery.status} (HTTP {delivery.last_status_code}).",
+                level,
+            )
 
     @admin.action(description=_("Enable (and send held deliveries)"))
     def enable_action(self, request, queryset):
@@ -55,7 +73,16 @@ class WebhookAdmin(admin.ModelAdmin):
 
 @admin.register(DeliveryLog)
 class DeliveryLogAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "event_type", "webhook", "attempt", "trigger", "response_status", "outcome", "duration_ms"]
+    list_display = [
+        "created_at",
+        "event_type",
+        "webhook",
+        "attempt",
+        "trigger",
+        "response_status",
+        "outcome",
+        "duration_ms",
+    ]
     list_filter = ["outcome", "trigger", "event_type"]
     search_fields = ["event_type", "url", "uuid"]
     list_select_related = ["webhook"]

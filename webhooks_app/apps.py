@@ -15,4 +15,6 @@ class WebhooksConfig(AppConfig):
 
         # Hosts declare their model events in <app>/webhooks.py, as admin.py does for admin.
         autodiscover_modules("webhooks")
-        post_migrate.connect(ensure_sweep_schedule, sender=self, dispatch_uid="webhooks_app.sweep_schedule")
+        post_migrate.connect(
+            ensure_sweep_schedule, sender=self, dispatch_uid="webhooks_app.sweep_schedule"
+        )

@@ -14,6 +14,9 @@ _POSITIVE_INTS = {
     "BATCH_SIZE": "webhooks_app.E004",
     "RESPONSE_BODY_LIMIT": "webhooks_app.E004",
     "SWEEP_INTERVAL": "webhooks_app.E004",
+    "TASK_TIME_LIMIT": "webhooks_app.E004",
+    "SECRET_ROTATION_OVERLAP": "webhooks_app.E004",
+    "MAX_RETRY_AFTER": "webhooks_app.E004",
 }
 
 
@@ -84,7 +87,9 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     for name, id_ in _POSITIVE_INTS.items():
         value = getattr(webhook_settings, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            errors.append(_error(f"WEBHOOKS[{name!r}] = {value!r} must be a positive integer.", id_))
+            errors.append(
+                _error(f"WEBHOOKS[{name!r}] = {value!r} must be a positive integer.", id_)
+            )
 
     try:
         from webhooks_app.events import catalog
@@ -112,7 +117,10 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
 def _check_queue_timeouts() -> list[checks.CheckMessage]:
     from django_q.conf import Conf
 
-    needed = webhook_settings.TASK_TIME_LIMIT + webhook_settings.TIMEOUT
+    limit, timeout = webhook_settings.TASK_TIME_LIMIT, webhook_settings.TIMEOUT
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (limit, timeout)):
+        return []  # already reported above
+    needed = limit + timeout
     problems = []
     if Conf.TIMEOUT is not None and Conf.TIMEOUT < needed:
         problems.append(

@@ -48,7 +48,9 @@ def lease_seconds() -> float:
     return webhook_settings.TASK_TIME_LIMIT + webhook_settings.TIMEOUT + 60
 
 
-def claim(limit: int, *, now: datetime | None = None, pks: list[int] | None = None) -> list[Delivery]:
+def claim(
+    limit: int, *, now: datetime | None = None, pks: list[int] | None = None
+) -> list[Delivery]:
     """Take up to ``limit`` due deliveries of enabled webhooks for this worker."""
     now = now or timezone.now()
     token = uuid.uuid4()
@@ -77,9 +79,7 @@ def claim(limit: int, *, now: datetime | None = None, pks: list[int] | None = No
     if not claimed:
         return []
     return list(
-        Delivery.objects.filter(claim_token=token)
-        .select_related("webhook", "event")
-        .order_by("pk")
+        Delivery.objects.filter(claim_token=token).select_related("webhook", "event").order_by("pk")
     )
 
 
@@ -229,8 +229,10 @@ def send_batch(deliveries: list[Delivery], *, deadline: float | None = None) -> 
                 delivery.next_attempt_at = log.next_attempt_at = now + timedelta(seconds=delay)
             if counts:
                 state.trailing += 1
-                if response.transport_failure or response.status in (408, 429) or (
-                    response.status is not None and response.status >= 500
+                if (
+                    response.transport_failure
+                    or response.status in (408, 429)
+                    or (response.status is not None and response.status >= 500)
                 ):
                     # The endpoint is down or overloaded: sending it the rest of this
                     # batch now would only pile up failures and hold up other endpoints.
@@ -258,7 +260,9 @@ def _record(
     with transaction.atomic():
         DeliveryLog.objects.bulk_create(logs)
         Delivery.objects.bulk_update(finished, _DELIVERY_FIELDS)
-        for pk, state in endpoints.items():
+        # Sorted: workers sharing endpoints lock their rows in one order, or two
+        # batches each holding one webhook row and wanting the other deadlock.
+        for pk, state in sorted(endpoints.items()):
             if not (state.counts or state.gone):
                 continue
             webhooks = Webhook.objects.filter(pk=pk)
@@ -267,7 +271,11 @@ def _record(
             if not state.counts:
                 pass
             elif state.had_success:
-                webhooks.update(consecutive_failures=state.trailing)
+                # Filtered so a healthy endpoint's row is not rewritten (and locked) by
+                # every batch.
+                webhooks.exclude(consecutive_failures=state.trailing).update(
+                    consecutive_failures=state.trailing
+                )
             elif state.trailing:
                 webhooks.update(consecutive_failures=F("consecutive_failures") + state.trailing)
             if state.gone:
@@ -280,7 +288,9 @@ def _record(
             else:
                 continue
             # Only the worker whose UPDATE flips the flag reports it.
-            if hit.update(enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail):
+            if hit.update(
+                enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail
+            ):
                 disabled.append((Webhook.objects.get(pk=pk), reason, detail))
     return disabled
 
@@ -304,7 +314,9 @@ def deliver_now(delivery: Delivery) -> Delivery:
     return delivery
 
 
-def drain(*, time_limit: float | None = None, now: datetime | None = None, on_full_batch=None) -> int:
+def drain(
+    *, time_limit: float | None = None, now: datetime | None = None, on_full_batch=None
+) -> int:
     """Claim and send batches until nothing is due or the time limit is reached.
 
     Returns how many attempts were made.

@@ -168,4 +168,3 @@ def _on_commit_send_emitted(event: Event, count: int, using: str) -> None:
         transaction.on_commit(
             lambda: event_emitted.send(sender=Event, event=event, deliveries=count), using=using
         )
-

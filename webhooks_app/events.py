@@ -136,7 +136,11 @@ def patterns_for(event_type: str) -> list[str]:
     if event_type == PING:
         return []
     parts = event_type.split(".")
-    return [event_type, *(".".join(parts[:i]) + ".*" for i in range(len(parts) - 1, 0, -1)), WILDCARD]
+    return [
+        event_type,
+        *(".".join(parts[:i]) + ".*" for i in range(len(parts) - 1, 0, -1)),
+        WILDCARD,
+    ]
 
 
 def _coerce(value: object) -> EventType:

@@ -54,7 +54,9 @@ class Webhook(models.Model):
         null=True,
         blank=True,
         related_name="webhooks",
-        help_text=_("Leave empty for an organisation-wide webhook that gets every project's events."),
+        help_text=_(
+            "Leave empty for an organisation-wide webhook that gets every project's events."
+        ),
     )
     name = models.CharField(_("name"), max_length=200, blank=True)
     url = models.URLField(_("payload URL"), max_length=2000)
@@ -153,7 +155,9 @@ class Webhook(models.Model):
         self.previous_secret = self.secret
         self.previous_secret_expires_at = timezone.now() + overlap
         self.secret = generate_secret()
-        self.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"])
+        self.save(
+            update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+        )
         return self.secret
 
 
@@ -166,7 +170,9 @@ class Subscription(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["webhook", "event_type"], name="webhooks_unique_subscription")
+            models.UniqueConstraint(
+                fields=["webhook", "event_type"], name="webhooks_unique_subscription"
+            )
         ]
         indexes = [models.Index(fields=["event_type"], name="webhooks_sub_event_idx")]
         ordering = ["event_type"]

@@ -150,7 +150,10 @@ class ModelEvents:
         for name in changed:
             if name in self.field_events:
                 self.emit(
-                    instance, self.field_events[name], changes={name: rendered[name]}, project=projects
+                    instance,
+                    self.field_events[name],
+                    changes={name: rendered[name]},
+                    project=projects,
                 )
         rest = {n: c for n, c in rendered.items() if n not in self.field_events}
         if rest and self.updated:

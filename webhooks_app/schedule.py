@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from webhooks_app.conf import webhook_settings
 
 SWEEP_NAME = "webhooks_app: sweep pending deliveries"
@@ -13,7 +15,9 @@ def ensure_sweep_schedule(sender=None, using="default", **kwargs) -> None:
     from django.db import DatabaseError
     from django_q.models import Schedule
 
-    try:
+    # django_q's tables may not exist yet after a partial ``migrate <app>``; the next
+    # full migrate creates the schedule.
+    with contextlib.suppress(DatabaseError):
         Schedule.objects.using(using).update_or_create(
             name=SWEEP_NAME,
             defaults={
@@ -24,7 +28,3 @@ def ensure_sweep_schedule(sender=None, using="default", **kwargs) -> None:
                 "cluster": webhook_settings.Q_CLUSTER_NAME,
             },
         )
-    except DatabaseError:
-        # django_q's tables are not migrated yet (a partial migrate); the next
-        # post_migrate creates the schedule.
-        pass

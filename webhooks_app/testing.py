@@ -60,6 +60,8 @@ class Receiver:
         self.record = record
         self.requests: list[ReceivedRequest] = []
         self.count = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self.default = Reply()
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -139,6 +141,16 @@ class Receiver:
                 pass
 
             def do_POST(self):
+                with receiver._lock:
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    self._answer()
+                finally:
+                    with receiver._lock:
+                        receiver.in_flight -= 1
+
+            def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 headers = dict(self.headers.items())

@@ -30,7 +30,9 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         with Receiver() as receiver:
             project = Project.objects.create(name="Web Platform", slug=f"web-{os.getpid()}")
-            webhook = Webhook.objects.create(project=project, url=receiver.url, name="Demo receiver")
+            webhook = Webhook.objects.create(
+                project=project, url=receiver.url, name="Demo receiver"
+            )
             for event in ("issues.store", "issues.update", "issues.destroy"):
                 Subscription.objects.create(webhook=webhook, event_type=event)
             receiver.secret = webhook.secret
@@ -51,26 +53,26 @@ class Command(BaseCommand):
         second.delete()
 
     def run_worker(self, webhook: Webhook, timeout: float) -> None:
-        log = tempfile.NamedTemporaryFile("w+", prefix="demo-qcluster-", suffix=".log", delete=False)
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"],
-            cwd=settings.BASE_DIR,
-            env=os.environ.copy(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
         pending = Delivery.objects.filter(webhook=webhook, status=Delivery.Status.PENDING)
-        try:
-            wait_until(lambda: not pending.exists(), timeout=timeout, interval=0.2)
-        except AssertionError:
-            log.seek(0)
-            raise CommandError(
-                f"Deliveries still pending after {timeout}s; qcluster log:\n{log.read()[-3000:]}"
-            ) from None
-        finally:
-            worker.terminate()
-            worker.wait(timeout=30)
-            Path(log.name).unlink(missing_ok=True)
+        with tempfile.TemporaryFile("w+") as log:
+            worker = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=settings.BASE_DIR,
+                env=os.environ.copy(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_until(lambda: not pending.exists(), timeout=timeout, interval=0.2)
+            except AssertionError:
+                log.seek(0)
+                raise CommandError(
+                    f"Deliveries still pending after {timeout}s; qcluster log:\n"
+                    + log.read()[-3000:]
+                ) from None
+            finally:
+                worker.terminate()
+                worker.wait(timeout=30)
 
     def report(self, webhook: Webhook, receiver: Receiver, expected: int, dump: str | None) -> None:
         by_attempt = {r.headers.get("X-Webhook-Delivery"): r for r in receiver.requests}
@@ -98,7 +100,7 @@ class Command(BaseCommand):
                 )
         header = ("event", "status", "attempts", "duration", "signature verified")
         widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-        line = "  ".join("{:<%d}" % w for w in widths)
+        line = "  ".join(f"{{:<{w}}}" for w in widths)
         self.stdout.write("")
         self.stdout.write(line.format(*header))
         self.stdout.write(line.format(*("-" * w for w in widths)))
@@ -107,7 +109,10 @@ class Command(BaseCommand):
         ok = sum(1 for r in rows if r[1].startswith("2") and r[4] == "yes")
         total = DeliveryLog.objects.filter(webhook=webhook).aggregate(t=Sum("duration_ms"))["t"]
         self.stdout.write("")
-        self.stdout.write(f"{ok} of {expected} delivered with verified signatures ({total or 0:.1f} ms on the wire).")
+        self.stdout.write(
+            f"{ok} of {expected} delivered with verified signatures "
+            f"({total or 0:.1f} ms on the wire)."
+        )
         if dump:
             self.stdout.write(f"Requests written to {dump}/<event>.json")
         if ok != expected:

@@ -1,0 +1,152 @@
+"""Several workers at once, and a real qcluster process.
+
+These tests commit (transactional_db), so a qcluster subprocess, pointed at the same test
+database, sees the rows; on the PostgreSQL leg they prove the claim and counter locking.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections import Counter
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.db import connection, transaction
+
+from webhooks_app import delivery
+from webhooks_app.models import Delivery, DeliveryLog, Webhook
+from webhooks_app.testing import Reply, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(settings.BASE_DIR)
+
+
+@contextmanager
+def qcluster(workers: int = 1, **env_overrides: str):
+    """A real ``manage.py qcluster`` on this test's database."""
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["WEBHOOKS_Q_WORKERS"] = str(workers)
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        env["WEBHOOKS_SQLITE_PATH"] = str(name)
+    else:
+        env["WEBHOOKS_PG_NAME"] = str(name)
+    env.update(env_overrides)
+    log_path = Path(settings.ARTIFACTS) / "qcluster.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert process.returncode is not None
+
+
+def all_done() -> bool:
+    return not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
+
+
+def test_real_qcluster_delivers_committed_events(webhook, receiver, make_task):
+    with qcluster(workers=1):
+        tasks = [make_task(title=f"task {i}") for i in range(3)]  # each commit enqueues
+        received = receiver.wait_for(3, timeout=60)
+        wait_until(all_done, timeout=30)
+
+    assert sorted(r.json()["data"]["uuid"] for r in received) == sorted(str(t.uuid) for t in tasks)
+    assert all(r.verified for r in received)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
+    assert DeliveryLog.objects.filter(outcome="success").count() == 3
+
+
+def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, receiver, make_task):
+    hooks = [make_webhook(receiver.url) for _ in range(3)]
+    receiver.default = Reply(delay=0.01)  # keep requests in flight long enough to overlap
+    with transaction.atomic():  # one backlog, one kick: the workers must share it
+        for i in range(60):
+            make_task(title=f"t{i}")
+    expected = 60 * len(hooks)
+
+    with qcluster(workers=2, WEBHOOKS_BATCH_SIZE="10"):
+        receiver.wait_for(expected, timeout=120)
+        wait_until(all_done, timeout=60)
+
+    ids = Counter(
+        (r.headers["webhook-id"], r.path, r.headers["X-Webhook-Delivery"])
+        for r in receiver.requests
+    )
+    per_delivery = Counter(DeliveryLog.objects.values_list("delivery_id", flat=True))
+    assert receiver.count == expected == len(ids)
+    assert set(per_delivery.values()) == {1}  # none sent twice
+    assert Delivery.objects.filter(status="succeeded").count() == expected  # none lost
+    assert receiver.max_in_flight >= 2, "the two workers never overlapped"
+
+
+def _run_in_threads(n: int, target) -> None:
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            target()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors, errors
+
+
+def test_concurrent_drains_never_claim_the_same_delivery(
+    make_webhook, receiver, make_task, webhooks_settings
+):
+    webhooks_settings(BATCH_SIZE=7)
+    for _ in range(2):
+        make_webhook(receiver.url)
+    with transaction.atomic():
+        for i in range(50):
+            make_task(title=f"t{i}")
+
+    _run_in_threads(3, lambda: delivery.drain(time_limit=60))
+
+    assert receiver.count == 100
+    assert set(Counter(DeliveryLog.objects.values_list("delivery_id", flat=True)).values()) == {1}
+    assert Delivery.objects.filter(status="succeeded").count() == 100
+
+
+def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, webhooks_settings):
+    webhooks_settings(BATCH_SIZE=1, FAILURE_THRESHOLD=1000)
+    receiver.default = Reply(status=500)
+    webhook = make_webhook(receiver.url)
+    with transaction.atomic():
+        for i in range(12):
+            make_task(title=f"t{i}")
+
+    # Each thread claims one delivery per batch and fails it; the counter must see
+    # every failure although the threads record them at the same time.
+    _run_in_threads(4, lambda: delivery.drain(time_limit=30))
+
+    webhook.refresh_from_db()
+    failures = DeliveryLog.objects.filter(outcome="failure").count()
+    assert failures == 12
+    assert webhook.consecutive_failures == failures
+    assert Webhook.objects.get().enabled
