@@ -18,7 +18,7 @@ else:
         "NAME": os.environ.get("WEBHOOKS_PG_TEST_NAME", "test_webhooks_app")
     }
 
-Q_CLUSTER["name"] = "webhooks-test"
+Q_CLUSTER["name"] = os.environ.get("WEBHOOKS_Q_NAME", "webhooks-test")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # A real qcluster started by a test reads these settings too: let the test size batches.

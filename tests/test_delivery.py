@@ -414,3 +414,55 @@ def test_fan_out_to_fifty_webhooks_takes_constant_queries(
     assert Event.objects.count() == 2
     assert Delivery.objects.count() == 51
     assert Webhook.objects.count() == 50
+
+
+def test_tls_is_verified_unless_the_webhook_opts_out(
+    make_webhook, self_signed_cert, make_task, deliver
+):
+    with Receiver(tls=self_signed_cert) as tls_receiver:
+        strict = make_webhook(tls_receiver.url)
+        make_task()
+        deliver()
+        log = DeliveryLog.objects.get(webhook=strict)
+        assert log.outcome == "failure" and "CERTIFICATE_VERIFY_FAILED" in log.error
+        assert tls_receiver.count == 0
+
+        strict.delete()
+        lax = make_webhook(tls_receiver.url, verify_tls=False)
+        make_task()
+        deliver()
+        assert DeliveryLog.objects.get(webhook=lax).outcome == "success"
+        assert tls_receiver.count == 1
+
+
+def test_migrate_creates_the_sweep_schedule():
+    from django_q.models import Schedule
+
+    from webhooks_app.schedule import SWEEP_FUNC, SWEEP_NAME
+
+    schedule = Schedule.objects.get(name=SWEEP_NAME)
+    assert schedule.func == SWEEP_FUNC
+    assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
+    assert schedule.repeats == -1
+
+
+def test_failed_deliveries_since_a_time_can_be_redelivered_together(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
+    webhooks_settings(RETRY_SCHEDULE=[], FAILURE_THRESHOLD=100)
+    receiver.default = Reply(status=500)
+    old = make_task(title="old")
+    deliver()
+    Delivery.objects.filter(event__body__contains=str(old.uuid)).update(
+        created_at=timezone.now() - timedelta(days=2)
+    )
+    make_task(title="a")
+    make_task(title="b")
+    deliver()
+    assert Delivery.objects.filter(status="failed").count() == 3
+
+    receiver.default = Reply(status=200)
+    assert webhook.redeliver_failed(since=timezone.now() - timedelta(days=1)) == 2
+    assert deliver() == 2
+    assert Delivery.objects.filter(status="succeeded").count() == 2
+    assert Delivery.objects.get(status="failed").event.body.count(str(old.uuid)) == 1

@@ -7,7 +7,7 @@ given up, so a lost django-q2 task or a dead worker delays a delivery but never 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.db.models import Q
@@ -148,6 +148,24 @@ class Webhook(models.Model):
                     request_delivery()
         self.refresh_from_db()
         return resumed
+
+    def redeliver_failed(self, since: datetime) -> int:
+        """Send again every delivery given up since ``since`` (Svix's "recover")."""
+        from webhooks_app.dispatch import request_delivery
+
+        with transaction.atomic():
+            count = self.deliveries.filter(
+                status=Delivery.Status.FAILED, created_at__gte=since
+            ).update(
+                status=Delivery.Status.PENDING,
+                trigger=Trigger.REDELIVERY,
+                round_offset=models.F("attempts"),
+                next_attempt_at=timezone.now(),
+                claim_token=None,
+            )
+            if count:
+                request_delivery()
+        return count
 
     def rotate_secret(self) -> str:
         """Issue a new secret; the old one keeps signing for the overlap window."""

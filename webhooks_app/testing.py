@@ -55,6 +55,7 @@ class Receiver:
         host: str = "127.0.0.1",
         port: int = 0,
         record: bool = True,
+        tls: tuple[str, str] | None = None,
     ):
         self.secret = secret
         self.record = record
@@ -70,6 +71,14 @@ class Receiver:
         self.on_request: Callable[[ReceivedRequest], None] | None = None
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls is not None:
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ------------------------------------------------------------------
@@ -77,7 +86,7 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        return f"{self.scheme}://{host}:{port}/hook"
 
     def start(self) -> Receiver:
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
