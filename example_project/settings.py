@@ -24,6 +24,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_q",
     "example_project.agile",
     "webhooks_app",
@@ -112,13 +114,25 @@ WEBHOOKS = {
     "PRODUCT_NAME": "AgileBoard",
     # The demo's receiver runs on this machine; a production host keeps the SSRF guard.
     "ALLOWED_NETWORKS": ["127.0.0.0/8"],
+    "ACTIVATION_RULE": "example_project.agile.permissions.plan_allows_webhooks",
 }
 
 REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.BasicAuthentication",
     ],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AgileBoard webhooks API",
+    "DESCRIPTION": "Settings -> Webhooks of a project: endpoints, subscriptions, delivery logs.",
+    "VERSION": "1.0.0",
+    # Served from the sidecar package: the UI works without reaching a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LANGUAGE_CODE = "en-us"

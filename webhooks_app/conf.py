@@ -53,6 +53,19 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_NETWORKS": [],
     # django-q2 cluster name to enqueue delivery tasks on (None: the default cluster).
     "Q_CLUSTER_NAME": None,
+    # --- the REST API (webhooks_app.api) ---
+    # Who may see and change a project's webhooks: dotted path to a callable
+    # (user, project) -> bool. The default lets superusers and holders of the
+    # webhooks_app.change_webhook permission manage every project.
+    "MANAGE_PERMISSION": "webhooks_app.api.permissions.default_can_manage",
+    # Whether a project may activate endpoints (a plan gate): dotted path to a callable
+    # (project) -> None to allow, or a message saying why not. Default: always allowed.
+    "ACTIVATION_RULE": None,
+    # How the API finds the project in the URL it is mounted under.
+    "PROJECT_URL_KWARG": "project_pk",
+    "PROJECT_LOOKUP_FIELD": "pk",
+    # Page size of delivery-log listings.
+    "PAGE_SIZE": 50,
 }
 
 

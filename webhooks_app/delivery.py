@@ -49,14 +49,18 @@ def lease_seconds() -> float:
 
 
 def claim(
-    limit: int, *, now: datetime | None = None, pks: list[int] | None = None
+    limit: int,
+    *,
+    now: datetime | None = None,
+    pks: list[int] | None = None,
+    include_disabled: bool = False,
 ) -> list[Delivery]:
     """Take up to ``limit`` due deliveries of enabled webhooks for this worker."""
     now = now or timezone.now()
     token = uuid.uuid4()
-    due = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, next_attempt_at__lte=now, webhook__enabled=True
-    )
+    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+    if not include_disabled:
+        due = due.filter(webhook__enabled=True)
     if pks is not None:
         due = due.filter(pk__in=pks)
     due = due.order_by("next_attempt_at", "pk")
@@ -305,9 +309,12 @@ def _after_commit(logs, gave_up, disabled) -> None:
         webhook_disabled.send(sender=Webhook, webhook=webhook, reason=reason, detail=detail)
 
 
-def deliver_now(delivery: Delivery) -> Delivery:
-    """Attempt one pending delivery in this process (test pings, "redeliver now")."""
-    claimed = claim(1, pks=[delivery.pk])
+def deliver_now(delivery: Delivery, *, include_disabled: bool = False) -> Delivery:
+    """Attempt one pending delivery in this process (test pings, "redeliver now").
+
+    ``include_disabled`` lets a test ping reach an endpoint before it is (re-)enabled.
+    """
+    claimed = claim(1, pks=[delivery.pk], include_disabled=include_disabled)
     if claimed:
         send_batch(claimed)
     delivery.refresh_from_db()

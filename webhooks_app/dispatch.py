@@ -126,7 +126,7 @@ def send_test(webhook: Webhook) -> Delivery:
         delivery = Delivery.objects.create(
             webhook=webhook, event=event, trigger=Trigger.TEST, next_attempt_at=now, created_at=now
         )
-    return deliver_now(delivery)
+    return deliver_now(delivery, include_disabled=True)
 
 
 def request_delivery(using: str = DEFAULT_DB_ALIAS) -> None:

@@ -1,0 +1,298 @@
+"""The backend of a project's "Settings -> Webhooks" screen.
+
+Mounted under a host route that names the project (``WEBHOOKS["PROJECT_URL_KWARG"]``);
+every view resolves that project first and checks the manage rule against it, so a user
+sees nothing of projects they do not manage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from django.apps import apps
+from django.db import transaction
+from django.http import Http404
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from webhooks_app.api import serializers as s
+from webhooks_app.api.permissions import CanManageProjectWebhooks, ensure_can_activate
+from webhooks_app.conf import webhook_settings
+from webhooks_app.delivery import deliver_now
+from webhooks_app.dispatch import send_test
+from webhooks_app.events import catalog
+from webhooks_app.models import Delivery, DeliveryLog, Subscription, Webhook
+
+
+class ProjectScopedMixin:
+    permission_classes = [IsAuthenticated, CanManageProjectWebhooks]
+
+    @cached_property
+    def project(self) -> Any:
+        model = apps.get_model(webhook_settings.PROJECT_MODEL)
+        value = self.kwargs.get(webhook_settings.PROJECT_URL_KWARG)
+        if value is None:
+            raise Http404("No project in the URL.")
+        try:
+            return model._default_manager.get(**{webhook_settings.PROJECT_LOOKUP_FIELD: value})
+        except (model.DoesNotExist, ValueError, TypeError):
+            # A missing project and one the user may not manage look the same to them.
+            raise Http404("No such project.") from None
+
+    def get_serializer_context(self) -> dict:
+        return {**super().get_serializer_context(), "project": self.project}
+
+    def project_webhooks(self):
+        return Webhook.objects.filter(project=self.project).prefetch_related("subscriptions")
+
+
+class EventCatalogView(GenericAPIView):
+    """The event catalog, grouped by category."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = s.CategorySerializer
+    pagination_class = None
+
+    def get(self, request, **kwargs) -> Response:
+        categories = [
+            {"name": name, "events": events} for name, events in catalog.by_category().items()
+        ]
+        return Response(s.CategorySerializer(categories, many=True).data)
+
+
+@dataclass
+class _TestOutcome:
+    webhook: Webhook
+    log: DeliveryLog | None
+    outcome: str
+    status_code: int | None
+    error: str
+
+
+def _test(webhook: Webhook) -> _TestOutcome:
+    delivery = send_test(webhook)
+    log = delivery.attempt_logs.order_by("-attempt").first()
+    return _TestOutcome(
+        webhook=webhook,
+        log=log,
+        outcome=log.outcome if log else "not sent",
+        status_code=log.response_status if log else None,
+        error=log.error if log else "",
+    )
+
+
+class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
+    """Webhooks of one project: list, create, read, update, delete, and their actions."""
+
+    serializer_class = s.WebhookSerializer
+    lookup_field = "uuid"
+    lookup_url_kwarg = "webhook_id"
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_queryset(self):
+        return self.project_webhooks()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return s.WebhookWithSecretSerializer
+        if self.action == "subscriptions":
+            return s.SubscriptionSerializer
+        if self.action == "redeliver_failed":
+            return s.RedeliverFailedSerializer
+        return super().get_serializer_class()
+
+    def perform_create(self, serializer) -> None:
+        if serializer.validated_data.get("enabled", True):
+            ensure_can_activate(self.project)
+        serializer.save()
+
+    def perform_update(self, serializer) -> None:
+        if serializer.validated_data.get("enabled") and not serializer.instance.enabled:
+            ensure_can_activate(self.project)
+        serializer.save()
+
+    @action(detail=True, methods=["post"])
+    def enable(self, request, **kwargs) -> Response:
+        webhook = self.get_object()
+        ensure_can_activate(self.project)
+        webhook.enable()
+        return Response(s.WebhookSerializer(webhook).data)
+
+    @action(detail=True, methods=["post"])
+    def disable(self, request, **kwargs) -> Response:
+        webhook = self.get_object()
+        webhook.disable()
+        return Response(s.WebhookSerializer(webhook).data)
+
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, **kwargs) -> Response:
+        webhook = self.get_object()
+        webhook.rotate_secret()
+        return Response(s.SecretSerializer(webhook).data)
+
+    @action(detail=True, methods=["post"])
+    def test(self, request, **kwargs) -> Response:
+        """Send a ``ping`` now and answer with its outcome."""
+        return Response(s.TestOutcomeSerializer(_test(self.get_object())).data)
+
+    @action(detail=False, methods=["post"], url_path="test-all")
+    def test_all(self, request, **kwargs) -> Response:
+        outcomes = [_test(webhook) for webhook in self.get_queryset()]
+        return Response(s.TestOutcomeSerializer(outcomes, many=True).data)
+
+    @action(detail=True, methods=["post"], url_path="redeliver-failed")
+    def redeliver_failed(self, request, **kwargs) -> Response:
+        webhook = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        queued = webhook.redeliver_failed(serializer.validated_data["since"])
+        return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["post"])
+    def subscriptions(self, request, **kwargs) -> Response:
+        """Add one event (or family, or '*') to this webhook's subscriptions."""
+        webhook = self.get_object()
+        serializer = s.SubscriptionSerializer(data=request.data, context={"webhook": webhook})
+        serializer.is_valid(raise_exception=True)
+        Subscription.objects.create(webhook=webhook, event_type=serializer.validated_data["event"])
+        return Response(s.WebhookSerializer(self.get_object()).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["delete"], url_path=r"subscriptions/(?P<event>[^/]+)")
+    def unsubscribe(self, request, event: str, **kwargs) -> Response:
+        deleted, _ = self.get_object().subscriptions.filter(event_type=event).delete()
+        if not deleted:
+            raise Http404("This webhook is not subscribed to that event.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SubscriptionGridView(ProjectScopedMixin, GenericAPIView):
+    """GitScrum's grid: one endpoint URL per event, set or cleared row by row."""
+
+    serializer_class = s.GridRowSerializer
+    pagination_class = None
+
+    def rows(self) -> list[dict]:
+        owner: dict[str, Webhook] = {}
+        for sub in Subscription.objects.filter(webhook__project=self.project).select_related(
+            "webhook"
+        ):
+            owner.setdefault(sub.event_type, sub.webhook)
+        rows = []
+        for event in catalog:
+            webhook = owner.get(event.name)
+            rows.append(
+                {
+                    "event": event.name,
+                    "description": event.description,
+                    "category": event.category,
+                    "url": webhook.url if webhook else None,
+                    "webhook": webhook.uuid if webhook else None,
+                }
+            )
+        return rows
+
+    def get(self, request, **kwargs) -> Response:
+        return Response(s.GridRowSerializer(self.rows(), many=True).data)
+
+
+class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
+    serializer_class = s.GridUpdateSerializer
+
+    def _event(self, event: str) -> str:
+        if event not in catalog or event == "ping":
+            raise ValidationError({"event": [f"Unknown event {event!r}."]})
+        return event
+
+    def put(self, request, event: str, **kwargs) -> Response:
+        event = self._event(event)
+        serializer = s.GridUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        url = serializer.validated_data["url"]
+        with transaction.atomic():
+            Subscription.objects.filter(webhook__project=self.project, event_type=event).delete()
+            webhook = Webhook.objects.filter(project=self.project, url=url).first()
+            created = webhook is None
+            if created:
+                ensure_can_activate(self.project)
+                webhook = Webhook.objects.create(project=self.project, url=url)
+            Subscription.objects.create(webhook=webhook, event_type=event)
+        body = {"event": event, "url": url, "webhook": webhook.uuid}
+        if created:
+            body["secret"] = webhook.secret  # shown once: this is the webhook's creation
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    def delete(self, request, event: str, **kwargs) -> Response:
+        event = self._event(event)
+        Subscription.objects.filter(webhook__project=self.project, event_type=event).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeliveryLogPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+    def get_page_size(self, request):
+        self.page_size = webhook_settings.PAGE_SIZE
+        return super().get_page_size(request)
+
+
+class DeliveryLogViewSet(
+    ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Delivery attempts of the project's webhooks, newest first."""
+
+    serializer_class = s.DeliveryLogSerializer
+    pagination_class = DeliveryLogPagination
+    lookup_field = "uuid"
+    lookup_url_kwarg = "log_id"
+    lookup_value_regex = "[0-9a-fA-F-]{32,36}"
+
+    def get_serializer_class(self):
+        if self.action in ("retrieve", "redeliver"):
+            return s.DeliveryLogDetailSerializer
+        return super().get_serializer_class()
+
+    def get_queryset(self):
+        logs = DeliveryLog.objects.filter(webhook__project=self.project).select_related(
+            "webhook", "event"
+        )
+        if self.action != "list":
+            return logs
+        filters = s.DeliveryLogFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        if "event" in f:
+            logs = logs.filter(event_type=f["event"])
+        if "outcome" in f:
+            logs = logs.filter(outcome=f["outcome"])
+        if "webhook" in f:
+            logs = logs.filter(webhook__uuid=f["webhook"])
+        if "since" in f:
+            logs = logs.filter(created_at__gte=f["since"])
+        if "until" in f:
+            logs = logs.filter(created_at__lte=f["until"])
+        return logs
+
+    @action(detail=True, methods=["post"])
+    def redeliver(self, request, **kwargs) -> Response:
+        """Send this attempt's delivery again now (same message id) and return the attempt."""
+        log = self.get_object()
+        delivery: Delivery = log.delivery
+        if not delivery.webhook.enabled:
+            return Response(
+                {"detail": "The webhook is disabled; enable it before redelivering."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        delivery.redeliver()
+        deliver_now(delivery)
+        latest = (
+            delivery.attempt_logs.select_related("webhook", "event").order_by("-attempt").first()
+        )
+        return Response(s.DeliveryLogDetailSerializer(latest).data, status=status.HTTP_201_CREATED)
