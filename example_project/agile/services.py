@@ -479,7 +479,8 @@ def create_user_story(
     priority: Priority | None = None,
     acceptance_criteria: str = "",
 ) -> UserStory:
-    """``user-stories.store``."""
+    """``user-stories.store``; the priority defaults to the workspace's first."""
+    priority = priority or project.company.priorities.first()
     _check_belongs(project, priority=priority)
     return UserStory.objects.create(
         project=project,
