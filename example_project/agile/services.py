@@ -127,15 +127,18 @@ TASK_EDITABLE = (
 )
 
 
-def _check_belongs(task_project: Project, **related: Any) -> None:
-    for name, obj in related.items():
+def _check_belongs(project: Project, *objects: Any) -> None:
+    """Catalog entries come from the project's workspace; columns, sprints and stories
+    from the project itself."""
+    for obj in objects:
         if obj is None:
             continue
+        what = f"The {obj._meta.verbose_name} {obj}"
         if isinstance(obj, (TaskType, Priority, Effort, Label)):
-            if obj.company_id != task_project.company_id:
-                raise DomainError(f"The {name} {obj} belongs to another workspace.")
-        elif obj.project_id != task_project.pk:
-            raise DomainError(f"The {name} {obj} belongs to another project.")
+            if obj.company_id != project.company_id:
+                raise DomainError(f"{what} belongs to another workspace.")
+        elif obj.project_id != project.pk:
+            raise DomainError(f"{what} belongs to another project.")
 
 
 @transaction.atomic
@@ -164,16 +167,7 @@ def create_task(
     priority = priority or company.priorities.first()
     effort = effort or company.efforts.first()
     column = column or project.columns.first()
-    _check_belongs(
-        project,
-        type=type,
-        priority=priority,
-        effort=effort,
-        column=column,
-        sprint=sprint,
-        user_story=user_story,
-        **{f"label {label.pk}": label for label in labels},
-    )
+    _check_belongs(project, type, priority, effort, column, sprint, user_story, *labels)
     with muted():
         task = Task.objects.create(
             project=project,
@@ -205,14 +199,8 @@ def update_task(task: Task, *, labels: Iterable[Label] | None = None, **fields: 
     unknown = set(fields) - set(TASK_EDITABLE)
     if unknown:
         raise DomainError(f"Not editable here: {', '.join(sorted(unknown))}.")
-    _check_belongs(
-        task.project,
-        **{
-            k: v
-            for k, v in fields.items()
-            if k in ("type", "priority", "effort", "sprint", "user_story")
-        },
-    )
+    related = ("type", "priority", "effort", "sprint", "user_story")
+    _check_belongs(task.project, *(fields[name] for name in related if name in fields))
     before = field_values(task)
     for name, value in fields.items():
         setattr(task, name, value)
@@ -221,7 +209,7 @@ def update_task(task: Task, *, labels: Iterable[Label] | None = None, **fields: 
     with muted():
         if labels is not None:
             labels = list(labels)
-            _check_belongs(task.project, **{f"label {label.pk}": label for label in labels})
+            _check_belongs(task.project, *labels)
             current = set(task.labels.values_list("pk", flat=True))
             wanted = {label.pk for label in labels}
             if wanted - current:
@@ -481,7 +469,7 @@ def create_user_story(
 ) -> UserStory:
     """``user-stories.store``; the priority defaults to the workspace's first."""
     priority = priority or project.company.priorities.first()
-    _check_belongs(project, priority=priority)
+    _check_belongs(project, priority)
     return UserStory.objects.create(
         project=project,
         title=title,
@@ -498,7 +486,7 @@ def update_user_story(story: UserStory, **fields: Any) -> UserStory:
     unknown = set(fields) - set(STORY_EDITABLE)
     if unknown:
         raise DomainError(f"Not editable: {', '.join(sorted(unknown))}.")
-    _check_belongs(story.project, priority=fields.get("priority"))
+    _check_belongs(story.project, fields.get("priority"))
     for name, value in fields.items():
         setattr(story, name, value)
     story.save()
