@@ -1,16 +1,241 @@
-"""Which changes of this app's models emit which webhook events (autodiscovered)."""
+"""Which changes of this app's models emit which webhook events (autodiscovered).
 
-from example_project.agile.models import Task
-from example_project.agile.serializers import TaskSerializer
+One user action sends exactly one event. Most events follow from one row changing and
+are declared here, so they fire whatever code makes the change (a service, the admin, a
+shell). Actions that touch several rows at once (creating a task with its labels and
+assignees, moving it to another project, deleting it with its comments, starting or
+cancelling a timer) run their ORM work inside :func:`muted` and emit their one event
+explicitly; see :mod:`example_project.agile.services`.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import models
+
+from example_project.agile import serializers
+from example_project.agile.models import (
+    Attachment,
+    Comment,
+    DiscussionVote,
+    Label,
+    Sprint,
+    Task,
+    TimeEntry,
+    UserStory,
+    UserStoryVote,
+    Video,
+)
 from webhooks_app.registry import ModelEvents, register
+
+_muted: ContextVar[bool] = ContextVar("agile_webhooks_muted", default=False)
+_JUST_INSERTED = "_agile_just_inserted"
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Run ORM work whose signal-driven events must not fire: the caller emits the
+    action's single event itself."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
+def field_values(instance: models.Model) -> dict[str, Any]:
+    """The values whose change an update event reports, by field name (foreign keys as
+    their pk), as the registry compares them."""
+    config = _registry_config(instance)
+    return {
+        field.name: getattr(instance, field.attname)
+        for field in type(instance)._meta.concrete_fields
+        if not field.primary_key
+        and not getattr(field, "auto_now", False)
+        and field.name not in config.ignore_fields
+    }
+
+
+def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict]:
+    """``{field: {"from": old, "to": new}}`` for every value that differs."""
+    return {
+        name: {"from": old, "to": after[name]}
+        for name, old in before.items()
+        if after.get(name) != old
+    }
+
+
+def _registry_config(instance: models.Model) -> ModelEvents:
+    from webhooks_app.registry import registry
+
+    return registry.get(type(instance))
+
+
+class AgileEvents(ModelEvents):
+    """Signal-driven events that stay silent inside :func:`muted`.
+
+    Each resource is rendered from a fresh ``for_resource()`` load, so it shows what was
+    saved (and, before a deletion, the object as it still is) in a fixed number of
+    queries, whatever the caller's instance has cached.
+    """
+
+    def on_save(self, instance, created, update_fields) -> None:
+        if _muted.get():
+            self.snapshot(instance)
+            return
+        super().on_save(instance, created, update_fields)
+
+    def on_delete(self, instance) -> None:
+        if not _muted.get():
+            super().on_delete(instance)
+
+    def on_m2m(self, instance, field_name, action, reverse, pk_set, related_model) -> None:
+        if not _muted.get():
+            super().on_m2m(instance, field_name, action, reverse, pk_set, related_model)
+
+
+class TaskChildEvents(AgileEvents):
+    project_field = None
+
+    def get_project(self, instance) -> Any:
+        return instance.task.project_id
 
 
 @register(Task)
-class TaskEvents(ModelEvents):
-    serializer_class = TaskSerializer
-    project_field = "project"
+class TaskEvents(AgileEvents):
     created = "issues.store"
     updated = "issues.update"
     deleted = "issues.destroy"
     field_events = {"column": "issues.move.board", "project": "issues.move.project"}
-    m2m_events = {"assignees": ("issues.assignees.store", "issues.assignees.destroy")}
+    m2m_events = {
+        "assignees": ("issues.assignees.store", "issues.assignees.destroy"),
+        "labels": ("issues.update", "issues.update"),
+    }
+
+    def on_save(self, instance, created, update_fields) -> None:
+        if not created:
+            super().on_save(instance, created, update_fields)
+            return
+        instance.__dict__[_JUST_INSERTED] = True
+        try:
+            super().on_save(instance, created, update_fields)
+        finally:
+            instance.__dict__.pop(_JUST_INSERTED, None)
+
+    def serialize(self, instance: Task) -> dict:
+        if instance.__dict__.get(_JUST_INSERTED):
+            task = _as_just_inserted(instance)
+        else:
+            task = Task.objects.for_resource().get(pk=instance.pk)
+        return serializers.BoardTaskSerializer(task).data
+
+
+def _as_just_inserted(task: Task) -> Task:
+    """A row inserted a moment ago has no labels, assignees, comments or time yet: render
+    it without asking the database, so a plain create costs no extra query."""
+    view = copy.copy(task)
+    view._prefetched_objects_cache = {
+        "labels": Label.objects.none(),
+        "assignees": get_user_model().objects.none(),
+    }
+    for name in ("stat_checklists", "stat_comments", "stat_attachments", "stat_videos"):
+        setattr(view, name, 0)
+    view.stat_tracked = None
+    return view
+
+
+@register(Sprint)
+class SprintEvents(AgileEvents):
+    created = "sprints.store"
+    updated = "sprints.update"
+    deleted = "sprints.destroy"
+
+    def serialize(self, instance: Sprint) -> dict:
+        return serializers.SprintSerializer(Sprint.objects.for_resource().get(pk=instance.pk)).data
+
+
+@register(UserStory)
+class UserStoryEvents(AgileEvents):
+    created = "user-stories.store"
+    updated = "user-stories.update"
+    deleted = "user-stories.destroy"
+
+    def serialize(self, instance: UserStory) -> dict:
+        story = UserStory.objects.for_resource().get(pk=instance.pk)
+        return serializers.UserStorySerializer(story).data
+
+
+@register(UserStoryVote)
+class UserStoryVoteEvents(AgileEvents):
+    """A vote is a row: inserting it is the vote, and the event shows the voted story as
+    the voter sees it (``is_voted`` true, the new ``votes_count``)."""
+
+    project_field = None
+    created = "user-stories.vote"
+
+    def get_project(self, instance: UserStoryVote) -> Any:
+        return instance.story.project_id
+
+    def serialize(self, instance: UserStoryVote) -> dict:
+        story = UserStory.objects.for_resource(viewer=instance.user_id).get(pk=instance.story_id)
+        return serializers.UserStorySerializer(story).data
+
+
+@register(TimeEntry)
+class TimeEntryEvents(TaskChildEvents):
+    # Creating an entry is either starting a timer or a manual entry, and saving one is
+    # stopping it: the services say which, so only deletion is declared.
+    deleted = "time-tracking.issues.destroy"
+
+    def serialize(self, instance: TimeEntry) -> dict:
+        entry = TimeEntry.objects.select_related("user").get(pk=instance.pk)
+        return serializers.TimeTrackingSerializer(entry).data
+
+
+@register(Comment)
+class CommentEvents(TaskChildEvents):
+    created = "comments.issues.store"
+    deleted = "comments.issues.destroy"
+
+    def serialize(self, instance: Comment) -> dict:
+        return serializers.CommentSerializer(
+            Comment.objects.for_resource().get(pk=instance.pk)
+        ).data
+
+
+@register(Attachment)
+class AttachmentEvents(TaskChildEvents):
+    created = "attachments.issues.store"
+    deleted = "attachments.issues.destroy"
+
+    def serialize(self, instance: Attachment) -> dict:
+        attachment = Attachment.objects.for_resource().get(pk=instance.pk)
+        return serializers.AttachmentSerializer(attachment).data
+
+
+@register(Video)
+class VideoEvents(TaskChildEvents):
+    created = "videos.issues.store"
+    deleted = "videos.issues.destroy"
+
+    def serialize(self, instance: Video) -> dict:
+        return serializers.VideoSerializer(Video.objects.for_resource().get(pk=instance.pk)).data
+
+
+@register(DiscussionVote)
+class DiscussionVoteEvents(AgileEvents):
+    project_field = None
+    created = "discussions.vote"
+
+    def get_project(self, instance: DiscussionVote) -> Any:
+        return instance.discussion.project_id
+
+    def serialize(self, instance: DiscussionVote) -> dict:
+        vote = DiscussionVote.objects.for_resource().get(pk=instance.pk)
+        return serializers.DiscussionVoteSerializer(vote).data

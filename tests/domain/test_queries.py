@@ -1,0 +1,105 @@
+"""Rendering and dispatching cost a fixed number of queries, whatever the sizes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from example_project.agile import services
+from example_project.agile.models import Sprint, Task
+from tests.agile_factories import make_labels, make_user
+from webhooks_app.models import Delivery, Subscription, Webhook
+from webhooks_app.registry import registry
+
+pytestmark = pytest.mark.django_db
+
+
+def _task_with(board, company, alice, *, labels: int, assignees: int) -> Task:
+    users = [alice] + [make_user() for _ in range(assignees - 1)]
+    task = services.create_task(
+        board, "Crowded", creator=alice, labels=make_labels(company, labels), assignees=users
+    )
+    services.add_comment(task, alice, "Hi")
+    services.add_time_entry(task, alice, started_at=timezone.now(), duration=dt.timedelta(hours=1))
+    return task
+
+
+def _render(task: Task) -> dict:
+    return registry.get(Task).serialize(Task.objects.get(pk=task.pk))
+
+
+def test_rendering_a_task_with_20_labels_and_10_assignees_takes_the_queries_of_one_each(
+    board, company, alice, django_assert_num_queries
+):
+    small = _task_with(board, company, alice, labels=1, assignees=1)
+    big = _task_with(board, company, alice, labels=20, assignees=10)
+    fetched = Task.objects.get(pk=small.pk), Task.objects.get(pk=big.pk)
+
+    # The task with its stages and counters, its labels, its assignees with profiles.
+    with django_assert_num_queries(3):
+        one = registry.get(Task).serialize(fetched[0])
+    with django_assert_num_queries(3):
+        many = registry.get(Task).serialize(fetched[1])
+
+    assert (len(one["labels"]), len(one["users"])) == (1, 1)
+    assert (len(many["labels"]), len(many["users"])) == (20, 10)
+
+
+def test_rendering_a_sprint_with_many_members_takes_constant_queries(
+    board, company, alice, sprint, django_assert_num_queries
+):
+    services.create_task(board, "One", creator=alice, sprint=sprint, assignees=[alice])
+    config = registry.get(Sprint)
+    with django_assert_num_queries(2) as few:
+        config.serialize(sprint)
+    for _ in range(5):
+        services.create_task(
+            board, "More", creator=alice, sprint=sprint, assignees=[make_user(), make_user()]
+        )
+    with django_assert_num_queries(len(few.captured_queries)):
+        data = config.serialize(sprint)
+    assert len(data["users"]) == 11
+
+
+def _subscribe(project, count: int) -> None:
+    for i in range(count):
+        webhook = Webhook.objects.create(project=project, url=f"http://127.0.0.1:9/{i}")
+        Subscription.objects.create(webhook=webhook, event_type="issues.*")
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(lambda task, column, user: services.update_task(task, title="x"), id="update"),
+        pytest.param(
+            lambda task, column, user: services.move_task_to_column(task, column), id="move"
+        ),
+        pytest.param(lambda task, column, user: services.assign_task(task, user), id="assign"),
+    ],
+)
+def test_dispatching_a_task_event_to_50_webhooks_takes_the_queries_of_one(
+    board, company, alice, bob, columns, django_assert_num_queries, action
+):
+    first = _task_with(board, company, alice, labels=2, assignees=2)
+    second = _task_with(board, company, alice, labels=2, assignees=2)
+    first, second = Task.objects.get(pk=first.pk), Task.objects.get(pk=second.pk)
+
+    _subscribe(board, 1)
+    with CaptureQueriesContext(connection) as one:
+        action(first, columns["Done"], bob)
+    _subscribe(board, 49)
+    with django_assert_num_queries(len(one.captured_queries)):
+        action(second, columns["Done"], bob)
+
+    assert Delivery.objects.count() == 1 + 50
+
+
+def test_plain_create_with_a_subscriber_costs_no_rendering_query(board, django_assert_num_queries):
+    _subscribe(board, 1)
+    # Insert the task, find the webhooks, store the event, store its deliveries.
+    with django_assert_num_queries(4):
+        Task.objects.create(project=board, title="From the shell")
