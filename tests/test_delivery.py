@@ -466,3 +466,17 @@ def test_failed_deliveries_since_a_time_can_be_redelivered_together(
     assert deliver() == 2
     assert Delivery.objects.filter(status="succeeded").count() == 2
     assert Delivery.objects.get(status="failed").event.body.count(str(old.uuid)) == 1
+
+
+def test_muted_block_emits_nothing_and_later_saves_report_only_new_changes(webhook, make_task):
+    from webhooks_app.registry import muted
+
+    with muted():
+        task = make_task(title="quiet")
+        task.title = "still quiet"
+        task.save()
+    assert not Event.objects.exists()
+    task.title = "loud"
+    task.save()
+    (event,) = Event.objects.all()
+    assert json.loads(event.body)["changes"] == {"title": {"from": "still quiet", "to": "loud"}}

@@ -21,7 +21,9 @@ Changing the project field notifies the webhooks of both projects.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
@@ -33,6 +35,23 @@ from webhooks_app.exceptions import WebhookConfigurationError
 
 _SNAPSHOT = "_webhooks_snapshot"
 _CLEARED = "_webhooks_cleared"
+_muted: ContextVar[bool] = ContextVar("webhooks_app_muted", default=False)
+
+
+@contextmanager
+def muted() -> Iterator[None]:
+    """Silence signal-driven events for ORM work done inside the block.
+
+    For actions that touch several rows (create a task with its labels, delete it with
+    its comments) and must send one event: do the work muted, then emit the action's
+    event explicitly with :func:`webhooks_app.emit_for_instance`. Change tracking goes
+    on, so a later save reports only what changed after the block.
+    """
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
 
 
 class ModelEvents:
@@ -114,6 +133,23 @@ class ModelEvents:
     def snapshot(self, instance: models.Model) -> None:
         values = instance.__dict__
         instance.__dict__[_SNAPSHOT] = {a: values[a] for a in self._tracked if a in values}
+
+    def values(self, instance: models.Model) -> dict[str, Any]:
+        """The tracked values of ``instance`` by field name (foreign keys as their pk)."""
+        return {f.name: instance.__dict__.get(a) for a, f in self._tracked.items()}
+
+    def diff(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict]:
+        """``{field: {"from": old, "to": new}}`` for each value that differs, rendered
+        as ``changes`` are in update events."""
+        get_field = self.model._meta.get_field
+        return {
+            name: {
+                "from": self.render_value(get_field(name), old),
+                "to": self.render_value(get_field(name), after.get(name)),
+            }
+            for name, old in before.items()
+            if after.get(name) != old
+        }
 
     def changes(self, instance: models.Model, update_fields) -> dict[str, tuple[Any, Any]]:
         before = instance.__dict__.get(_SNAPSHOT, {})
@@ -247,6 +283,18 @@ def register(model: type[models.Model]):
     return wrapper
 
 
+def tracked_values(instance: models.Model) -> dict[str, Any]:
+    """The tracked values of a registered model's instance; see :meth:`ModelEvents.values`."""
+    return registry.get(type(instance)).values(instance)
+
+
+def changes_between(
+    model: type[models.Model], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> dict[str, dict]:
+    """Rendered ``changes`` between two :func:`tracked_values` of one registered model."""
+    return registry.get(model).diff(before, after)
+
+
 def _post_init(sender, instance, **kwargs):
     registry.get(sender).snapshot(instance)
 
@@ -254,14 +302,21 @@ def _post_init(sender, instance, **kwargs):
 def _post_save(sender, instance, created, update_fields=None, raw=False, **kwargs):
     if raw:  # loaddata: fixtures are not events
         return
-    registry.get(sender).on_save(instance, created, update_fields)
+    config = registry.get(sender)
+    if _muted.get():
+        config.snapshot(instance)
+        return
+    config.on_save(instance, created, update_fields)
 
 
 def _pre_delete(sender, instance, **kwargs):
-    registry.get(sender).on_delete(instance)
+    if not _muted.get():
+        registry.get(sender).on_delete(instance)
 
 
 def _m2m_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    if _muted.get():
+        return
     owner = model if reverse else type(instance)
     config = registry._models.get(owner)
     if config is None:

@@ -3,7 +3,7 @@ and sends exactly one webhook event (or none when it changes nothing).
 
 Where the event follows from a single row changing, the model's registration in
 ``agile/webhooks.py`` sends it. Where an action changes several rows, the function does
-its ORM work inside :func:`~example_project.agile.webhooks.muted` and emits the action's
+its ORM work inside :func:`~webhooks_app.registry.muted` and emits the action's
 event itself, once the resource is complete.
 """
 
@@ -39,8 +39,8 @@ from example_project.agile.models import (
     UserStoryVote,
     Video,
 )
-from example_project.agile.webhooks import changes_between, field_values, muted
 from webhooks_app.dispatch import emit_for_instance
+from webhooks_app.registry import changes_between, muted, tracked_values
 
 # Any user of the project's auth user model.
 User = AbstractBaseUser
@@ -201,10 +201,10 @@ def update_task(task: Task, *, labels: Iterable[Label] | None = None, **fields: 
         raise DomainError(f"Not editable here: {', '.join(sorted(unknown))}.")
     related = ("type", "priority", "effort", "sprint", "user_story")
     _check_belongs(task.project, *(fields[name] for name in related if name in fields))
-    before = field_values(task)
+    before = tracked_values(task)
     for name, value in fields.items():
         setattr(task, name, value)
-    changes = changes_between(before, field_values(task))
+    changes = changes_between(Task, before, tracked_values(task))
     label_changes: dict[str, list[int]] = {}
     with muted():
         if labels is not None:
@@ -260,14 +260,14 @@ def move_task_to_project(
         column = (same or columns or [None])[0]
     elif column.project_id != project.pk:
         raise DomainError(f"The column {column} belongs to another project.")
-    before = field_values(task)
+    before = tracked_values(task)
     task.project, task.column, task.sprint, task.user_story = project, column, None, None
     with muted():
         task.save()
     emit_for_instance(
         task,
         "issues.move.project",
-        changes=changes_between(before, field_values(task)),
+        changes=changes_between(Task, before, tracked_values(task)),
         project=[old.pk, project.pk],
     )
     return task

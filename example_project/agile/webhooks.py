@@ -4,20 +4,16 @@ One user action sends exactly one event. Most events follow from one row changin
 are declared here, so they fire whatever code makes the change (a service, the admin, a
 shell). Actions that touch several rows at once (creating a task with its labels and
 assignees, moving it to another project, deleting it with its comments, starting or
-cancelling a timer) run their ORM work inside :func:`muted` and emit their one event
-explicitly; see :mod:`example_project.agile.services`.
+cancelling a timer) run their ORM work inside :func:`webhooks_app.registry.muted` and
+emit their one event explicitly; see :mod:`example_project.agile.services`.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import models
 
 from example_project.agile import serializers
 from example_project.agile.models import (
@@ -34,73 +30,10 @@ from example_project.agile.models import (
 )
 from webhooks_app.registry import ModelEvents, register
 
-_muted: ContextVar[bool] = ContextVar("agile_webhooks_muted", default=False)
 _JUST_INSERTED = "_agile_just_inserted"
 
 
-@contextmanager
-def muted() -> Iterator[None]:
-    """Run ORM work whose signal-driven events must not fire: the caller emits the
-    action's single event itself."""
-    token = _muted.set(True)
-    try:
-        yield
-    finally:
-        _muted.reset(token)
-
-
-def field_values(instance: models.Model) -> dict[str, Any]:
-    """The values whose change an update event reports, by field name (foreign keys as
-    their pk), as the registry compares them."""
-    config = _registry_config(instance)
-    return {
-        field.name: getattr(instance, field.attname)
-        for field in type(instance)._meta.concrete_fields
-        if not field.primary_key
-        and not getattr(field, "auto_now", False)
-        and field.name not in config.ignore_fields
-    }
-
-
-def changes_between(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict]:
-    """``{field: {"from": old, "to": new}}`` for every value that differs."""
-    return {
-        name: {"from": old, "to": after[name]}
-        for name, old in before.items()
-        if after.get(name) != old
-    }
-
-
-def _registry_config(instance: models.Model) -> ModelEvents:
-    from webhooks_app.registry import registry
-
-    return registry.get(type(instance))
-
-
-class AgileEvents(ModelEvents):
-    """Signal-driven events that stay silent inside :func:`muted`.
-
-    Each resource is rendered from a fresh ``for_resource()`` load, so it shows what was
-    saved (and, before a deletion, the object as it still is) in a fixed number of
-    queries, whatever the caller's instance has cached.
-    """
-
-    def on_save(self, instance, created, update_fields) -> None:
-        if _muted.get():
-            self.snapshot(instance)
-            return
-        super().on_save(instance, created, update_fields)
-
-    def on_delete(self, instance) -> None:
-        if not _muted.get():
-            super().on_delete(instance)
-
-    def on_m2m(self, instance, field_name, action, reverse, pk_set, related_model) -> None:
-        if not _muted.get():
-            super().on_m2m(instance, field_name, action, reverse, pk_set, related_model)
-
-
-class TaskChildEvents(AgileEvents):
+class TaskChildEvents(ModelEvents):
     project_field = None
 
     def get_project(self, instance) -> Any:
@@ -108,7 +41,7 @@ class TaskChildEvents(AgileEvents):
 
 
 @register(Task)
-class TaskEvents(AgileEvents):
+class TaskEvents(ModelEvents):
     created = "issues.store"
     updated = "issues.update"
     deleted = "issues.destroy"
@@ -151,7 +84,7 @@ def _as_just_inserted(task: Task) -> Task:
 
 
 @register(Sprint)
-class SprintEvents(AgileEvents):
+class SprintEvents(ModelEvents):
     created = "sprints.store"
     updated = "sprints.update"
     deleted = "sprints.destroy"
@@ -161,7 +94,7 @@ class SprintEvents(AgileEvents):
 
 
 @register(UserStory)
-class UserStoryEvents(AgileEvents):
+class UserStoryEvents(ModelEvents):
     created = "user-stories.store"
     updated = "user-stories.update"
     deleted = "user-stories.destroy"
@@ -172,7 +105,7 @@ class UserStoryEvents(AgileEvents):
 
 
 @register(UserStoryVote)
-class UserStoryVoteEvents(AgileEvents):
+class UserStoryVoteEvents(ModelEvents):
     """A vote is a row: inserting it is the vote, and the event shows the voted story as
     the voter sees it (``is_voted`` true, the new ``votes_count``)."""
 
@@ -229,7 +162,7 @@ class VideoEvents(TaskChildEvents):
 
 
 @register(DiscussionVote)
-class DiscussionVoteEvents(AgileEvents):
+class DiscussionVoteEvents(ModelEvents):
     project_field = None
     created = "discussions.vote"
 
