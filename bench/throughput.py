@@ -10,12 +10,15 @@ in the same run:
    as in a web request) for a project with no webhook, and as many for a project with
    one webhook subscribed to ``issues.*``, interleaved in blocks so drift hits both
    alike. The on-commit queue kick is part of the cost; no qcluster runs meanwhile.
-2. Baseline. A plain ``requests.Session`` loop POSTing bodies of the real payload's
-   size to the same receiver.
+2. Baseline. A plain ``requests.Session`` loop POSTing ``--events`` bodies of the real
+   payload's size to the same receiver; run three times (before the qcluster starts and
+   after each of our phases, with the qcluster idle) and the median used.
 3. End to end. A real ``manage.py qcluster`` subprocess; ``--events`` Task creations,
    each in its own transaction (one kick each), timed from the first save until every
    delivery is ``succeeded``. Then a backlog: as many created in ONE transaction (one
    kick), timed from its commit.
+4. Diagnostics, qcluster stopped: ``drain()`` of a backlog in this process (no queue),
+   and with ``--profile`` cProfile listings of the save path and of ``drain()``.
 
 The receiver runs in its own process (``webhooks_app.testing.serve_forever``) on
 127.0.0.1. Everything lives in a temporary SQLite file, or with ``WEBHOOKS_DB=postgres``
@@ -35,6 +38,7 @@ import os
 import pstats
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,6 +51,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 TARGET_RATIO = 0.3
+# The worker process; a module constant so an experiment can run a patched command.
+QCLUSTER_COMMAND = [sys.executable, "manage.py", "qcluster"]
 DESCRIPTION = (
     "As a returning user I want to sign in with my company's SSO provider so that I do not "
     "have to remember another password. Acceptance: SAML and OIDC, just-in-time account "
@@ -66,7 +72,7 @@ class Results:
     save_with_us: float = 0.0
     kicks_queued: int = 0
     payload_bytes: int = 0
-    baseline_rps: float = 0.0
+    baseline_slices: list[float] = field(default_factory=list)  # requests/s, each N requests
     e2e_rps: float = 0.0
     e2e_saves_s: float = 0.0
     e2e_total_s: float = 0.0
@@ -77,6 +83,11 @@ class Results:
     backlog_saves_s: float = 0.0
     inproc_rps: float = 0.0
     failures: list[str] = field(default_factory=list)
+
+    @property
+    def baseline_rps(self) -> float:
+        """Median of the baseline slices, taken before, between and after our phases."""
+        return statistics.median(self.baseline_slices) if self.baseline_slices else 0.0
 
     def ratio(self, rate: float) -> float:
         return rate / self.baseline_rps if self.baseline_rps else 0.0
@@ -222,7 +233,7 @@ class Cluster:
         connections.close_all()
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
+                QCLUSTER_COMMAND,
                 cwd=ROOT,
                 env=os.environ.copy(),
                 stdout=log,
@@ -313,7 +324,8 @@ def phase_save_path(args, url: str, res: Results) -> str:
     return body
 
 
-def phase_baseline(args, url: str, body: str, res: Results) -> None:
+def phase_baseline(args, url: str, body: str, res: Results) -> float:
+    """One slice of the baseline: N POSTs of the payload's size on one requests.Session."""
     import requests
 
     n = args.events
@@ -332,7 +344,8 @@ def phase_baseline(args, url: str, body: str, res: Results) -> None:
         elapsed = time.perf_counter() - start
     if ok != n:
         res.failures.append(f"baseline: {n - ok} of {n} requests not answered 200")
-    res.baseline_rps = n / elapsed
+    res.baseline_slices.append(n / elapsed)
+    return n / elapsed
 
 
 def phase_end_to_end(args, url: str, cluster: Cluster, res: Results) -> None:
@@ -355,7 +368,7 @@ def phase_end_to_end(args, url: str, cluster: Cluster, res: Results) -> None:
     res.leftover_kicks = broker_backlog()
     t0 = time.monotonic()
     try:
-        wait_for(lambda: broker_backlog() == 0, args.timeout, 0.1, "leftover kicks")
+        wait_for(lambda: broker_backlog() == 0, min(args.timeout, 60), 0.1, "leftover kicks")
         res.leftover_drain_s = time.monotonic() - t0
     except BenchError:
         clear_broker()
@@ -379,37 +392,71 @@ def phase_backlog(args, url: str, cluster: Cluster, res: Results) -> None:
     _check_all_succeeded("backlog", webhook, n, res)
 
 
-def phase_in_process(args, url: str, res: Results, profile: bool) -> str:
-    """Diagnostic: drain() a backlog in this process, no queue involved (cluster stopped)."""
+def _backlog_for(slug: str, url: str, n: int):
+    """``n`` pending deliveries created in one transaction; its queue kick removed."""
     from django.db import transaction
 
-    from webhooks_app import delivery
-
-    n = args.events
-    project, column, webhook = make_target("inproc" + ("-prof" if profile else ""), url)
+    project, column, webhook = make_target(slug, url)
     with transaction.atomic():
         for i in range(n):
             create_task(project, column, i)
     clear_broker()
-    profiler = cProfile.Profile() if profile else None
+    return webhook
+
+
+def phase_in_process(args, url: str, res: Results) -> None:
+    """Diagnostic: drain() a backlog in this process, no queue involved (cluster stopped)."""
+    from webhooks_app import delivery
+
+    webhook = _backlog_for("inproc", url, args.events)
     start = time.perf_counter()
-    if profiler:
-        profiler.enable()
     attempted = delivery.drain(time_limit=args.timeout)
-    if profiler:
-        profiler.disable()
+    res.inproc_rps = attempted / (time.perf_counter() - start)
+    _check_all_succeeded("in-process drain", webhook, args.events, res)
+
+
+def _profiled(title: str, func, top: int) -> str:
+    profiler = cProfile.Profile()
+    start = time.perf_counter()
+    profiler.runcall(func)
     elapsed = time.perf_counter() - start
-    if not profile:
-        res.inproc_rps = attempted / elapsed
-    _check_all_succeeded("in-process drain", webhook, n, res)
-    if not profiler:
-        return ""
     out = io.StringIO()
-    out.write(f"drain() of {n} deliveries under cProfile: {elapsed:.2f}s\n")
+    out.write(f"=== profile: {title} ({elapsed:.2f}s under cProfile)\n")
     stats = pstats.Stats(profiler, stream=out).strip_dirs()
-    stats.sort_stats("tottime").print_stats(args.profile_top)
-    stats.sort_stats("cumulative").print_stats(args.profile_top)
+    stats.sort_stats("cumulative").print_stats(top)
+    stats.sort_stats("tottime").print_stats(top)
     return out.getvalue()
+
+
+def profile_save_path(args, url: str) -> str:
+    """cProfile the save path with a subscribed webhook (autocommit, no qcluster)."""
+    project, column, _ = make_target("prof-save", url)
+    n = min(args.events, 1000)
+    for i in range(args.warmup):
+        create_task(project, column, -i)
+
+    def saves():
+        for i in range(n):
+            create_task(project, column, i)
+
+    text = _profiled(f"{n} saves with a webhook", saves, args.profile_top)
+    clear_broker()
+    return text
+
+
+def profile_drain(args, url: str) -> str:
+    """cProfile drain() of a backlog in this process."""
+    from webhooks_app import delivery
+
+    webhook = _backlog_for("prof-drain", url, args.events)
+    text = _profiled(
+        f"drain() of {args.events} deliveries",
+        lambda: delivery.drain(time_limit=args.timeout),
+        args.profile_top,
+    )
+    if status_counts(webhook).get("succeeded", 0) != args.events:
+        text += f"\n(profiled drain left deliveries: {status_counts(webhook)})\n"
+    return text
 
 
 def _check_all_succeeded(label: str, webhook, n: int, res: Results) -> None:
@@ -452,22 +499,35 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def report(res: Results, info: dict) -> None:
     def ratio_line(label: str, rate: float) -> str:
-        return f"{label}{rate:8.0f} deliveries/s  -> ratio {res.ratio(rate):.2f}"
+        return f"{label} {rate:6.0f} deliveries/s  -> ratio {res.ratio(rate):.2f}"
 
     overhead = res.save_with_us / res.save_without_us if res.save_without_us else 0
+    slices = ", ".join(f"{r:.0f}" for r in res.baseline_slices)
+    save_bound = res.events / res.e2e_saves_s if res.e2e_saves_s else 0
     print()
-    print(f"=== summary ({info['db']} + {info['broker']} broker, {res.workers} workers, "
-          f"{res.events} events, {res.payload_bytes}-byte payload)")
+    print(
+        f"=== summary: {info['db']} + {info['broker']} broker, {res.workers} workers, "
+        f"{res.events} events, {res.payload_bytes}-byte payload"
+    )
     print(
         f"save path: {res.save_with_us:.0f} µs/event with webhooks vs "
         f"{res.save_without_us:.0f} µs/event without ({overhead:.1f}x, "
         f"+{res.save_with_us - res.save_without_us:.0f} µs)"
     )
-    print(f"baseline requests.Session loop: {res.baseline_rps:8.0f} deliveries/s")
+    print(
+        f"baseline requests.Session loop:            {res.baseline_rps:6.0f} deliveries/s "
+        f"(median of {slices})"
+    )
     print(ratio_line("webhooks_app end to end (N transactions):", res.e2e_rps))
     print(ratio_line("webhooks_app backlog (1 transaction):    ", res.backlog_rps))
-    if res.inproc_rps:
-        print(ratio_line("(diagnostic) drain() in-process, no queue:", res.inproc_rps))
+    print(ratio_line("  (diagnostic) drain() in-process:       ", res.inproc_rps))
+    print(
+        f"  (the end-to-end saves alone ran at {save_bound:.0f}/s: a ceiling of ratio "
+        f"{res.ratio(save_bound):.2f} whatever the workers do)"
+    )
+    low, high = min(res.baseline_slices), max(res.baseline_slices)
+    if high > 1.25 * low:
+        print(f"  note: baseline slices differ by {high / low - 1:.0%}: a noisy machine")
     verdict = "met" if res.ratio(res.e2e_rps) >= TARGET_RATIO else "NOT met"
     print(f"ratio {res.ratio(res.e2e_rps):.2f} (target >= {TARGET_RATIO}: {verdict})")
 
@@ -484,26 +544,29 @@ def run(args: argparse.Namespace, tmp: Path, state: dict) -> int:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
-    clear_broker()  # nothing from migrate (the sweep schedule is a row, not a task)
+    clear_broker()
     print(
         f"bench: {info['db']} + {info['broker']} broker, {args.workers} qcluster workers, "
-        f"{args.events} events; receiver {url}"
+        f"{args.events} events; receiver {url}",
+        flush=True,
     )
 
     body = phase_save_path(args, url, res)
     res.payload_bytes = len(body.encode("utf-8"))
     print(
         f"save path: {res.save_with_us:.0f} µs/event with a webhook, "
-        f"{res.save_without_us:.0f} without; {res.kicks_queued} kicks queued"
+        f"{res.save_without_us:.0f} without; {res.kicks_queued} kicks queued by "
+        f"{args.events + args.warmup} saves (no qcluster running)",
+        flush=True,
     )
 
-    phase_baseline(args, url, body, res)
-    print(f"baseline: {res.baseline_rps:.0f} requests/s ({res.payload_bytes}-byte bodies)")
+    rate = phase_baseline(args, url, body, res)
+    print(f"baseline 1/3: {rate:.0f} requests/s ({res.payload_bytes}-byte bodies)", flush=True)
 
     cluster = Cluster(tmp / "qcluster.log")
     state["cluster"] = cluster
     ready = cluster.start(args.timeout, args.workers)
-    print(f"qcluster ready in {ready:.1f}s")
+    print(f"qcluster ready in {ready:.1f}s", flush=True)
 
     phase_end_to_end(args, url, cluster, res)
     drained = (
@@ -512,22 +575,31 @@ def run(args: argparse.Namespace, tmp: Path, state: dict) -> int:
         else "not drained in time; purged"
     )
     print(
-        f"end to end: {res.e2e_rps:.0f} deliveries/s ({res.events} saves took "
-        f"{res.e2e_saves_s:.2f}s, all delivered after {res.e2e_total_s:.2f}s); "
-        f"{res.leftover_kicks} kicks still queued then, {drained}"
+        f"end to end: {res.e2e_rps:.0f} deliveries/s; the {res.events} saves took "
+        f"{res.e2e_saves_s:.2f}s ({res.e2e_saves_s / res.events * 1e6:.0f} µs each), all "
+        f"delivered {res.e2e_total_s - res.e2e_saves_s:.2f}s after the last; "
+        f"{res.leftover_kicks} kicks still queued then, {drained}",
+        flush=True,
     )
+
+    rate = phase_baseline(args, url, body, res)
+    print(f"baseline 2/3: {rate:.0f} requests/s (qcluster idle)", flush=True)
 
     phase_backlog(args, url, cluster, res)
     print(
         f"backlog: {res.backlog_rps:.0f} deliveries/s from commit "
         f"({res.backlog_from_first_save_rps:.0f}/s from the first of {res.events} saves, "
-        f"which took {res.backlog_saves_s:.2f}s)"
+        f"which took {res.backlog_saves_s:.2f}s)",
+        flush=True,
     )
+
+    rate = phase_baseline(args, url, body, res)
+    print(f"baseline 3/3: {rate:.0f} requests/s (qcluster idle)", flush=True)
     cluster.stop()
 
-    phase_in_process(args, url, res, profile=False)
-    print(f"drain() in-process: {res.inproc_rps:.0f} deliveries/s")
-    profile_text = phase_in_process(args, url, res, profile=True) if args.profile else ""
+    phase_in_process(args, url, res)
+    print(f"drain() in-process: {res.inproc_rps:.0f} deliveries/s", flush=True)
+    profiles = [profile_save_path(args, url), profile_drain(args, url)] if args.profile else []
 
     log = cluster.log_text()
     suspicious = [
@@ -541,9 +613,9 @@ def run(args: argparse.Namespace, tmp: Path, state: dict) -> int:
         print(f"qcluster log: {len(suspicious)} suspicious lines, e.g.:")
         for line in suspicious[:10]:
             print("  " + line[:300])
-    if profile_text:
+    for text in profiles:
         print()
-        print(profile_text)
+        print(text)
 
     report(res, info)
     for failure in res.failures:
