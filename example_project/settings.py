@@ -114,6 +114,7 @@ WEBHOOKS = {
     "PRODUCT_NAME": "AgileBoard",
     # The demo's receiver runs on this machine; a production host keeps the SSRF guard.
     "ALLOWED_NETWORKS": ["127.0.0.0/8"],
+    "MANAGE_PERMISSION": "example_project.agile.permissions.can_manage_webhooks",
     "ACTIVATION_RULE": "example_project.agile.permissions.plan_allows_webhooks",
 }
 

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from example_project.agile.models import Project
+from example_project.agile.models import Membership, Project
 from tests.rules import managers_group
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.signing import verify
@@ -18,16 +18,13 @@ from webhooks_app.testing import Receiver, Reply
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def manage_rule(webhooks_settings):
-    webhooks_settings(MANAGE_PERMISSION="tests.rules.can_manage")
-
-
-def manager_of(project, username="po") -> User:
+def member_of(project, username="po", role=Membership.Role.PRODUCT_OWNER) -> User:
     user = User.objects.create_user(username, password="x")
-    group, _ = Group.objects.get_or_create(name=managers_group(project))
-    user.groups.add(group)
+    Membership.objects.create(project=project, user=user, role=role)
     return user
+
+
+manager_of = member_of
 
 
 @pytest.fixture
@@ -343,3 +340,28 @@ def test_openapi_schema_and_browsable_ui_are_served(client):
     assert b"/api/projects/{project_pk}/webhooks/" in schema.content
     ui = client.get("/api/schema/ui/")
     assert ui.status_code == 200 and b"swagger-ui" in ui.content
+
+
+@pytest.mark.parametrize(
+    "role, allowed",
+    [
+        (Membership.Role.PRODUCT_OWNER, True),
+        (Membership.Role.SCRUM_MASTER, True),
+        (Membership.Role.DEVELOPER, False),
+        (Membership.Role.STAKEHOLDER, False),
+    ],
+)
+def test_only_product_owners_and_scrum_masters_manage_webhooks(project, base, role, allowed):
+    client = APIClient()
+    client.force_authenticate(member_of(project, "member", role))
+    assert client.get(f"{base}/webhooks/").status_code == (200 if allowed else 403)
+
+
+def test_the_manage_rule_is_the_hosts_to_replace(project, base, webhooks_settings):
+    user = User.objects.create_user("group-manager")
+    user.groups.add(Group.objects.create(name=managers_group(project)))
+    client = APIClient()
+    client.force_authenticate(user)
+    assert client.get(f"{base}/webhooks/").status_code == 403  # not a PO or SM
+    webhooks_settings(MANAGE_PERMISSION="tests.rules.can_manage")
+    assert client.get(f"{base}/webhooks/").status_code == 200

@@ -84,6 +84,31 @@ class Project(models.Model):
         super().save(*args, **kwargs)
 
 
+class Membership(models.Model):
+    """A user's role in a project, with iceScrum's roles: only the Product Owner and the
+    Scrum Master manage the project's webhooks."""
+
+    class Role(models.TextChoices):
+        PRODUCT_OWNER = "product_owner", "Product Owner"
+        SCRUM_MASTER = "scrum_master", "Scrum Master"
+        DEVELOPER = "developer", "Developer"
+        STAKEHOLDER = "stakeholder", "Stakeholder"
+
+    MANAGERS = (Role.PRODUCT_OWNER, Role.SCRUM_MASTER)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.DEVELOPER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="agile_one_membership")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_role_display()}) in {self.project}"
+
+
 class Profile(models.Model):
     """What the product knows about a user beyond django.contrib.auth's fields."""
 

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from example_project.agile.models import Project
+from typing import Any
+
+from example_project.agile.models import Membership, Project
+
+
+def can_manage_webhooks(user: Any, project: Project) -> bool:
+    """iceScrum's rule: the project's Product Owner and Scrum Master manage its webhooks."""
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        project=project, user=user, role__in=Membership.MANAGERS
+    ).exists()
 
 
 def plan_allows_webhooks(project: Project) -> str | None:
