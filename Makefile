@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test lint format bench install clean
 
@@ -19,7 +20,16 @@ demo: $(STAMP)
 	rm -f demo.sqlite3 demo.sqlite3-wal demo.sqlite3-shm
 	WEBHOOKS_SQLITE_PATH=$(CURDIR)/demo.sqlite3 $(PY) manage.py demo $(if $(DUMP),--dump $(DUMP))
 
-test: $(STAMP)
+# The browser test drives Debian's Chromium; Playwright's own browser download is not used.
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser test"
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif command -v sudo >/dev/null; then SUDO=sudo; \
+	else echo "$(CHROMIUM) is missing; install it as root: apt-get install chromium"; exit 1; fi; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+test: $(STAMP) $(CHROMIUM)
 	$(PY) -m ruff check webhooks_app example_project tests bench
 	$(PY) -m pytest $(PYTEST_ARGS)
 

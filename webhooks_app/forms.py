@@ -1,0 +1,152 @@
+"""Forms of the webhooks admin: choosing events, and choosing what to redeliver."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib.admin import widgets
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from webhooks_app.events import PING, WILDCARD, catalog
+from webhooks_app.models import Subscription
+
+
+def event_choices() -> list:
+    """The subscribable patterns, grouped by category for a ``<select>``.
+
+    Each category starts with its families (``issues.*``), which also cover events added
+    to the catalog later, then lists its events with their descriptions.
+    """
+    families: dict[str, list[str]] = {}
+    for event in catalog:
+        families.setdefault(event.prefix, []).append(event.name)
+    choices: list = [
+        ("", "---------"),
+        (_("Everything"), [(WILDCARD, _("* — All events, including ones added later"))]),
+    ]
+    listed: set[str] = set()
+    for category, events in catalog.by_category().items():
+        options = []
+        for event in events:
+            if event.prefix not in listed:
+                listed.add(event.prefix)
+                label = gettext(
+                    "%(pattern)s — Every “%(stem)s” event (%(count)d, and any added later)"
+                ) % {
+                    "pattern": event.prefix,
+                    "stem": event.prefix[:-1],
+                    "count": len(families[event.prefix]),
+                }
+                options.append((event.prefix, label))
+        options += [(event.name, f"{event.name} — {event.description}") for event in events]
+        choices.append((category, options))
+    return choices
+
+
+def describe_pattern(pattern: str) -> str:
+    """What a subscription pattern selects, in words."""
+    if pattern == WILDCARD:
+        return str(_("All events"))
+    matching = catalog.events_matching(pattern)
+    if pattern in catalog and len(matching) == 1:
+        return matching[0].description
+    if not matching:
+        return str(_("No event in the catalog"))
+    return ", ".join(e.description for e in matching)
+
+
+class SubscriptionForm(forms.ModelForm):
+    event_type = forms.CharField(
+        label=_("event"),
+        max_length=100,
+        widget=forms.Select,
+        help_text=_(
+            "An event, a whole family such as “issues.*” (also covers events added later), "
+            "or “*” for every event."
+        ),
+    )
+
+    class Meta:
+        model = Subscription
+        fields = ["event_type"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = event_choices()
+        current = self.instance.event_type if self.instance.pk else ""
+        # A stored pattern the select does not offer (a nested family such as
+        # "issues.move.*", or an event since removed from the catalog) must still show
+        # as selected, or saving the page would silently replace it.
+        offered = {value for _group, options in choices[1:] for value, _label in options}
+        if current and current not in offered:
+            choices.append((_("Other"), [(current, current)]))
+        self.fields["event_type"].widget.choices = choices
+
+    def clean_event_type(self) -> str:
+        value = self.cleaned_data["event_type"].strip()
+        if self.instance.pk and value == self.instance.event_type:
+            return value
+        if value == PING:
+            raise forms.ValidationError(
+                _("“ping” is sent only by the “Send a test ping” action; it cannot be chosen."),
+                code="ping",
+            )
+        if not catalog.is_valid_pattern(value):
+            raise forms.ValidationError(
+                _(
+                    "“%(value)s” is not a known event. Choose one from the list: an event, "
+                    "a family such as “issues.*”, or “*” for all events."
+                ),
+                code="unknown_event",
+                params={"value": value},
+            )
+        return value
+
+
+class RedeliverFailedForm(forms.Form):
+    """When to redeliver from: a recent period, or a date and time."""
+
+    PERIODS = {
+        "1h": timedelta(hours=1),
+        "24h": timedelta(hours=24),
+        "7d": timedelta(days=7),
+        "30d": timedelta(days=30),
+    }
+
+    period = forms.ChoiceField(
+        label=_("Failed deliveries of events from"),
+        choices=[
+            ("1h", _("the last hour")),
+            ("24h", _("the last 24 hours")),
+            ("7d", _("the last 7 days")),
+            ("30d", _("the last 30 days")),
+            ("since", _("a date and time of my choice (below)")),
+        ],
+        initial="24h",
+        widget=forms.RadioSelect,
+    )
+    since = forms.SplitDateTimeField(
+        label=_("Since"),
+        required=False,
+        widget=widgets.AdminSplitDateTime,
+        help_text=_("Used when “a date and time of my choice” is selected."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["since"].initial = timezone.now() - self.PERIODS["24h"]
+
+    def clean(self):
+        cleaned = super().clean()
+        period = cleaned.get("period")
+        if period == "since":
+            if not cleaned.get("since"):
+                self.add_error("since", _("Enter the date and time to redeliver from."))
+            else:
+                cleaned["start"] = cleaned["since"]
+        elif period in self.PERIODS:
+            cleaned["start"] = timezone.now() - self.PERIODS[period]
+        return cleaned
