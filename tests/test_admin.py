@@ -611,3 +611,35 @@ def test_a_staff_user_without_change_permission_cannot_act(client, django_user_m
     send = reverse("admin:webhooks_app_webhook_send_test", args=[ping_log.webhook_id])
     assert client.post(send).status_code == 403
     assert DeliveryLog.objects.count() == 1
+
+
+def test_free_plan_project_cannot_enable_a_webhook_in_the_admin(
+    admin_client, project, receiver, make_webhook
+):
+    from example_project.agile.models import Project
+
+    Project.objects.filter(pk=project.pk).update(plan=Project.Plan.FREE)
+    response = admin_client.post(
+        reverse("admin:webhooks_app_webhook_add"),
+        {
+            "project": project.pk,
+            "name": "free",
+            "url": receiver.url,
+            "enabled": "on",
+            "verify_tls": "on",
+            "subscriptions-TOTAL_FORMS": "0",
+            "subscriptions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert "Pro feature" in response.content.decode()
+    assert not Webhook.objects.exists()
+
+    webhook = make_webhook(receiver.url, enabled=False)
+    changelist = reverse("admin:webhooks_app_webhook_changelist")
+    response = admin_client.post(
+        changelist, {"action": "enable_action", "_selected_action": [webhook.pk]}, follow=True
+    )
+    assert "was not enabled" in response.content.decode()
+    webhook.refresh_from_db()
+    assert not webhook.enabled

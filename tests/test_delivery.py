@@ -480,3 +480,16 @@ def test_muted_block_emits_nothing_and_later_saves_report_only_new_changes(webho
     task.save()
     (event,) = Event.objects.all()
     assert json.loads(event.body)["changes"] == {"title": {"from": "still quiet", "to": "loud"}}
+
+
+def test_redelivery_never_takes_a_delivery_from_a_worker_sending_it(
+    webhook, receiver, make_task, deliver
+):
+    make_task()
+    (held,) = claim(1)  # a worker is sending it right now
+    assert held.redeliver(now=True) is False
+    assert receiver.count == 0
+    assert deliver(at=held.next_attempt_at + timedelta(seconds=1)) == 1  # its lease ran out
+    d = only_delivery()
+    assert d.redeliver(now=True) is True
+    assert receiver.count == 2 and d.attempts == 2 and d.status == Delivery.Status.SUCCEEDED

@@ -31,10 +31,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from webhooks_app.conf import webhook_settings
-from webhooks_app.delivery import deliver_now
 from webhooks_app.dispatch import send_test
 from webhooks_app.events import PING, catalog
-from webhooks_app.forms import RedeliverFailedForm, SubscriptionForm, describe_pattern
+from webhooks_app.exceptions import ActivationRefused
+from webhooks_app.forms import RedeliverFailedForm, SubscriptionForm, WebhookForm, describe_pattern
 from webhooks_app.models import (
     Delivery,
     DeliveryLog,
@@ -266,6 +266,7 @@ class SubscriptionInline(admin.TabularInline):
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookForm
     list_display = [
         "__str__",
         "project_display",
@@ -523,7 +524,16 @@ class WebhookAdmin(admin.ModelAdmin):
                     messages.INFO,
                 )
                 continue
-            resumed = webhook.enable()
+            try:
+                resumed = webhook.enable()
+            except ActivationRefused as refusal:
+                self.message_user(
+                    request,
+                    gettext("“%(webhook)s” was not enabled: %(why)s")
+                    % {"webhook": webhook, "why": refusal},
+                    messages.ERROR,
+                )
+                continue
             text = gettext("“%(webhook)s” is enabled and receives its events again.") % {
                 "webhook": webhook
             }
@@ -934,11 +944,18 @@ class DeliveryLogAdmin(ReadOnlyAdmin):
         queued = 0
         for index, delivery in enumerate(deliveries):
             before = delivery.attempts
-            delivery.redeliver()
-            if index >= SYNC_REDELIVERY_LIMIT:
+            now = index < SYNC_REDELIVERY_LIMIT
+            if not delivery.redeliver(now=now):
+                self.message_user(
+                    request,
+                    gettext("“%(event)s” to “%(webhook)s” is being sent right now; not resent.")
+                    % {"event": delivery.event.event_type, "webhook": delivery.webhook},
+                    messages.WARNING,
+                )
+                continue
+            if not now:
                 queued += 1
                 continue
-            delivery = deliver_now(delivery)
             level, outcome = attempt_outcome(delivery, before)
             self.message_user(
                 request,

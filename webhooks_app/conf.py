@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     # Who may see and change a project's webhooks: dotted path to a callable
     # (user, project) -> bool. The default lets superusers and holders of the
     # webhooks_app.change_webhook permission manage every project.
-    "MANAGE_PERMISSION": "webhooks_app.api.permissions.default_can_manage",
+    "MANAGE_PERMISSION": "webhooks_app.rules.default_can_manage",
     # Whether a project may activate endpoints (a plan gate): dotted path to a callable
     # (project) -> None to allow, or a message saying why not. Default: always allowed.
     "ACTIVATION_RULE": None,

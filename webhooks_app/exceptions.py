@@ -25,3 +25,7 @@ class SignatureVerificationError(WebhookError):
 
 class BlockedDestinationError(WebhookError):
     """A webhook URL resolved to an address that deliveries may not reach (SSRF guard)."""
+
+
+class ActivationRefused(WebhookError):
+    """The host's activation rule (e.g. a plan gate) refuses enabling this endpoint."""

@@ -11,7 +11,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from webhooks_app.events import PING, WILDCARD, catalog
-from webhooks_app.models import Subscription
+from webhooks_app.models import Subscription, Webhook
+from webhooks_app.rules import activation_refusal
 
 
 def event_choices() -> list:
@@ -149,4 +150,25 @@ class RedeliverFailedForm(forms.Form):
                 cleaned["start"] = cleaned["since"]
         elif period in self.PERIODS:
             cleaned["start"] = timezone.now() - self.PERIODS[period]
+        return cleaned
+
+
+class WebhookForm(forms.ModelForm):
+    """The webhook change form; enabling passes the host's activation rule (plan gate)."""
+
+    url = forms.URLField(label=_("payload URL"), max_length=2000, assume_scheme="https")
+
+    class Meta:
+        model = Webhook
+        fields = ["project", "name", "url", "enabled", "verify_tls"]
+
+    def clean(self):
+        cleaned = super().clean()
+        # clean() runs before the instance takes the new values: instance.enabled is
+        # still what is stored.
+        activating = cleaned.get("enabled") and not (self.instance.pk and self.instance.enabled)
+        if activating:
+            refusal = activation_refusal(cleaned.get("project"))
+            if refusal:
+                self.add_error("enabled", refusal)
         return cleaned

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from webhooks_app.conf import project_model_label, webhook_settings
 from webhooks_app.events import patterns_for
+from webhooks_app.exceptions import ActivationRefused
 from webhooks_app.signing import generate_secret
 
 
@@ -124,13 +125,23 @@ class Webhook(models.Model):
             )
         return bool(changed)
 
+    def activation_refusal(self) -> str | None:
+        """Why the host's ACTIVATION_RULE refuses enabling this webhook, or None."""
+        from webhooks_app.rules import activation_refusal
+
+        return activation_refusal(self.project) if self.project_id else None
+
     def enable(self, *, resume: bool = True) -> int:
         """Re-enable, reset the failure count and (by default) send what was held.
 
-        Returns how many held deliveries were made due again.
+        Returns how many held deliveries were made due again. Raises
+        :class:`ActivationRefused` when the host's activation rule says no.
         """
         from webhooks_app.dispatch import request_delivery
 
+        refusal = self.activation_refusal()
+        if refusal:
+            raise ActivationRefused(refusal)
         with transaction.atomic():
             Webhook.objects.filter(pk=self.pk).update(
                 enabled=True,
@@ -280,20 +291,32 @@ class Delivery(models.Model):
     def __str__(self) -> str:
         return f"{self.event.event_type} -> {self.webhook}"
 
-    def redeliver(self) -> None:
-        """Send again, with the same message id, starting a fresh retry round."""
+    def redeliver(self, *, now: bool = False) -> bool:
+        """Send again, with the same message id, starting a fresh retry round.
+
+        ``now`` sends it in this process (the caller wants the outcome) instead of
+        asking the queue. Returns False, changing nothing, while a worker holds the
+        delivery: taking it from under the worker would send it twice.
+        """
+        from webhooks_app.delivery import deliver_now
         from webhooks_app.dispatch import request_delivery
 
+        moment = timezone.now()
+        not_held = Q(claim_token__isnull=True) | Q(next_attempt_at__lte=moment)
         with transaction.atomic():
-            Delivery.objects.filter(pk=self.pk).update(
+            taken = Delivery.objects.filter(not_held, pk=self.pk).update(
                 status=Delivery.Status.PENDING,
                 trigger=Trigger.REDELIVERY,
                 round_offset=models.F("attempts"),
-                next_attempt_at=timezone.now(),
+                next_attempt_at=moment,
                 claim_token=None,
             )
-            request_delivery()
+            if taken and not now:
+                request_delivery()
+        if taken and now:
+            deliver_now(self)
         self.refresh_from_db()
+        return bool(taken)
 
 
 class DeliveryLog(models.Model):

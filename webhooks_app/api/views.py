@@ -25,7 +25,6 @@ from rest_framework.response import Response
 from webhooks_app.api import serializers as s
 from webhooks_app.api.permissions import CanManageProjectWebhooks, ensure_can_activate
 from webhooks_app.conf import webhook_settings
-from webhooks_app.delivery import deliver_now
 from webhooks_app.dispatch import send_test
 from webhooks_app.events import catalog
 from webhooks_app.models import Delivery, DeliveryLog, Subscription, Webhook
@@ -290,8 +289,11 @@ class DeliveryLogViewSet(
                 {"detail": "The webhook is disabled; enable it before redelivering."},
                 status=status.HTTP_409_CONFLICT,
             )
-        delivery.redeliver()
-        deliver_now(delivery)
+        if not delivery.redeliver(now=True):
+            return Response(
+                {"detail": "A worker is sending this delivery right now; try again shortly."},
+                status=status.HTTP_409_CONFLICT,
+            )
         latest = (
             delivery.attempt_logs.select_related("webhook", "event").order_by("-attempt").first()
         )
