@@ -89,7 +89,10 @@ class Receiver:
         return f"{self.scheme}://{host}:{port}/hook"
 
     def start(self) -> Receiver:
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        # A short poll interval: stop() waits for the serving loop to notice.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 
