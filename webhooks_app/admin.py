@@ -143,6 +143,21 @@ def parse_identifier(term: str) -> uuid.UUID | None:
         return None
 
 
+class IdentifierSearchMixin:
+    """Pasting an id into the search box finds it; ``identifier_lookups`` say where."""
+
+    identifier_lookups: tuple[str, ...] = ("uuid",)
+
+    def get_search_results(self, request, queryset, search_term):
+        ident = parse_identifier(search_term)
+        if ident is not None:
+            matches = Q()
+            for lookup in self.identifier_lookups:
+                matches |= Q(**{lookup: ident})
+            return queryset.filter(matches), False
+        return super().get_search_results(request, queryset, search_term)
+
+
 def attempt_outcome(delivery: Delivery, attempts_before: int) -> tuple[int, str]:
     """The message level and words for what the last synchronous attempt did."""
     if delivery.attempts == attempts_before:
@@ -265,7 +280,7 @@ class SubscriptionInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     form = WebhookForm
     list_display = [
         "__str__",
@@ -324,12 +339,6 @@ class WebhookAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("subscriptions")
-
-    def get_search_results(self, request, queryset, search_term):
-        ident = parse_identifier(search_term)
-        if ident is not None:
-            return queryset.filter(uuid=ident), False
-        return super().get_search_results(request, queryset, search_term)
 
     # -- columns and read-only fields ------------------------------------------------
 
@@ -724,7 +733,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeliveryLog)
-class DeliveryLogAdmin(ReadOnlyAdmin):
+class DeliveryLogAdmin(IdentifierSearchMixin, ReadOnlyAdmin):
+    identifier_lookups = ("uuid", "event__uuid", "webhook__uuid")
     list_display = [
         "time",
         "event_link",
@@ -806,13 +816,6 @@ class DeliveryLogAdmin(ReadOnlyAdmin):
         "response_body_display",
         "attempts_table",
     ]
-
-    def get_search_results(self, request, queryset, search_term):
-        ident = parse_identifier(search_term)
-        if ident is not None:
-            matches = Q(uuid=ident) | Q(event__uuid=ident) | Q(webhook__uuid=ident)
-            return queryset.filter(matches), False
-        return super().get_search_results(request, queryset, search_term)
 
     def has_redeliver_permission(self, request):
         return request.user.has_perm("webhooks_app.change_webhook")
@@ -1008,7 +1011,7 @@ class DeliveryLogAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Event)
-class EventAdmin(ReadOnlyAdmin):
+class EventAdmin(IdentifierSearchMixin, ReadOnlyAdmin):
     list_display = ["time", "event_type", "message_id", "project", "delivery_count"]
     list_filter = [EventTypeFilter, "created_at"]
     list_select_related = ["project"]
@@ -1020,12 +1023,6 @@ class EventAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(delivery_total=Count("deliveries"))
-
-    def get_search_results(self, request, queryset, search_term):
-        ident = parse_identifier(search_term)
-        if ident is not None:
-            return queryset.filter(uuid=ident), False
-        return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description=_("time"), ordering="created_at")
     def time(self, obj: Event) -> str:

@@ -261,37 +261,32 @@ class TimeTrackingSerializer(serializers.Serializer):
         return hms(entry.elapsed())
 
 
-class CommentSerializer(serializers.Serializer):
+class TaskChildSerializer(serializers.Serializer):
+    """What comments, attachments and videos share: their task, project, author, date."""
+
     uuid = serializers.UUIDField()
-    comment = serializers.CharField(source="text")
     task = TaskReferenceSerializer()
     project = SlugNameSerializer(source="task.project")
     user = UserBriefSerializer()
     created_at = DateObjectField()
+
+
+class CommentSerializer(TaskChildSerializer):
+    comment = serializers.CharField(source="text")
     updated_at = DateObjectField()
 
 
-class AttachmentSerializer(serializers.Serializer):
-    uuid = serializers.UUIDField()
+class AttachmentSerializer(TaskChildSerializer):
     name = serializers.CharField()
     url = serializers.URLField()
     size = serializers.IntegerField()
     mime_type = serializers.CharField()
-    task = TaskReferenceSerializer()
-    project = SlugNameSerializer(source="task.project")
-    user = UserBriefSerializer()
-    created_at = DateObjectField()
 
 
-class VideoSerializer(serializers.Serializer):
-    uuid = serializers.UUIDField()
+class VideoSerializer(TaskChildSerializer):
     title = serializers.CharField()
     url = serializers.URLField()
     provider = serializers.CharField()
-    task = TaskReferenceSerializer()
-    project = SlugNameSerializer(source="task.project")
-    user = UserBriefSerializer()
-    created_at = DateObjectField()
 
 
 class DiscussionVoteSerializer(serializers.Serializer):
