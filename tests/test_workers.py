@@ -150,3 +150,14 @@ def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, 
     assert failures == 12
     assert webhook.consecutive_failures == failures
     assert Webhook.objects.get().enabled
+
+
+def test_a_burst_of_commits_leaves_one_task_waiting_not_one_per_commit(webhook, make_task):
+    from webhooks_app.dispatch import _broker
+
+    broker = _broker()
+    broker.purge_queue()
+    for i in range(5):
+        make_task(title=f"t{i}")  # five transactions, five on_commit kicks
+    assert broker.queue_size() == 1
+    assert Delivery.objects.filter(status="pending").count() == 5

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,14 +148,45 @@ def _enqueue_drain() -> None:
     enqueue_drain()
 
 
+_brokers: dict[str | None, Any] = {}
+
+
+def _broker() -> Any:
+    """One broker per process: django-q2 builds a new one (for Redis, a new client and
+    TCP connection) on every ``async_task`` otherwise."""
+    from django_q.brokers import get_broker
+
+    name = webhook_settings.Q_CLUSTER_NAME
+    if name not in _brokers:
+        _brokers[name] = get_broker(name)
+    return _brokers[name]
+
+
 def enqueue_drain() -> None:
+    """Enqueue a delivery task, unless one is already waiting in the queue.
+
+    A waiting task has not started, so it will see everything committed before now:
+    a second one would find nothing left to do. This keeps a burst of commits from
+    flooding the queue with empty tasks.
+    """
+    from django_q.conf import Conf
     from django_q.tasks import async_task
 
-    options: dict[str, Any] = {"task_name": "webhooks: deliver pending"}
+    options: dict[str, Any] = {"task_name": "webhooks: deliver pending", "save": False}
     if webhook_settings.Q_CLUSTER_NAME:
         options["cluster"] = webhook_settings.Q_CLUSTER_NAME
     try:
-        async_task(DRAIN_TASK, q_options=options)
+        if Conf.SYNC:
+            async_task(DRAIN_TASK, q_options=options)
+            return
+        broker = _broker()
+        # Inside an atomic block django-q2's ORM broker leaves this connection open;
+        # outside one it closes it (with CONN_MAX_AGE=0), and the host's next query
+        # pays for a new connection.
+        with transaction.atomic(using=Conf.ORM) if Conf.ORM else nullcontext():
+            if broker.queue_size():
+                return
+            async_task(DRAIN_TASK, q_options={**options, "broker": broker})
     except Exception:
         # The deliveries are committed; the periodic sweep sends them if the broker
         # is unreachable now. Failing the host's request would lose nothing but help no one.
