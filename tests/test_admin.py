@@ -643,3 +643,22 @@ def test_free_plan_project_cannot_enable_a_webhook_in_the_admin(
     assert "was not enabled" in response.content.decode()
     webhook.refresh_from_db()
     assert not webhook.enabled
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [("ftp://example.com/x", "http"), ("https://u:p@example.com/x", "credentials")],
+)
+def test_admin_rejects_bad_endpoint_urls(admin_client, project, url, message):
+    response = admin_client.post(
+        reverse("admin:webhooks_app_webhook_add"),
+        {
+            "project": project.pk,
+            "url": url,
+            "verify_tls": "on",
+            "subscriptions-TOTAL_FORMS": "0",
+            "subscriptions-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200 and message in response.content.decode()
+    assert not Webhook.objects.exists()

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from example_project.agile.models import Membership, Project
 from tests.rules import managers_group
-from webhooks_app.models import Delivery, Webhook
+from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.signing import verify
 from webhooks_app.testing import Receiver, Reply
 
@@ -365,3 +365,56 @@ def test_the_manage_rule_is_the_hosts_to_replace(project, base, webhooks_setting
     assert client.get(f"{base}/webhooks/").status_code == 403  # not a PO or SM
     webhooks_settings(MANAGE_PERMISSION="tests.rules.can_manage")
     assert client.get(f"{base}/webhooks/").status_code == 200
+
+
+def test_patching_enabled_goes_through_enable_and_disable(api, base, receiver):
+    webhook_id = create(api, base, receiver.url).json()["id"]
+    off = api.patch(f"{base}/webhooks/{webhook_id}/", {"enabled": False}, format="json").json()
+    assert off["status"] == "disabled" and off["disabled_reason"] == "manual"
+    assert off["disabled_at"] is not None
+
+    Webhook.objects.update(consecutive_failures=7, disabled_reason="failures")
+    on = api.patch(f"{base}/webhooks/{webhook_id}/", {"enabled": True}, format="json").json()
+    assert on["status"] == "active" and on["consecutive_failures"] == 0
+
+
+def test_patching_a_name_does_not_write_back_a_workers_counter(api, base, receiver):
+    webhook_id = create(api, base, receiver.url).json()["id"]
+    webhook = Webhook.objects.get()
+    stale = api.get(f"{base}/webhooks/{webhook_id}/").json()
+    # A worker records failures (and disables the webhook) after the page was loaded.
+    Webhook.objects.filter(pk=webhook.pk).update(
+        consecutive_failures=5, enabled=False, disabled_reason="failures"
+    )
+    api.patch(f"{base}/webhooks/{webhook_id}/", {"name": stale["name"] + "!"}, format="json")
+    webhook.refresh_from_db()
+    assert (webhook.consecutive_failures, webhook.enabled) == (5, False)
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", "webhooks/{webhook}/"),
+        ("patch", "webhooks/{webhook}/"),
+        ("delete", "webhooks/{webhook}/"),
+        ("post", "webhooks/{webhook}/enable/"),
+        ("post", "webhooks/{webhook}/disable/"),
+        ("post", "webhooks/{webhook}/rotate-secret/"),
+        ("post", "webhooks/{webhook}/test/"),
+        ("get", "deliveries/{log}/"),
+        ("post", "deliveries/{log}/redeliver/"),
+    ],
+)
+def test_ids_of_another_project_are_not_found_from_this_one(
+    api, base, other_project, receiver, method, path
+):
+    theirs = Webhook.objects.create(project=other_project, url=receiver.url)
+    from webhooks_app.dispatch import send_test
+
+    log = send_test(theirs).attempt_logs.get()
+    response = getattr(api, method)(
+        f"{base}/" + path.format(webhook=theirs.uuid, log=log.uuid), {}, format="json"
+    )
+    assert response.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.enabled and DeliveryLog.objects.filter(webhook=theirs).count() == 1

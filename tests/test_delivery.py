@@ -493,3 +493,22 @@ def test_redelivery_never_takes_a_delivery_from_a_worker_sending_it(
     d = only_delivery()
     assert d.redeliver(now=True) is True
     assert receiver.count == 2 and d.attempts == 2 and d.status == Delivery.Status.SUCCEEDED
+
+
+def test_disabling_an_auto_disabled_webhook_by_hand_stops_it_collecting(webhook, make_task):
+    Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason="failures")
+    webhook.refresh_from_db()
+    assert webhook.disable() is False  # it was not enabled: no signal
+    assert webhook.status == "disabled"
+    make_task()
+    assert not Delivery.objects.exists()
+
+
+def test_enabling_leaves_alone_what_a_worker_is_sending(webhook, receiver, make_task, deliver):
+    make_task()
+    (held,) = claim(1)
+    webhook.disable()
+    webhook.enable()
+    assert deliver() == 0  # still the worker's: not re-queued behind its back
+    held.refresh_from_db()
+    assert held.claim_token is not None

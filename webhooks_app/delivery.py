@@ -53,14 +53,13 @@ def claim(
     *,
     now: datetime | None = None,
     pks: list[int] | None = None,
-    include_disabled: bool = False,
 ) -> list[Delivery]:
     """Take up to ``limit`` due deliveries of enabled webhooks for this worker."""
     now = now or timezone.now()
     token = uuid.uuid4()
-    due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
-    if not include_disabled:
-        due = due.filter(webhook__enabled=True)
+    due = Delivery.objects.filter(
+        status=Delivery.Status.PENDING, next_attempt_at__lte=now, webhook__enabled=True
+    )
     if pks is not None:
         due = due.filter(pk__in=pks)
     due = due.order_by("next_attempt_at", "pk")
@@ -205,7 +204,8 @@ def send_batch(deliveries: list[Delivery], *, deadline: float | None = None) -> 
             error=response.error,
             created_at=now,
         )
-        # A test ping neither counts towards disabling an endpoint nor resets the count.
+        # A test ping neither counts towards the consecutive failures nor resets them
+        # (a 410 Gone still disables the endpoint: it says the endpoint is gone).
         counts = trigger != Trigger.TEST
         state.counts = state.counts or counts
 
@@ -303,15 +303,13 @@ def _record(
             webhooks = Webhook.objects.filter(pk=pk)
             # Atomic in SQL, never read-modify-write: several workers may be recording
             # results for the same endpoint at once.
-            if not state.counts:
-                pass
-            elif state.had_success:
+            if state.counts and state.had_success:
                 # Filtered so a healthy endpoint's row is not rewritten (and locked) by
                 # every batch.
                 webhooks.exclude(consecutive_failures=state.trailing).update(
                     consecutive_failures=state.trailing
                 )
-            elif state.trailing:
+            elif state.counts and state.trailing:
                 webhooks.update(consecutive_failures=F("consecutive_failures") + state.trailing)
             if state.gone:
                 reason, detail = DisabledReason.GONE, "The endpoint answered 410 Gone."
@@ -340,16 +338,21 @@ def _after_commit(logs, gave_up, disabled) -> None:
         webhook_disabled.send(sender=Webhook, webhook=webhook, reason=reason, detail=detail)
 
 
-def deliver_now(delivery: Delivery, *, include_disabled: bool = False) -> Delivery:
-    """Attempt one pending delivery in this process (test pings, "redeliver now").
+def new_claim(now: datetime | None = None) -> tuple[uuid.UUID, datetime]:
+    """A claim token and its lease end, for code that claims rows as it writes them."""
+    return uuid.uuid4(), (now or timezone.now()) + timedelta(seconds=lease_seconds())
 
-    ``include_disabled`` lets a test ping reach an endpoint before it is (re-)enabled.
-    """
-    claimed = claim(1, pks=[delivery.pk], include_disabled=include_disabled)
+
+def send_claimed(pk: int, token: uuid.UUID) -> Delivery:
+    """Send one delivery this process claimed with ``token`` (test pings, "redeliver
+    now"), and return it with its outcome. Claiming in the same statement that made the
+    delivery due means no worker can take it in between."""
+    claimed = list(
+        Delivery.objects.filter(pk=pk, claim_token=token).select_related("webhook", "event")
+    )
     if claimed:
         send_batch(claimed)
-    delivery.refresh_from_db()
-    return delivery
+    return Delivery.objects.select_related("webhook", "event").get(pk=pk)
 
 
 def drain(

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
@@ -60,7 +60,6 @@ def emit(
     project: Any = None,
     changes: Mapping | None = None,
     occurred_at: datetime | None = None,
-    using: str = DEFAULT_DB_ALIAS,
 ) -> Event | None:
     """Record ``event_type`` for every subscribed webhook of ``project``.
 
@@ -72,9 +71,7 @@ def emit(
     catalog.get(event_type)  # raises UnknownEventError for a typo, before anything is written
     project_ids = _project_ids(project)
     webhook_ids = list(
-        Webhook.objects.using(using)
-        .subscribed_to(event_type, project_ids)
-        .values_list("pk", flat=True)
+        Webhook.objects.subscribed_to(event_type, project_ids).values_list("pk", flat=True)
     )
     if not webhook_ids:
         return None
@@ -83,21 +80,21 @@ def emit(
     body = render_body(event_type, payload, occurred_at or now, changes)
     # savepoint=False: an error here must fail the caller's transaction, not leave the
     # host's change committed without its deliveries.
-    with transaction.atomic(using=using, savepoint=False):
-        event = Event.objects.using(using).create(
+    with transaction.atomic(savepoint=False):
+        event = Event.objects.create(
             event_type=event_type,
             project_id=project_ids[0] if len(project_ids) == 1 else None,
             body=body,
             created_at=now,
         )
-        Delivery.objects.using(using).bulk_create(
+        Delivery.objects.bulk_create(
             [
                 Delivery(webhook_id=pk, event=event, next_attempt_at=now, created_at=now)
                 for pk in webhook_ids
             ]
         )
-        request_delivery(using)
-        _on_commit_send_emitted(event, len(webhook_ids), using)
+        request_delivery()
+        _on_commit_send_emitted(event, len(webhook_ids))
     return event
 
 
@@ -112,10 +109,15 @@ def emit_for_instance(
 
 
 def send_test(webhook: Webhook) -> Delivery:
-    """Send a ``ping`` to one webhook now, in this process, and return its delivery."""
-    from webhooks_app.delivery import deliver_now
+    """Send a ``ping`` to one webhook now, in this process, and return its delivery.
+
+    Works on a disabled webhook too: checking an endpoint before re-enabling it is the
+    point of a test.
+    """
+    from webhooks_app.delivery import new_claim, send_claimed
 
     now = timezone.now()
+    token, lease_until = new_claim(now)
     data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
     with transaction.atomic():
         event = Event.objects.create(
@@ -125,23 +127,27 @@ def send_test(webhook: Webhook) -> Delivery:
             created_at=now,
         )
         delivery = Delivery.objects.create(
-            webhook=webhook, event=event, trigger=Trigger.TEST, next_attempt_at=now, created_at=now
+            webhook=webhook,
+            event=event,
+            trigger=Trigger.TEST,
+            next_attempt_at=lease_until,
+            claim_token=token,
+            created_at=now,
         )
-    return deliver_now(delivery, include_disabled=True)
+    return send_claimed(delivery.pk, token)
 
 
-def request_delivery(using: str = DEFAULT_DB_ALIAS) -> None:
+def request_delivery() -> None:
     """Ask the queue for a delivery task once the current transaction commits.
 
     However many events one transaction emits, it enqueues one task: the task drains
     every due delivery, not just this transaction's.
     """
-    connection = connections[using]
     if connection.in_atomic_block and any(
         item[1] is _enqueue_drain for item in connection.run_on_commit
     ):
         return
-    transaction.on_commit(_enqueue_drain, using=using)
+    transaction.on_commit(_enqueue_drain)
 
 
 def _enqueue_drain() -> None:
@@ -193,10 +199,10 @@ def enqueue_drain() -> None:
         logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
 
 
-def _on_commit_send_emitted(event: Event, count: int, using: str) -> None:
+def _on_commit_send_emitted(event: Event, count: int) -> None:
     from webhooks_app.signals import event_emitted
 
     if event_emitted.has_listeners(Event):
         transaction.on_commit(
-            lambda: event_emitted.send(sender=Event, event=event, deliveries=count), using=using
+            lambda: event_emitted.send(sender=Event, event=event, deliveries=count)
         )

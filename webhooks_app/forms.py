@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from webhooks_app.events import PING, WILDCARD, catalog
 from webhooks_app.models import Subscription, Webhook
 from webhooks_app.rules import activation_refusal
+from webhooks_app.validators import validate_endpoint_url
 
 
 def event_choices() -> list:
@@ -156,7 +157,12 @@ class RedeliverFailedForm(forms.Form):
 class WebhookForm(forms.ModelForm):
     """The webhook change form; enabling passes the host's activation rule (plan gate)."""
 
-    url = forms.URLField(label=_("payload URL"), max_length=2000, assume_scheme="https")
+    url = forms.URLField(
+        label=_("payload URL"),
+        max_length=2000,
+        assume_scheme="https",
+        validators=[validate_endpoint_url],
+    )
 
     class Meta:
         model = Webhook

@@ -108,22 +108,33 @@ class Webhook(models.Model):
             secrets.append(self.previous_secret)
         return secrets
 
-    def disable(self, reason: str = DisabledReason.MANUAL, detail: str = "") -> bool:
-        """Disable by hand (or for ``reason``); returns whether this call disabled it."""
+    def disable(self) -> bool:
+        """Disable by hand. Returns whether it was enabled (only then is
+        ``webhook_disabled`` sent).
+
+        Also turns an automatic disabling into a manual one, so the webhook stops
+        collecting held deliveries.
+        """
         from webhooks_app.signals import webhook_disabled
 
-        now = timezone.now()
-        changed = Webhook.objects.filter(pk=self.pk, enabled=True).update(
-            enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail
-        )
+        with transaction.atomic():
+            was_enabled = Webhook.objects.filter(pk=self.pk, enabled=True).exists()
+            Webhook.objects.filter(pk=self.pk).exclude(
+                enabled=False, disabled_reason=DisabledReason.MANUAL
+            ).update(
+                enabled=False,
+                disabled_at=timezone.now(),
+                disabled_reason=DisabledReason.MANUAL,
+                disabled_detail="",
+            )
         self.refresh_from_db()
-        if changed:
+        if was_enabled:
             transaction.on_commit(
                 lambda: webhook_disabled.send(
-                    sender=Webhook, webhook=self, reason=reason, detail=detail
+                    sender=Webhook, webhook=self, reason=DisabledReason.MANUAL, detail=""
                 )
             )
-        return bool(changed)
+        return was_enabled
 
     def activation_refusal(self) -> str | None:
         """Why the host's ACTIVATION_RULE refuses enabling this webhook, or None."""
@@ -152,8 +163,12 @@ class Webhook(models.Model):
             )
             resumed = 0
             if resume:
-                resumed = self.deliveries.filter(status=Delivery.Status.PENDING).update(
-                    next_attempt_at=timezone.now(), claim_token=None
+                now = timezone.now()
+                # Not the ones a worker is sending right now: re-queued, they would be
+                # sent twice.
+                not_held = Q(claim_token__isnull=True) | Q(next_attempt_at__lte=now)
+                resumed = self.deliveries.filter(not_held, status=Delivery.Status.PENDING).update(
+                    next_attempt_at=now, claim_token=None
                 )
                 if resumed:
                     request_delivery()
@@ -295,26 +310,30 @@ class Delivery(models.Model):
         """Send again, with the same message id, starting a fresh retry round.
 
         ``now`` sends it in this process (the caller wants the outcome) instead of
-        asking the queue. Returns False, changing nothing, while a worker holds the
-        delivery: taking it from under the worker would send it twice.
+        asking the queue; to a disabled webhook it is held, as any delivery would be.
+        Returns False, changing nothing, while a worker holds the delivery: taking it
+        from under the worker would send it twice.
         """
-        from webhooks_app.delivery import deliver_now
+        from webhooks_app.delivery import new_claim, send_claimed
         from webhooks_app.dispatch import request_delivery
 
+        now = now and Webhook.objects.filter(pk=self.webhook_id, enabled=True).exists()
         moment = timezone.now()
+        token, lease_until = new_claim(moment)
         not_held = Q(claim_token__isnull=True) | Q(next_attempt_at__lte=moment)
         with transaction.atomic():
             taken = Delivery.objects.filter(not_held, pk=self.pk).update(
                 status=Delivery.Status.PENDING,
                 trigger=Trigger.REDELIVERY,
                 round_offset=models.F("attempts"),
-                next_attempt_at=moment,
-                claim_token=None,
+                # Sent here: claimed in this same statement, so no worker takes it first.
+                next_attempt_at=lease_until if now else moment,
+                claim_token=token if now else None,
             )
             if taken and not now:
                 request_delivery()
         if taken and now:
-            deliver_now(self)
+            send_claimed(self.pk, token)
         self.refresh_from_db()
         return bool(taken)
 

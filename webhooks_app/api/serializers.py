@@ -3,36 +3,14 @@ creating a webhook or rotating its secret."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-from urllib.parse import urlsplit
 
 from django.db import transaction
 from rest_framework import serializers
 
 from webhooks_app.events import catalog
 from webhooks_app.models import DeliveryLog, Subscription, Webhook
-from webhooks_app.transport import blocked_reason
-
-
-def validate_endpoint_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https"):
-        raise serializers.ValidationError("Enter an http:// or https:// URL.")
-    if not parts.hostname:
-        raise serializers.ValidationError("The URL has no host.")
-    if parts.username or parts.password:
-        # Credentials in a URL end up in logs and in the delivery log's request record.
-        raise serializers.ValidationError(
-            "The URL must not contain credentials; the receiver verifies the signature instead."
-        )
-    try:
-        literal = ipaddress.ip_address(parts.hostname)
-    except ValueError:
-        literal = None
-    if literal is not None and (reason := blocked_reason(str(literal))):
-        raise serializers.ValidationError(f"Deliveries may not be sent there: {reason}.")
-    return value
+from webhooks_app.validators import validate_endpoint_url
 
 
 def validate_event_patterns(patterns: list[str]) -> list[str]:
@@ -140,7 +118,19 @@ class WebhookSerializer(serializers.ModelSerializer):
     @transaction.atomic
     def update(self, instance: Webhook, validated_data: dict) -> Webhook:
         events = validated_data.pop("events", None)
-        instance = super().update(instance, validated_data)
+        enabled = validated_data.pop("enabled", None)
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if validated_data:
+            # Only the fields sent: workers update the failure counter (and may disable
+            # the webhook) meanwhile, and a full save would write stale values back.
+            instance.save(update_fields=[*validated_data, "updated_at"])
+        # Through the model, which records who disabled it, or resets the count and
+        # sends what was held.
+        if enabled and not instance.enabled:
+            instance.enable()
+        elif enabled is False and instance.status != "disabled":
+            instance.disable()
         if events is not None:
             instance.subscriptions.exclude(event_type__in=events).delete()
             self._set_events(instance, events)
