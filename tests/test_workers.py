@@ -161,3 +161,23 @@ def test_a_burst_of_commits_leaves_one_task_waiting_not_one_per_commit(webhook, 
         make_task(title=f"t{i}")  # five transactions, five on_commit kicks
     assert broker.queue_size() == 1
     assert Delivery.objects.filter(status="pending").count() == 5
+
+
+def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_task):
+    from webhooks_app.testing import Receiver
+
+    with Receiver() as doomed_receiver, Receiver() as healthy:
+        doomed = make_webhook(doomed_receiver.url)
+        make_webhook(healthy.url)
+        make_task()
+
+        def owner_deletes_it(request):  # while its request is in flight
+            Webhook.objects.filter(pk=doomed.pk).delete()
+            connection.close()  # this server thread's own connection
+
+        doomed_receiver.on_request = owner_deletes_it
+        assert delivery.drain(time_limit=30) == 2
+
+    assert not Webhook.objects.filter(pk=doomed.pk).exists()
+    assert list(Delivery.objects.values_list("status", flat=True)) == ["succeeded"]
+    assert DeliveryLog.objects.count() == 1

@@ -177,8 +177,15 @@ def send_batch(deliveries: list[Delivery], *, deadline: float | None = None) -> 
 
         body = delivery.event.body.encode("utf-8")
         attempt_uuid = uuid.uuid4()
-        headers = build_headers(delivery, attempt_uuid, body)
-        response = transport.post(webhook.url, body, headers, verify_tls=webhook.verify_tls)
+        headers: dict[str, str] = {}
+        try:
+            headers = build_headers(delivery, attempt_uuid, body)
+            response = transport.post(webhook.url, body, headers, verify_tls=webhook.verify_tls)
+        except Exception as exc:
+            # Recorded as this delivery's failure: raising would lose the outcome of every
+            # other delivery of the batch, and they would all be sent again.
+            logger.exception("Delivery %s could not be attempted", delivery.pk)
+            response = transport.Response(error=f"Could not send: {exc!r}")
         now = timezone.now()
 
         trigger = delivery.trigger
@@ -293,8 +300,16 @@ def _record(
     disabled: list[tuple[Webhook, str, str]] = []
     now = timezone.now()
     with transaction.atomic():
-        DeliveryLog.objects.bulk_create(logs)
-        _save_deliveries(finished, token)
+        # A webhook deleted while its deliveries were in flight took them with it; their
+        # logs would break the foreign keys and roll back the whole batch's outcome.
+        # Locked, so they cannot go between this check and the commit.
+        alive = set(
+            Delivery.objects.filter(pk__in=[d.pk for d in finished])
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        DeliveryLog.objects.bulk_create([log for log in logs if log.delivery_id in alive])
+        _save_deliveries([d for d in finished if d.pk in alive], token)
         # Sorted: workers sharing endpoints lock their rows in one order, or two
         # batches each holding one webhook row and wanting the other deadlock.
         for pk, state in sorted(endpoints.items()):
