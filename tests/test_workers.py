@@ -181,3 +181,35 @@ def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_
     assert not Webhook.objects.filter(pk=doomed.pk).exists()
     assert list(Delivery.objects.values_list("status", flat=True)) == ["succeeded"]
     assert DeliveryLog.objects.count() == 1
+
+
+def test_an_unrelated_waiting_task_does_not_hold_back_a_delivery_task(webhook, make_task):
+    from django_q.tasks import async_task
+
+    from webhooks_app.dispatch import _broker
+
+    broker = _broker()
+    broker.purge_queue()
+    async_task("math.floor", 1.5)  # the host's own task, waiting in the shared queue
+    make_task()
+    assert broker.queue_size() == 2
+
+
+def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_task):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks_app.dispatch import MARKER_STALE_AFTER, _broker
+    from webhooks_app.models import DeliveryTaskMarker
+
+    broker = _broker()
+    make_task()
+    broker.purge_queue()  # the broker lost it; the marker still says one is waiting
+    make_task()
+    assert broker.queue_size() == 0
+    DeliveryTaskMarker.objects.update(
+        waiting_since=timezone.now() - MARKER_STALE_AFTER - timedelta(seconds=1)
+    )
+    make_task()
+    assert broker.queue_size() == 1

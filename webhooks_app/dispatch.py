@@ -11,17 +11,17 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import nullcontext
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.utils import timezone
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
-from webhooks_app.models import Delivery, Event, Trigger, Webhook
+from webhooks_app.models import Delivery, DeliveryTaskMarker, Event, Trigger, Webhook
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +168,11 @@ def _broker() -> Any:
     return _brokers[name]
 
 
+# A marker older than this is ignored: its task was lost by the broker, and the next
+# commit enqueues a new one rather than wait for the sweep.
+MARKER_STALE_AFTER = timedelta(seconds=30)
+
+
 def enqueue_drain() -> None:
     """Enqueue a delivery task, unless one is already waiting in the queue.
 
@@ -185,18 +190,28 @@ def enqueue_drain() -> None:
         if Conf.SYNC:
             async_task(DRAIN_TASK, q_options=options)
             return
-        broker = _broker()
+        now = timezone.now()
+        # One conditional UPDATE, so of concurrent commits exactly one enqueues.
+        # (The row is created by migrate; see schedule.ensure_sweep_schedule.)
+        if not DeliveryTaskMarker.objects.filter(
+            Q(waiting_since__isnull=True) | Q(waiting_since__lt=now - MARKER_STALE_AFTER),
+            pk=1,
+        ).update(waiting_since=now):
+            return
         # Inside an atomic block django-q2's ORM broker leaves this connection open;
         # outside one it closes it (with CONN_MAX_AGE=0), and the host's next query
         # pays for a new connection.
         with transaction.atomic(using=Conf.ORM) if Conf.ORM else nullcontext():
-            if broker.queue_size():
-                return
-            async_task(DRAIN_TASK, q_options={**options, "broker": broker})
+            async_task(DRAIN_TASK, q_options={**options, "broker": _broker()})
     except Exception:
         # The deliveries are committed; the periodic sweep sends them if the broker
         # is unreachable now. Failing the host's request would lose nothing but help no one.
         logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
+
+
+def task_started() -> None:
+    """Called first by every delivery task: from now on, commits need a new task."""
+    DeliveryTaskMarker.objects.filter(pk=1).update(waiting_since=None)
 
 
 def _on_commit_send_emitted(event: Event, count: int) -> None:

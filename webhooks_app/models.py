@@ -376,3 +376,21 @@ class DeliveryLog(models.Model):
     def request_body(self) -> str:
         """The body sent: stored once on the event, identical on every attempt."""
         return self.event.body
+
+
+class DeliveryTaskMarker(models.Model):
+    """A single row saying a delivery task is waiting in the queue, not yet started.
+
+    A commit that finds it set needs no task of its own: the waiting one starts after
+    that commit and sends its deliveries. Asking the queue how many tasks wait would
+    also count the host's unrelated tasks sharing it.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    waiting_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "delivery task marker"
+
+    def __str__(self) -> str:
+        return f"delivery task waiting since {self.waiting_since}" if self.waiting_since else "idle"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from webhooks_app.conf import webhook_settings
 
@@ -10,10 +11,15 @@ SWEEP_NAME = "webhooks_app: sweep pending deliveries"
 SWEEP_FUNC = "webhooks_app.tasks.sweep"
 
 
-def ensure_sweep_schedule(sender=None, using="default", **kwargs) -> None:
-    """Create or update the sweep schedule; connected to post_migrate."""
+def ensure_sweep_schedule(sender: Any = None, using: str = "default", **kwargs: Any) -> None:
+    """Create or update the sweep schedule, and the delivery task marker's row;
+    connected to post_migrate (which also runs after a test database is flushed)."""
     from django.db import DatabaseError
     from django_q.models import Schedule
+
+    from webhooks_app.models import DeliveryTaskMarker
+
+    DeliveryTaskMarker.objects.using(using).get_or_create(pk=1)
 
     # django_q's tables may not exist yet after a partial ``migrate <app>``; the next
     # full migrate creates the schedule.

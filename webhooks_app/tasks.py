@@ -5,11 +5,12 @@ from __future__ import annotations
 from django_q.conf import Conf
 
 from webhooks_app import delivery
-from webhooks_app.dispatch import enqueue_drain
+from webhooks_app.dispatch import enqueue_drain, task_started
 
 
 def deliver_pending() -> int:
     """Send every due delivery; enqueued after each transaction that emits events."""
+    task_started()
     # When a batch comes back full there is a backlog: ask for one more task so another
     # worker can share it. Not in sync mode, where "enqueue" would recurse in-process.
     helper = None if Conf.SYNC else enqueue_drain
