@@ -512,3 +512,29 @@ def test_enabling_leaves_alone_what_a_worker_is_sending(webhook, receiver, make_
     assert deliver() == 0  # still the worker's: not re-queued behind its back
     held.refresh_from_db()
     assert held.claim_token is not None
+
+
+def test_headers_sent_a_byte_at_a_time_are_cut_off_at_the_deadline(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
+    webhooks_settings(TIMEOUT=1)
+    receiver.reply(Reply(drip_headers=0.05))  # ~4 s of headers, each byte well within 1 s
+    make_task()
+    deliver()
+    log = DeliveryLog.objects.get()
+    assert log.outcome == "failure" and log.response_status is None
+    assert "no complete answer within 1s" in log.error
+    assert log.duration_ms < 2500
+
+
+def test_a_connection_reused_after_a_cut_off_request_works(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
+    webhooks_settings(TIMEOUT=1, FAILURE_THRESHOLD=100)
+    receiver.reply(Reply(drip_headers=0.05))
+    make_task()
+    deliver()
+    make_task()
+    deliver()
+    outcomes = list(DeliveryLog.objects.order_by("pk").values_list("outcome", flat=True))
+    assert outcomes == ["failure", "success"]

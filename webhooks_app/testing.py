@@ -28,6 +28,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (to provoke timeouts)
     drip: float = 0.0  # seconds between body bytes (a slow, trickling response)
+    drip_headers: float = 0.0  # seconds between bytes of the status line and headers
 
 
 @dataclass
@@ -184,7 +185,15 @@ class Receiver:
                     for name, value in reply.headers.items():
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(reply.body)))
-                    self.end_headers()
+                    if reply.drip_headers:
+                        head = b"".join(self._headers_buffer) + b"\r\n"
+                        self._headers_buffer = []
+                        for i in range(len(head)):
+                            self.wfile.write(head[i : i + 1])
+                            if receiver._closing.wait(reply.drip_headers):
+                                return
+                    else:
+                        self.end_headers()
                     if reply.drip:
                         for i in range(len(reply.body)):
                             self.wfile.write(reply.body[i : i + 1])

@@ -2,8 +2,9 @@
 
 One pooled ``requests.Session`` per thread. Redirects are never followed (a 3xx is a
 failure: following it would let an endpoint bounce signed payloads elsewhere), response
-bodies are read only up to the log cap, and the whole exchange has one deadline so a
-receiver that drips bytes cannot hold a worker.
+bodies are read only up to the log cap, and the whole exchange (connecting to every
+address, headers, body) has one deadline, so a receiver that drips bytes cannot hold a
+worker past its claim.
 
 SSRF guard: unless ``WEBHOOKS["BLOCK_PRIVATE_ADDRESSES"]`` is off, every address a host
 name resolves to is checked *at connect time*, on the socket actually being opened, so a
@@ -12,7 +13,11 @@ DNS answer that changes between validation and delivery (rebinding) gains nothin
 
 from __future__ import annotations
 
+import contextlib
+import heapq
 import ipaddress
+import itertools
+import os
 import socket
 import threading
 import time
@@ -20,6 +25,7 @@ from dataclasses import dataclass, field
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import exceptions as urllib3_exceptions
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
@@ -78,8 +84,88 @@ def blocked_reason(ip: str) -> str | None:
     return None
 
 
+class _Watch:
+    """One request's deadline; the watchdog shuts its socket down when it passes."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.conn: HTTPConnection | None = None
+        self.expired = False
+        self.finished = False
+        self.lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return max(0.001, self.deadline - time.monotonic())
+
+    def expire(self) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            self.expired = True
+            sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            # Unblocks the sender thread's recv at once; urllib3 then discards the
+            # connection instead of returning it to the pool.
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        # Before the connection goes back to the pool: a late expiry must not cut off
+        # the next request that reuses it.
+        with self.lock:
+            self.finished = True
+
+
+class _Watchdog:
+    """One thread per process enforcing whole-request deadlines.
+
+    Socket timeouts bound each read, not the exchange: a receiver sending its headers a
+    byte at a time would otherwise hold a worker past its claim on the batch.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Watch]] = []
+        self._counter = itertools.count()
+        self._pid: int | None = None
+
+    def watch(self, deadline: float) -> _Watch:
+        watch = _Watch(deadline)
+        with self._cond:
+            if self._pid != os.getpid():  # first use, or a fork (qcluster workers)
+                self._pid = os.getpid()
+                self._heap.clear()
+                threading.Thread(target=self._run, name="webhooks-watchdog", daemon=True).start()
+            heapq.heappush(self._heap, (deadline, next(self._counter), watch))
+            self._cond.notify()
+        return watch
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline, _, watch = self._heap[0]
+                left = deadline - time.monotonic()
+                if left > 0 and not watch.finished:
+                    self._cond.wait(left)
+                    continue
+                heapq.heappop(self._heap)
+            if not watch.finished:
+                watch.expire()
+
+
+_watchdog = _Watchdog()
+
+
 class _GuardedConnectionMixin:
     """Resolve, check every address, then connect: the check is on the real socket."""
+
+    def request(self, *args, **kwargs):
+        watch = getattr(_local, "watch", None)
+        if watch is not None:
+            watch.conn = self
+        return super().request(*args, **kwargs)
 
     def _new_conn(self) -> socket.socket:
         host = self._dns_host.strip("[]")
@@ -96,9 +182,17 @@ class _GuardedConnectionMixin:
             sock = socket.socket(family, socktype, proto)
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                timeout = self.timeout
+                watch = getattr(_local, "watch", None)
+                if watch is not None:
+                    # Every address shares the one deadline, not a full timeout each.
+                    remaining = watch.remaining()
+                    timeout = remaining if timeout is None else min(timeout, remaining)
+                if timeout is not None:
+                    sock.settimeout(timeout)
+                sock.connect(sockaddr)
                 if self.timeout is not None:
                     sock.settimeout(self.timeout)
-                sock.connect(sockaddr)
                 return sock
             except OSError as exc:
                 sock.close()
@@ -165,6 +259,7 @@ def post(
     started = time.monotonic()
     deadline = started + timeout
     result = Response()
+    watch = _local.watch = _watchdog.watch(deadline)
     try:
         with get_session().post(
             url,
@@ -175,30 +270,35 @@ def post(
             allow_redirects=False,
             stream=True,
         ) as resp:
+            if watch.expired:
+                # Cut off before the headers were complete: http.client reads the closed
+                # socket as their end, so what looks like a response is not one.
+                raise requests.exceptions.Timeout("headers not complete")
             result.status = resp.status_code
             result.headers = dict(resp.headers)
             chunks, size = [], 0
-            while True:
-                # read1 returns whatever has arrived, so the deadline is checked even
-                # when a receiver sends its body a byte at a time.
-                chunk = resp.raw.read1(8192)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-                if size >= limit:
-                    break
-                if time.monotonic() > deadline:
-                    result.error = f"Response body not complete within {timeout:g}s; cut short."
-                    break
+            try:
+                while True:
+                    # read1 returns whatever has arrived, so the deadline is checked even
+                    # when a receiver sends its body a byte at a time.
+                    chunk = resp.raw.read1(8192)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    if size >= limit:
+                        break
+                    if time.monotonic() > deadline:
+                        raise TimeoutError
+            except (TimeoutError, OSError, urllib3_exceptions.HTTPError):
+                # The status arrived, so the receiver answered; only the body is partial.
+                result.error = f"Response body not complete within {timeout:g}s; cut short."
             raw = b"".join(chunks)[:limit]
             result.body = raw.decode(resp.encoding or "utf-8", errors="replace")
-            if size >= limit:
-                # Not read to the end: the connection cannot be reused.
-                resp.close()
             if 300 <= resp.status_code < 400:
                 location = resp.headers.get("Location", "")
                 result.error = f"Redirect ({resp.status_code}) to {location!r} not followed."
+            watch.finish()
     except BlockedDestinationError as exc:
         result.error, result.transport_failure = str(exc), True
     except requests.exceptions.ConnectionError as exc:
@@ -210,6 +310,12 @@ def post(
         result.transport_failure = True
     except requests.exceptions.RequestException as exc:
         result.error = _describe(exc, "Request failed")
+        result.transport_failure = True
+    finally:
+        watch.finish()
+        _local.watch = None
+    if watch.expired and result.status is None:
+        result.error = f"Timed out: no complete answer within {timeout:g}s ({result.error})"
         result.transport_failure = True
     result.duration_ms = (time.monotonic() - started) * 1000
     return result
