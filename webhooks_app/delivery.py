@@ -12,6 +12,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -371,7 +372,10 @@ def send_claimed(pk: int, token: uuid.UUID) -> Delivery:
 
 
 def drain(
-    *, time_limit: float | None = None, now: datetime | None = None, on_full_batch=None
+    *,
+    time_limit: float | None = None,
+    now: datetime | None = None,
+    on_full_batch: Callable[[], None] | None = None,
 ) -> int:
     """Claim and send batches until nothing is due or the time limit is reached.
 

@@ -21,17 +21,21 @@ Changing the project field notifies the webhooks of both projects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from webhooks_app.dispatch import emit
 from webhooks_app.events import catalog
 from webhooks_app.exceptions import WebhookConfigurationError
+
+if TYPE_CHECKING:
+    from webhooks_app.models import Event
 
 _SNAPSHOT = "_webhooks_snapshot"
 _CLEARED = "_webhooks_cleared"
@@ -90,7 +94,14 @@ class ModelEvents:
 
     # -- machinery ------------------------------------------------------------------
 
-    def emit(self, instance, event_type, *, changes=None, project=None):
+    def emit(
+        self,
+        instance: models.Model,
+        event_type: str,
+        *,
+        changes: Mapping | None = None,
+        project: Any = None,
+    ) -> Event | None:
         return emit(
             event_type,
             lambda: self.serialize(instance),
@@ -122,8 +133,14 @@ class ModelEvents:
                     f"{type(self).__name__} emits {name!r}, which is not in the event "
                     "catalog; add it with WEBHOOKS['EXTRA_EVENTS'] (webhooks_app.E007)."
                 )
-        for field in self.field_events:
-            self.model._meta.get_field(field)
+        for field in [*self.field_events, *self.m2m_events]:
+            try:
+                self.model._meta.get_field(field)
+            except FieldDoesNotExist:
+                raise WebhookConfigurationError(
+                    f"{type(self).__name__}: {self.model.__name__} has no field {field!r} "
+                    "(webhooks_app.E006)."
+                ) from None
         for field in self.m2m_events:
             if not self.model._meta.get_field(field).many_to_many:
                 raise WebhookConfigurationError(
@@ -163,7 +180,7 @@ class ModelEvents:
                 changed[field.name] = (old, new)
         return changed
 
-    def on_save(self, instance, created, update_fields) -> None:
+    def on_save(self, instance: models.Model, created: bool, update_fields: Any) -> None:
         if created:
             if self.created:
                 self.emit(instance, self.created)
@@ -173,13 +190,10 @@ class ModelEvents:
         self.snapshot(instance)
         if not changed:
             return
-        rendered = {
-            name: {
-                "from": self.render_value(self.model._meta.get_field(name), old),
-                "to": self.render_value(self.model._meta.get_field(name), new),
-            }
-            for name, (old, new) in changed.items()
-        }
+        rendered = self.diff(
+            {name: old for name, (old, _) in changed.items()},
+            {name: new for name, (_, new) in changed.items()},
+        )
         projects = [self.get_project(instance)]
         if self.project_field in changed:
             projects.insert(0, changed[self.project_field][0])
@@ -195,7 +209,7 @@ class ModelEvents:
         if rest and self.updated:
             self.emit(instance, self.updated, changes=rest, project=projects)
 
-    def on_delete(self, instance) -> None:
+    def on_delete(self, instance: models.Model) -> None:
         if self.deleted:
             # Before the row goes, so the payload describes the object as it was.
             self.emit(instance, self.deleted)
@@ -273,7 +287,7 @@ class Registry:
 registry = Registry()
 
 
-def register(model: type[models.Model]):
+def register(model: type[models.Model]) -> Callable[[type[ModelEvents]], type[ModelEvents]]:
     """Class decorator: ``@register(Task) class TaskEvents(ModelEvents): ...``."""
 
     def wrapper(config_class: type[ModelEvents]) -> type[ModelEvents]:

@@ -1,7 +1,8 @@
 """The backend of a project's "Settings -> Webhooks" screen.
 
 Mounted under a host route that names the project (``WEBHOOKS["PROJECT_URL_KWARG"]``);
-every view resolves that project first and checks the manage rule against it, so a user
+every project-scoped view resolves that project first and checks the manage rule
+against it, so a user
 sees nothing of projects they do not manage.
 """
 
@@ -42,7 +43,8 @@ class ProjectScopedMixin:
         try:
             return model._default_manager.get(**{webhook_settings.PROJECT_LOOKUP_FIELD: value})
         except (model.DoesNotExist, ValueError, TypeError):
-            # A missing project and one the user may not manage look the same to them.
+            # A project that does not exist is a 404; one that exists but is not the
+            # user's to manage is a 403 from the permission check, with nothing of it.
             raise Http404("No such project.") from None
 
     def get_serializer_context(self) -> dict:
