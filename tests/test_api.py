@@ -418,3 +418,15 @@ def test_ids_of_another_project_are_not_found_from_this_one(
     assert response.status_code == 404
     theirs.refresh_from_db()
     assert theirs.enabled and DeliveryLog.objects.filter(webhook=theirs).count() == 1
+
+
+def test_test_all_pings_at_most_the_limit_and_reports_the_rest(
+    api, base, receiver, webhooks_settings
+):
+    webhooks_settings(MAX_TESTS_PER_REQUEST=2)
+    for _ in range(3):
+        create(api, base, receiver.url)
+    outcomes = api.post(f"{base}/webhooks/test-all/").json()
+    assert [o["outcome"] for o in outcomes] == ["success", "success", "skipped"]
+    assert "at most 2" in outcomes[2]["error"]
+    assert receiver.count == 2

@@ -484,8 +484,18 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         description=_("Send a test ping to the selected webhooks"), permissions=["change"]
     )
     def send_test_action(self, request, queryset):
-        for webhook in queryset:
+        limit = webhook_settings.MAX_TESTS_PER_REQUEST
+        webhooks = list(queryset)
+        # Each ping may take up to TIMEOUT while the page waits.
+        for webhook in webhooks[:limit]:
             self._send_test(request, webhook)
+        if len(webhooks) > limit:
+            self.message_user(
+                request,
+                gettext("Only %(limit)d webhooks are tested at once; %(rest)d were not tested.")
+                % {"limit": limit, "rest": len(webhooks) - limit},
+                messages.WARNING,
+            )
 
     @admin.action(
         description=_("Enable the selected webhooks (and send what was held)"),

@@ -17,6 +17,8 @@ _POSITIVE_INTS = {
     "TASK_TIME_LIMIT": "webhooks_app.E004",
     "SECRET_ROTATION_OVERLAP": "webhooks_app.E004",
     "MAX_RETRY_AFTER": "webhooks_app.E004",
+    "PAGE_SIZE": "webhooks_app.E004",
+    "MAX_TESTS_PER_REQUEST": "webhooks_app.E004",
 }
 
 

@@ -66,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "PROJECT_LOOKUP_FIELD": "pk",
     # Page size of delivery-log listings.
     "PAGE_SIZE": 50,
+    # Test pings one "test all" (API) or "send test" (admin) sends while the user waits;
+    # each may take up to TIMEOUT, so the rest are reported as not tested.
+    "MAX_TESTS_PER_REQUEST": 10,
 }
 
 
