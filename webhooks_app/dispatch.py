@@ -80,6 +80,7 @@ def emit(
     body = render_body(event_type, payload, occurred_at or now, changes)
     # savepoint=False: an error here must fail the caller's transaction, not leave the
     # host's change committed without its deliveries.
+    owns_transaction = not connection.in_atomic_block
     with transaction.atomic(savepoint=False):
         event = Event.objects.create(
             event_type=event_type,
@@ -93,7 +94,7 @@ def emit(
                 for pk in webhook_ids
             ]
         )
-        request_delivery()
+        request_delivery(short_transaction=owns_transaction)
         _on_commit_send_emitted(event, len(webhook_ids))
     return event
 
@@ -137,15 +138,27 @@ def send_test(webhook: Webhook) -> Delivery:
     return send_claimed(delivery.pk, token)
 
 
-def request_delivery() -> None:
+def request_delivery(*, short_transaction: bool = False) -> None:
     """Ask the queue for a delivery task once the current transaction commits.
 
-    However many events one transaction emits, it enqueues one task: the task drains
-    every due delivery, not just this transaction's.
+    However many events one transaction emits, it enqueues at most one task: the task
+    drains every due delivery, not just this transaction's. ``short_transaction`` says
+    the caller opened the transaction just for its own writes (``emit`` in autocommit
+    mode): the marker is then set inside it, which saves a commit of its own.
     """
+    from django_q.conf import Conf
+
     if connection.in_atomic_block and any(
-        item[1] is _enqueue_drain for item in connection.run_on_commit
+        item[1] in (_enqueue_drain, _enqueue_task) for item in connection.run_on_commit
     ):
+        return
+    if short_transaction and not Conf.SYNC:
+        # Taken inside the transaction, the marker row stays locked until it commits,
+        # so a task that starts meanwhile waits to clear it and then sees these rows.
+        # Not in a host's own transaction: there the lock could be held for long, and
+        # every other transaction emitting events would wait on it.
+        if _take_marker():
+            transaction.on_commit(_enqueue_task)
         return
     transaction.on_commit(_enqueue_drain)
 
@@ -173,6 +186,21 @@ def _broker() -> Any:
 MARKER_STALE_AFTER = timedelta(seconds=30)
 
 
+def _take_marker() -> bool:
+    """Mark a delivery task as waiting; False if one already is.
+
+    One conditional UPDATE, so of concurrent callers exactly one wins. (The row is
+    created by migrate; see schedule.ensure_sweep_schedule.)
+    """
+    now = timezone.now()
+    stale = now - MARKER_STALE_AFTER
+    return bool(
+        DeliveryTaskMarker.objects.filter(
+            Q(waiting_since__isnull=True) | Q(waiting_since__lt=stale), pk=1
+        ).update(waiting_since=now)
+    )
+
+
 def enqueue_drain() -> None:
     """Enqueue a delivery task, unless one is already waiting in the queue.
 
@@ -180,6 +208,19 @@ def enqueue_drain() -> None:
     a second one would find nothing left to do. This keeps a burst of commits from
     flooding the queue with empty tasks.
     """
+    from django_q.conf import Conf
+
+    try:
+        needed = Conf.SYNC or _take_marker()
+    except Exception:
+        # Runs after the host's commit: an error here must not fail its request.
+        logger.exception("Could not request webhook delivery; the sweep will send it.")
+        return
+    if needed:
+        _enqueue_task()
+
+
+def _enqueue_task() -> None:
     from django_q.conf import Conf
     from django_q.tasks import async_task
 
@@ -189,14 +230,6 @@ def enqueue_drain() -> None:
     try:
         if Conf.SYNC:
             async_task(DRAIN_TASK, q_options=options)
-            return
-        now = timezone.now()
-        # One conditional UPDATE, so of concurrent commits exactly one enqueues.
-        # (The row is created by migrate; see schedule.ensure_sweep_schedule.)
-        if not DeliveryTaskMarker.objects.filter(
-            Q(waiting_since__isnull=True) | Q(waiting_since__lt=now - MARKER_STALE_AFTER),
-            pk=1,
-        ).update(waiting_since=now):
             return
         # Inside an atomic block django-q2's ORM broker leaves this connection open;
         # outside one it closes it (with CONN_MAX_AGE=0), and the host's next query
