@@ -33,7 +33,17 @@ from webhooks_app.registry import ModelEvents, register
 _JUST_INSERTED = "_agile_just_inserted"
 
 
-class TaskChildEvents(ModelEvents):
+class ResourceEvents(ModelEvents):
+    """Renders ``serializer_class`` from a fresh ``for_resource()`` load: what was saved
+    (or, before a deletion, the object as it still is) in a fixed number of queries,
+    whatever the caller's instance has cached."""
+
+    def serialize(self, instance: Any) -> dict:
+        resource = self.model._default_manager.for_resource().get(pk=instance.pk)
+        return self.serializer_class(resource).data
+
+
+class TaskChildEvents(ResourceEvents):
     project_field = None
 
     def get_project(self, instance) -> Any:
@@ -84,24 +94,19 @@ def _as_just_inserted(task: Task) -> Task:
 
 
 @register(Sprint)
-class SprintEvents(ModelEvents):
+class SprintEvents(ResourceEvents):
+    serializer_class = serializers.SprintSerializer
     created = "sprints.store"
     updated = "sprints.update"
     deleted = "sprints.destroy"
 
-    def serialize(self, instance: Sprint) -> dict:
-        return serializers.SprintSerializer(Sprint.objects.for_resource().get(pk=instance.pk)).data
-
 
 @register(UserStory)
-class UserStoryEvents(ModelEvents):
+class UserStoryEvents(ResourceEvents):
+    serializer_class = serializers.UserStorySerializer
     created = "user-stories.store"
     updated = "user-stories.update"
     deleted = "user-stories.destroy"
-
-    def serialize(self, instance: UserStory) -> dict:
-        story = UserStory.objects.for_resource().get(pk=instance.pk)
-        return serializers.UserStorySerializer(story).data
 
 
 @register(UserStoryVote)
@@ -133,42 +138,30 @@ class TimeEntryEvents(TaskChildEvents):
 
 @register(Comment)
 class CommentEvents(TaskChildEvents):
+    serializer_class = serializers.CommentSerializer
     created = "comments.issues.store"
     deleted = "comments.issues.destroy"
-
-    def serialize(self, instance: Comment) -> dict:
-        return serializers.CommentSerializer(
-            Comment.objects.for_resource().get(pk=instance.pk)
-        ).data
 
 
 @register(Attachment)
 class AttachmentEvents(TaskChildEvents):
+    serializer_class = serializers.AttachmentSerializer
     created = "attachments.issues.store"
     deleted = "attachments.issues.destroy"
-
-    def serialize(self, instance: Attachment) -> dict:
-        attachment = Attachment.objects.for_resource().get(pk=instance.pk)
-        return serializers.AttachmentSerializer(attachment).data
 
 
 @register(Video)
 class VideoEvents(TaskChildEvents):
+    serializer_class = serializers.VideoSerializer
     created = "videos.issues.store"
     deleted = "videos.issues.destroy"
 
-    def serialize(self, instance: Video) -> dict:
-        return serializers.VideoSerializer(Video.objects.for_resource().get(pk=instance.pk)).data
-
 
 @register(DiscussionVote)
-class DiscussionVoteEvents(ModelEvents):
+class DiscussionVoteEvents(ResourceEvents):
+    serializer_class = serializers.DiscussionVoteSerializer
     project_field = None
     created = "discussions.vote"
 
     def get_project(self, instance: DiscussionVote) -> Any:
         return instance.discussion.project_id
-
-    def serialize(self, instance: DiscussionVote) -> dict:
-        vote = DiscussionVote.objects.for_resource().get(pk=instance.pk)
-        return serializers.DiscussionVoteSerializer(vote).data
