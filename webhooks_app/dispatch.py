@@ -1,8 +1,9 @@
 """Turning an event into pending deliveries, inside the caller's transaction.
 
-The save path does three queries when someone is subscribed (find webhooks, insert the
-event, bulk-insert its deliveries) and one when nobody is: no HTTP, and no queue call
-until the transaction commits. Rolled back, the rows vanish with it and nothing is sent.
+The save path does one query when nobody is subscribed, and otherwise three (find
+webhooks, insert the event, bulk-insert its deliveries) plus one conditional UPDATE that
+says a delivery task is wanted: no HTTP, and no queue call until the transaction commits.
+Rolled back, the rows vanish with it and nothing is sent.
 """
 
 from __future__ import annotations
@@ -78,9 +79,9 @@ def emit(
     payload = data() if callable(data) else data
     now = timezone.now()
     body = render_body(event_type, payload, occurred_at or now, changes)
+    owns_transaction = not connection.in_atomic_block
     # savepoint=False: an error here must fail the caller's transaction, not leave the
     # host's change committed without its deliveries.
-    owns_transaction = not connection.in_atomic_block
     with transaction.atomic(savepoint=False):
         event = Event.objects.create(
             event_type=event_type,

@@ -154,13 +154,8 @@ class Webhook(models.Model):
         if refusal:
             raise ActivationRefused(refusal)
         with transaction.atomic():
-            Webhook.objects.filter(pk=self.pk).update(
-                enabled=True,
-                consecutive_failures=0,
-                disabled_at=None,
-                disabled_reason=DisabledReason.NONE,
-                disabled_detail="",
-            )
+            # Deliveries before the webhook row: a worker recording a batch locks them in
+            # that order too, so the two cannot deadlock.
             resumed = 0
             if resume:
                 now = timezone.now()
@@ -170,8 +165,15 @@ class Webhook(models.Model):
                 resumed = self.deliveries.filter(not_held, status=Delivery.Status.PENDING).update(
                     next_attempt_at=now, claim_token=None
                 )
-                if resumed:
-                    request_delivery()
+            Webhook.objects.filter(pk=self.pk).update(
+                enabled=True,
+                consecutive_failures=0,
+                disabled_at=None,
+                disabled_reason=DisabledReason.NONE,
+                disabled_detail="",
+            )
+            if resumed:
+                request_delivery()
         self.refresh_from_db()
         return resumed
 
