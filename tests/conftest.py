@@ -1,15 +1,59 @@
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from example_project.agile.models import BoardColumn, Project, Task
 from webhooks_app import delivery
 from webhooks_app.models import Subscription, Webhook
 from webhooks_app.testing import Receiver
+
+ROOT = Path(settings.BASE_DIR)
+
+
+def other_process_env(**overrides: str) -> dict[str, str]:
+    """The environment of another process (a qcluster, a script) on this test's database."""
+    env = os.environ.copy()
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor == "sqlite":
+        env["WEBHOOKS_SQLITE_PATH"] = name
+    else:
+        env["WEBHOOKS_PG_NAME"] = name
+    env.update(overrides)
+    return env
+
+
+def run_elsewhere(code: str) -> str:
+    """Run ``code`` in a fresh Django process on this test's database; its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + code],
+        cwd=ROOT,
+        env=other_process_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(autouse=True)
+def fresh_routing_map():
+    """Each test starts with this process's routing map unread: a previous test's
+    rolled-back webhooks must not decide whether this one's events are recorded."""
+    from webhooks_app.routing import routing
+
+    routing.invalidate()
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from webhooks_app.checks import check_settings
         ({"BATCH_SIZE": "100"}, "webhooks_app.E004"),
         ({"EXTRA_EVENTS": [("bad*", "x")]}, "webhooks_app.E005"),
         ({"ALLOWED_NETWORKS": ["not-a-net"]}, "webhooks_app.E008"),
+        ({"RETENTION": 0}, "webhooks_app.E009"),
+        ({"RETENTION": "30"}, "webhooks_app.E009"),
+        ({"SUBSCRIPTION_REFRESH": 5}, "webhooks_app.E010"),
         ({"RETRY_SCHEDULES": [1]}, "webhooks_app.W001"),
     ],
 )

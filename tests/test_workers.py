@@ -6,7 +6,6 @@ database, sees the rows; on the PostgreSQL leg they prove the claim and counter 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
+from tests.conftest import other_process_env
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.testing import Reply, wait_until
@@ -30,15 +30,7 @@ ROOT = Path(settings.BASE_DIR)
 @contextmanager
 def qcluster(workers: int = 1, **env_overrides: str):
     """A real ``manage.py qcluster`` on this test's database."""
-    env = os.environ.copy()
-    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    env["WEBHOOKS_Q_WORKERS"] = str(workers)
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        env["WEBHOOKS_SQLITE_PATH"] = str(name)
-    else:
-        env["WEBHOOKS_PG_NAME"] = str(name)
-    env.update(env_overrides)
+    env = other_process_env(WEBHOOKS_Q_WORKERS=str(workers), **env_overrides)
     log_path = Path(settings.ARTIFACTS) / "qcluster.log"
     with open(log_path, "w") as log:
         process = subprocess.Popen(
@@ -153,7 +145,7 @@ def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, 
 
 
 def test_a_burst_of_commits_leaves_one_task_waiting_not_one_per_commit(webhook, make_task):
-    from webhooks_app.dispatch import _broker
+    from webhooks_app.queue import broker as _broker
 
     broker = _broker()
     broker.purge_queue()
@@ -186,7 +178,7 @@ def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_
 def test_an_unrelated_waiting_task_does_not_hold_back_a_delivery_task(webhook, make_task):
     from django_q.tasks import async_task
 
-    from webhooks_app.dispatch import _broker
+    from webhooks_app.queue import broker as _broker
 
     broker = _broker()
     broker.purge_queue()
@@ -200,8 +192,9 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_task):
 
     from django.utils import timezone
 
-    from webhooks_app.dispatch import MARKER_STALE_AFTER, _broker
     from webhooks_app.models import DeliveryTaskMarker
+    from webhooks_app.queue import MARKER_STALE_AFTER
+    from webhooks_app.queue import broker as _broker
 
     broker = _broker()
     make_task()

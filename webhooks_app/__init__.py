@@ -14,8 +14,12 @@ def __getattr__(name: str) -> Any:
         from webhooks_app.signing import verify
 
         return verify
-    if name in ("emit", "emit_for_instance"):
-        from webhooks_app import dispatch
+    if name == "emit":
+        from webhooks_app.dispatch import emit
 
-        return getattr(dispatch, name)
+        return emit
+    if name == "emit_for_instance":
+        from webhooks_app.registry import emit_for_instance
+
+        return emit_for_instance
     raise AttributeError(name)

@@ -112,6 +112,33 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 )
             )
 
+    retention = webhook_settings.RETENTION
+    if retention is not None and (
+        not isinstance(retention, int) or isinstance(retention, bool) or retention < 1
+    ):
+        errors.append(
+            _error(
+                f"WEBHOOKS['RETENTION'] = {retention!r} must be a number of days, or None.",
+                "webhooks_app.E009",
+                hint="e.g. 30; None keeps the delivery history forever.",
+            )
+        )
+
+    refresh = webhook_settings.SUBSCRIPTION_REFRESH
+    if (
+        not isinstance(refresh, (int, float))
+        or isinstance(refresh, bool)
+        or not 0 <= refresh <= 1
+    ):
+        errors.append(
+            _error(
+                f"WEBHOOKS['SUBSCRIPTION_REFRESH'] = {refresh!r} must be seconds in [0, 1].",
+                "webhooks_app.E010",
+                hint="A subscription change is honoured by every process this long after "
+                "it commits; 0 checks on every event.",
+            )
+        )
+
     errors.extend(_check_queue_timeouts())
     return errors
 

@@ -1,7 +1,8 @@
 """The ``WEBHOOKS`` settings dict, with documented defaults.
 
-Values are read from ``django.conf.settings`` on every access, so ``override_settings``
-works in tests and nothing is frozen at import time.
+Read lazily, on first use, and read again whenever Django reports the setting changed
+(``override_settings`` in tests), so nothing is frozen at import time and the save path
+pays a dictionary look-up, not a merge of dicts.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 DEFAULTS: dict[str, Any] = {
     # "app_label.ModelName" of the host's project model. Webhooks belong to one project,
@@ -44,6 +46,14 @@ DEFAULTS: dict[str, Any] = {
     # Events a host adds to the built-in catalog: iterable of (name, description) or
     # (name, description, category) tuples.
     "EXTRA_EVENTS": [],
+    # Seconds between checks that this process's map of who subscribes to what is
+    # current: a subscription change made anywhere is honoured by every event emitted
+    # this long after it commits. At most 1.
+    "SUBSCRIPTION_REFRESH": 0.5,
+    # Days finished deliveries, their attempt logs and events nobody is owed any more
+    # are kept (Svix keeps 90 days, 30 on its free plan). An hourly django-q2 Schedule
+    # deletes what is older; None keeps everything. Pending deliveries are never deleted.
+    "RETENTION": 30,
     # Seconds during which the previous secret keeps signing after a rotation.
     "SECRET_ROTATION_OVERLAP": 86400,
     # SSRF guard: refuse to connect to loopback, private, link-local, multicast and
@@ -75,11 +85,20 @@ DEFAULTS: dict[str, Any] = {
 class WebhookSettings:
     """Attribute access to ``settings.WEBHOOKS`` falling back to :data:`DEFAULTS`."""
 
+    def __init__(self) -> None:
+        self._values: dict[str, Any] | None = None
+
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown WEBHOOKS setting {name!r}")
-        user = getattr(settings, "WEBHOOKS", None) or {}
-        return user.get(name, DEFAULTS[name])
+        values = self._values
+        if values is None:
+            user = getattr(settings, "WEBHOOKS", None)
+            values = self._values = {**DEFAULTS, **(user if isinstance(user, dict) else {})}
+        return values[name]
+
+    def reload(self) -> None:
+        self._values = None
 
     @property
     def user_agent(self) -> str:
@@ -91,6 +110,14 @@ class WebhookSettings:
 
 
 webhook_settings = WebhookSettings()
+
+
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting == "WEBHOOKS":
+        webhook_settings.reload()
+
+
+setting_changed.connect(_reload, dispatch_uid="webhooks_app.conf")
 
 
 def project_model_label() -> str:

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from webhooks_app import transport
 from webhooks_app.conf import webhook_settings
-from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Trigger, Webhook
+from webhooks_app.dispatch import render_body
+from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Event, Trigger, Webhook
 from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
 from webhooks_app.signing import signature_headers
 
@@ -199,6 +200,7 @@ def send_batch(deliveries: list[Delivery], *, deadline: float | None = None) -> 
             uuid=attempt_uuid,
             delivery=delivery,
             webhook_id=webhook.pk,
+            project_id=webhook.project_id,
             event_id=delivery.event_id,
             event_type=delivery.event.event_type,
             attempt=delivery.attempts,
@@ -369,6 +371,33 @@ def send_claimed(pk: int, token: uuid.UUID) -> Delivery:
     if claimed:
         send_batch(claimed)
     return Delivery.objects.select_related("webhook", "event").get(pk=pk)
+
+
+def send_test(webhook: Webhook) -> Delivery:
+    """Send a ``ping`` to one webhook now, in this process, and return its delivery.
+
+    Works on a disabled webhook too: checking an endpoint before re-enabling it is the
+    point of a test.
+    """
+    now = timezone.now()
+    token, lease_until = new_claim(now)
+    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
+    with transaction.atomic():
+        event = Event.objects.create(
+            event_type="ping",
+            project_id=webhook.project_id,
+            body=render_body("ping", data, now, None),
+            created_at=now,
+        )
+        delivery = Delivery.objects.create(
+            webhook=webhook,
+            event=event,
+            trigger=Trigger.TEST,
+            next_attempt_at=lease_until,
+            claim_token=token,
+            created_at=now,
+        )
+    return send_claimed(delivery.pk, token)
 
 
 def drain(

@@ -1,32 +1,44 @@
 """Turning an event into pending deliveries, inside the caller's transaction.
 
-The save path does one query when nobody is subscribed, and otherwise three (find
-webhooks, insert the event, bulk-insert its deliveries) plus one conditional UPDATE that
-says a delivery task is wanted: no HTTP, and no queue call until the transaction commits.
-Rolled back, the rows vanish with it and nothing is sent.
+A save nobody subscribes to costs a dictionary look-up: the process's routing map
+(:mod:`webhooks_app.routing`) says no, and nothing touches the database. Otherwise the
+event is rendered once and recorded:
+
+* on PostgreSQL in one statement, a call to ``webhooks_app_emit_v1()`` (created by the
+  migrations). It looks the recipients up, inserts the event and one delivery per
+  recipient, and takes the task marker; its plan is cached per connection, which halves
+  the cost of sending the same work as one plain statement;
+* elsewhere (SQLite) in three statements (event, deliveries, marker) in one transaction:
+  SQLite runs in-process, so statements are cheap and commits are what count.
+
+No HTTP, and no queue call until the transaction commits. Rolled back, the rows vanish
+with it and nothing is sent. Building N deliveries creates no model instance: the
+database copies the recipients' ids.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
-from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
-from django.db.models import Model, Q
+from django.db.models import Model
 from django.utils import timezone
 
-from webhooks_app.conf import webhook_settings
-from webhooks_app.events import catalog
-from webhooks_app.models import Delivery, DeliveryTaskMarker, Event, Trigger, Webhook
+from webhooks_app import queue
+from webhooks_app.events import catalog, patterns_for
+from webhooks_app.models import RECEIVING_SQL, Event, Webhook
+from webhooks_app.routing import routing
+from webhooks_app.signals import event_emitted
 
 logger = logging.getLogger(__name__)
-
-DRAIN_TASK = "webhooks_app.tasks.deliver_pending"
 
 Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
 
@@ -50,7 +62,7 @@ def _project_ids(project: Any) -> list:
     if project is None:
         return []
     if isinstance(project, (list, tuple, set)):
-        return [pk for p in project for pk in _project_ids(p)]
+        return list(dict.fromkeys(pk for p in project for pk in _project_ids(p)))
     return [project.pk if isinstance(project, Model) else project]
 
 
@@ -71,186 +83,145 @@ def emit(
     """
     catalog.get(event_type)  # raises UnknownEventError for a typo, before anything is written
     project_ids = _project_ids(project)
-    webhook_ids = list(
-        Webhook.objects.subscribed_to(event_type, project_ids).values_list("pk", flat=True)
-    )
-    if not webhook_ids:
+    patterns = patterns_for(event_type)
+    if not routing.may_receive(patterns, project_ids):
         return None
-    payload = data() if callable(data) else data
     now = timezone.now()
-    body = render_body(event_type, payload, occurred_at or now, changes)
-    owns_transaction = not connection.in_atomic_block
-    # savepoint=False: an error here must fail the caller's transaction, not leave the
-    # host's change committed without its deliveries.
-    with transaction.atomic(savepoint=False):
-        event = Event.objects.create(
-            event_type=event_type,
-            project_id=project_ids[0] if len(project_ids) == 1 else None,
-            body=body,
-            created_at=now,
-        )
-        Delivery.objects.bulk_create(
-            [
-                Delivery(webhook_id=pk, event=event, next_attempt_at=now, created_at=now)
-                for pk in webhook_ids
-            ]
-        )
-        request_delivery(short_transaction=owns_transaction)
-        _on_commit_send_emitted(event, len(webhook_ids))
+    payload = data() if callable(data) else data
+    event = Event(
+        uuid=uuid.uuid4(),
+        event_type=event_type,
+        project_id=project_ids[0] if len(project_ids) == 1 else None,
+        body=render_body(event_type, payload, occurred_at or now, changes),
+        created_at=now,
+    )
+    recorded = _record(event, patterns, project_ids)
+    if recorded is None:
+        return None  # the map was stale: nobody receives it any more
+    queue.event_recorded(recorded.kick)
+    _on_commit_send_emitted(event, recorded.deliveries)
     return event
 
 
-def emit_for_instance(
-    instance: Model, event_type: str, *, changes: Mapping | None = None, project: Any = None
-) -> Event | None:
-    """Emit ``event_type`` for a registered model instance, using its registration's
-    serializer and project. For domain events raised explicitly from host code."""
-    from webhooks_app.registry import registry
-
-    return registry.get(type(instance)).emit(instance, event_type, changes=changes, project=project)
+@dataclass(frozen=True)
+class Recorded:
+    deliveries: int
+    # True: this statement took the task marker; False: a task is already waiting;
+    # None: it did not look (see queue.marker_taken_with_events).
+    kick: bool | None
 
 
-def send_test(webhook: Webhook) -> Delivery:
-    """Send a ``ping`` to one webhook now, in this process, and return its delivery.
+def _record(event: Event, patterns: Sequence[str], project_ids: Sequence[Any]) -> Recorded | None:
+    take_marker = queue.marker_taken_with_events()
+    if connection.vendor == "postgresql":
+        recorded = _record_in_one_statement(event, patterns, project_ids, take_marker)
+    else:
+        # savepoint=False: an error here must fail the caller's transaction, not leave
+        # the host's change committed without its deliveries.
+        with transaction.atomic(savepoint=False):
+            recorded = _record_in_statements(event, patterns, project_ids, take_marker)
+    if recorded is not None:
+        event._state.adding = False
+        event._state.db = connection.alias
+    return recorded
 
-    Works on a disabled webhook too: checking an endpoint before re-enabling it is the
-    point of a test.
-    """
-    from webhooks_app.delivery import new_claim, send_claimed
 
-    now = timezone.now()
-    token, lease_until = new_claim(now)
-    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
-    with transaction.atomic():
-        event = Event.objects.create(
-            event_type="ping",
-            project_id=webhook.project_id,
-            body=render_body("ping", data, now, None),
-            created_at=now,
+def _prep(model: type[Model], name: str, value: Any) -> Any:
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
+
+
+@cache
+def _project_db_type(vendor: str) -> str:
+    return Webhook._meta.get_field("project").target_field.rel_db_type(connection)
+
+
+def _record_in_one_statement(
+    event: Event, patterns: Sequence[str], project_ids: Sequence[Any], take_marker: bool
+) -> Recorded | None:
+    pk_type = _project_db_type(connection.vendor)
+    now = event.created_at
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM webhooks_app_emit_v1(%s::varchar[], "
+            f"%s::{pk_type}[], %s::uuid, %s::varchar, %s::{pk_type}, %s::text, "
+            "%s::timestamptz, %s::timestamptz)",
+            [
+                list(patterns),
+                list(project_ids),
+                event.uuid,
+                event.event_type,
+                event.project_id,
+                event.body,
+                now,
+                queue.marker_stale_before(now) if take_marker else None,
+            ],
         )
-        delivery = Delivery.objects.create(
-            webhook=webhook,
-            event=event,
-            trigger=Trigger.TEST,
-            next_attempt_at=lease_until,
-            claim_token=token,
-            created_at=now,
-        )
-    return send_claimed(delivery.pk, token)
+        event_id, deliveries, kick, version = cursor.fetchone()
+    routing.saw_version(version)
+    if event_id is None:
+        return None
+    event.pk = event_id
+    return Recorded(deliveries, kick if take_marker else None)
 
 
-def request_delivery(*, short_transaction: bool = False) -> None:
-    """Ask the queue for a delivery task once the current transaction commits.
-
-    However many events one transaction emits, it enqueues at most one task: the task
-    drains every due delivery, not just this transaction's. ``short_transaction`` says
-    the caller opened the transaction just for its own writes (``emit`` in autocommit
-    mode): the marker is then set inside it, which saves a commit of its own.
-    """
-    from django_q.conf import Conf
-
-    if connection.in_atomic_block and any(
-        item[1] in (_enqueue_drain, _enqueue_task) for item in connection.run_on_commit
-    ):
-        return
-    if short_transaction and not Conf.SYNC:
-        # Taken inside the transaction, the marker row stays locked until it commits,
-        # so a task that starts meanwhile waits to clear it and then sees these rows.
-        # Not in a host's own transaction: there the lock could be held for long, and
-        # every other transaction emitting events would wait on it.
-        if _take_marker():
-            transaction.on_commit(_enqueue_task)
-        return
-    transaction.on_commit(_enqueue_drain)
+_INSERT_EVENT = (
+    "INSERT INTO webhooks_app_event (uuid, event_type, project_id, body, created_at) "
+    "VALUES (%s, %s, %s, %s, %s)"
+)
+_TAKE_MARKER = (
+    "UPDATE webhooks_app_deliverytaskmarker SET waiting_since = %s "
+    "WHERE id = 1 AND (waiting_since IS NULL OR waiting_since < %s)"
+)
 
 
-def _enqueue_drain() -> None:
-    enqueue_drain()
-
-
-_brokers: dict[str | None, Any] = {}
-
-
-def _broker() -> Any:
-    """One broker per process: django-q2 builds a new one (for Redis, a new client and
-    TCP connection) on every ``async_task`` otherwise."""
-    from django_q.brokers import get_broker
-
-    name = webhook_settings.Q_CLUSTER_NAME
-    if name not in _brokers:
-        _brokers[name] = get_broker(name)
-    return _brokers[name]
-
-
-# A marker older than this is ignored: its task was lost by the broker, and the next
-# commit enqueues a new one rather than wait for the sweep.
-MARKER_STALE_AFTER = timedelta(seconds=30)
-
-
-def _take_marker() -> bool:
-    """Mark a delivery task as waiting; False if one already is.
-
-    One conditional UPDATE, so of concurrent callers exactly one wins. (The row is
-    created by migrate; see schedule.ensure_sweep_schedule.)
-    """
-    now = timezone.now()
-    stale = now - MARKER_STALE_AFTER
-    return bool(
-        DeliveryTaskMarker.objects.filter(
-            Q(waiting_since__isnull=True) | Q(waiting_since__lt=stale), pk=1
-        ).update(waiting_since=now)
+@cache
+def _insert_deliveries_sql(vendor: str, patterns: int, projects: int) -> str:
+    """Insert one delivery per recipient, found by the same rule as the routing map."""
+    scope = "w.project_id IS NULL"
+    if projects:
+        scope = f"({scope} OR w.project_id IN ({', '.join(['%s'] * projects)}))"
+    trigger = connection.ops.quote_name("trigger")
+    return (
+        "INSERT INTO webhooks_app_delivery (webhook_id, event_id, status, "
+        f"{trigger}, attempts, round_offset, next_attempt_at, created_at, updated_at) "
+        "SELECT w.id, %s, 'pending', 'event', 0, 0, %s, %s, %s "
+        f"FROM webhooks_app_webhook w WHERE {scope} AND {RECEIVING_SQL} AND EXISTS ("
+        "SELECT 1 FROM webhooks_app_subscription s WHERE s.webhook_id = w.id "
+        f"AND s.event_type IN ({', '.join(['%s'] * patterns)}))"
     )
 
 
-def enqueue_drain() -> None:
-    """Enqueue a delivery task, unless one is already waiting in the queue.
-
-    A waiting task has not started, so it will see everything committed before now:
-    a second one would find nothing left to do. This keeps a burst of commits from
-    flooding the queue with empty tasks.
-    """
-    from django_q.conf import Conf
-
-    try:
-        needed = Conf.SYNC or _take_marker()
-    except Exception:
-        # Runs after the host's commit: an error here must not fail its request.
-        logger.exception("Could not request webhook delivery; the sweep will send it.")
-        return
-    if needed:
-        _enqueue_task()
-
-
-def _enqueue_task() -> None:
-    from django_q.conf import Conf
-    from django_q.tasks import async_task
-
-    options: dict[str, Any] = {"task_name": "webhooks: deliver pending", "save": False}
-    if webhook_settings.Q_CLUSTER_NAME:
-        options["cluster"] = webhook_settings.Q_CLUSTER_NAME
-    try:
-        if Conf.SYNC:
-            async_task(DRAIN_TASK, q_options=options)
-            return
-        # Inside an atomic block django-q2's ORM broker leaves this connection open;
-        # outside one it closes it (with CONN_MAX_AGE=0), and the host's next query
-        # pays for a new connection.
-        with transaction.atomic(using=Conf.ORM) if Conf.ORM else nullcontext():
-            async_task(DRAIN_TASK, q_options={**options, "broker": _broker()})
-    except Exception:
-        # The deliveries are committed; the periodic sweep sends them if the broker
-        # is unreachable now. Failing the host's request would lose nothing but help no one.
-        logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
-
-
-def task_started() -> None:
-    """Called first by every delivery task: from now on, commits need a new task."""
-    DeliveryTaskMarker.objects.filter(pk=1).update(waiting_since=None)
+def _record_in_statements(
+    event: Event, patterns: Sequence[str], project_ids: Sequence[Any], take_marker: bool
+) -> Recorded | None:
+    now = _prep(Event, "created_at", event.created_at)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_EVENT,
+            [
+                _prep(Event, "uuid", event.uuid),
+                event.event_type,
+                event.project_id,
+                event.body,
+                now,
+            ],
+        )
+        event.pk = cursor.lastrowid
+        sql = _insert_deliveries_sql(connection.vendor, len(patterns), len(project_ids))
+        cursor.execute(sql, [event.pk, now, now, now, *project_ids, *patterns])
+        deliveries = cursor.rowcount
+        if not deliveries:  # the map was stale
+            cursor.execute("DELETE FROM webhooks_app_event WHERE id = %s", [event.pk])
+            return None
+        kick = None
+        if take_marker:
+            stale = _prep(Event, "created_at", queue.marker_stale_before(event.created_at))
+            cursor.execute(_TAKE_MARKER, [now, stale])
+            kick = cursor.rowcount == 1
+    return Recorded(deliveries, kick)
 
 
 def _on_commit_send_emitted(event: Event, count: int) -> None:
-    from webhooks_app.signals import event_emitted
-
     if event_emitted.has_listeners(Event):
         transaction.on_commit(
             lambda: event_emitted.send(sender=Event, event=event, deliveries=count)

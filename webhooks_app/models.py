@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import models, transaction
 from django.db.models import Q
@@ -15,8 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from webhooks_app.conf import project_model_label, webhook_settings
-from webhooks_app.events import patterns_for
 from webhooks_app.exceptions import ActivationRefused
+from webhooks_app.signals import routes_changed
 from webhooks_app.signing import generate_secret
 
 
@@ -27,24 +28,35 @@ class DisabledReason(models.TextChoices):
     GONE = "gone", _("Disabled automatically: the endpoint answered 410 Gone")
 
 
-class WebhookQuerySet(models.QuerySet):
-    def subscribed_to(self, event_type: str, project_ids: list | tuple = ()) -> WebhookQuerySet:
-        """Webhooks that must get a delivery of ``event_type`` for these projects.
+# WebhookQuerySet.receiving() in SQL, for the statements that record events (alias w).
+RECEIVING_SQL = "(w.enabled OR w.disabled_reason = 'failures')"
 
-        Organisation-wide webhooks (no project) get every project's events. Webhooks
-        disabled automatically for failing keep collecting deliveries, held until the
-        endpoint is re-enabled, so a receiver that was down loses nothing; webhooks
-        disabled by hand, or gone (410), get nothing.
+
+class RoutingQuerySet(models.QuerySet):
+    """Writes that bypass ``save()`` and ``delete()`` still tell this process's routing
+    map at once (database triggers tell the other processes)."""
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        routes_changed.send(sender=self.model)
+        return count
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        routes_changed.send(sender=self.model)
+        return created
+
+
+class WebhookQuerySet(RoutingQuerySet):
+    def receiving(self) -> WebhookQuerySet:
+        """Webhooks that get deliveries of the events they subscribe to.
+
+        Webhooks disabled automatically for failing keep collecting deliveries, held until
+        the endpoint is re-enabled, so a receiver that was down loses nothing; webhooks
+        disabled by hand, or gone (410), get nothing. (``RECEIVING_SQL`` is the same rule
+        for the statements that record events.)
         """
-        scope = Q(project__isnull=True)
-        ids = [pk for pk in project_ids if pk is not None]
-        if ids:
-            scope |= Q(project_id__in=ids)
-        return self.filter(
-            scope,
-            Q(enabled=True) | Q(disabled_reason=DisabledReason.FAILURES),
-            subscriptions__event_type__in=patterns_for(event_type),
-        ).distinct()
+        return self.filter(Q(enabled=True) | Q(disabled_reason=DisabledReason.FAILURES))
 
 
 class Webhook(models.Model):
@@ -148,7 +160,7 @@ class Webhook(models.Model):
         Returns how many held deliveries were made due again. Raises
         :class:`ActivationRefused` when the host's activation rule says no.
         """
-        from webhooks_app.dispatch import request_delivery
+        from webhooks_app.queue import request_delivery
 
         refusal = self.activation_refusal()
         if refusal:
@@ -179,7 +191,7 @@ class Webhook(models.Model):
 
     def redeliver_failed(self, since: datetime) -> int:
         """Send again every delivery given up since ``since`` (Svix's "recover")."""
-        from webhooks_app.dispatch import request_delivery
+        from webhooks_app.queue import request_delivery
 
         with transaction.atomic():
             count = self.deliveries.filter(
@@ -213,6 +225,8 @@ class Subscription(models.Model):
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="subscriptions")
     event_type = models.CharField(_("event"), max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RoutingQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -274,8 +288,20 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
 
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # No database constraints: they cost a check and a row lock per delivery on the host's
+    # save path, and a webhook deleted while an event is being recorded would fail the
+    # host's transaction. Deleting a webhook or an event still cascades (in Django), and
+    # the claim joins both, so a delivery whose webhook is gone is never sent.
+    webhook = models.ForeignKey(
+        Webhook,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_constraint=False,
+        db_index=False,
+    )
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="deliveries", db_constraint=False
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.EVENT)
     attempts = models.PositiveIntegerField(default=0)
@@ -294,15 +320,19 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["webhook", "event"], name="webhooks_unique_delivery")
-        ]
+        # Partial indexes: the bulk of the table (delivered rows) is in neither. Every
+        # index a new delivery enters is paid on the host's save, once per recipient.
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
                 name="webhooks_delivery_due_idx",
                 condition=Q(status="pending"),
-            )
+            ),
+            models.Index(
+                fields=["webhook", "created_at"],
+                name="webhooks_delivery_failed_idx",
+                condition=Q(status="failed"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -317,7 +347,7 @@ class Delivery(models.Model):
         from under the worker would send it twice.
         """
         from webhooks_app.delivery import new_claim, send_claimed
-        from webhooks_app.dispatch import request_delivery
+        from webhooks_app.queue import request_delivery
 
         now = now and Webhook.objects.filter(pk=self.webhook_id, enabled=True).exists()
         moment = timezone.now()
@@ -349,7 +379,20 @@ class DeliveryLog(models.Model):
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_logs")
-    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="delivery_logs")
+    webhook = models.ForeignKey(
+        Webhook, on_delete=models.CASCADE, related_name="delivery_logs", db_index=False
+    )
+    # The webhook's project when the attempt was made, so a project's log is read from one
+    # index however large the table, and stays with the project whose events it carries.
+    project = models.ForeignKey(
+        project_model_label(),
+        on_delete=models.DO_NOTHING,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="delivery_logs")
     event_type = models.CharField(max_length=100)
     attempt = models.PositiveIntegerField()
@@ -367,8 +410,17 @@ class DeliveryLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Newest first, in keyset order, for each way the log is read: by project (the
+        # API), by project and outcome or event, and by webhook (the admin, the API).
         indexes = [
-            models.Index(fields=["webhook", "-created_at"], name="webhooks_log_webhook_idx"),
+            models.Index(fields=["webhook", "created_at", "id"], name="webhooks_log_webhook_idx"),
+            models.Index(fields=["project", "created_at", "id"], name="webhooks_log_project_idx"),
+            models.Index(
+                fields=["project", "outcome", "created_at", "id"], name="webhooks_log_outcome_idx"
+            ),
+            models.Index(
+                fields=["project", "event_type", "created_at", "id"], name="webhooks_log_event_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -396,3 +448,18 @@ class DeliveryTaskMarker(models.Model):
 
     def __str__(self) -> str:
         return f"delivery task waiting since {self.waiting_since}" if self.waiting_since else "idle"
+
+
+class RoutingVersion(models.Model):
+    """A single row whose ``version`` database triggers bump whenever a subscription, or a
+    webhook's project or state, changes: every process compares it with the version its
+    routing map was read at (see :mod:`webhooks_app.routing`)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "routing version"
+
+    def __str__(self) -> str:
+        return f"routing version {self.version}"

@@ -297,6 +297,14 @@ def register(model: type[models.Model]) -> Callable[[type[ModelEvents]], type[Mo
     return wrapper
 
 
+def emit_for_instance(
+    instance: models.Model, event_type: str, *, changes: Mapping | None = None, project: Any = None
+) -> Event | None:
+    """Emit ``event_type`` for a registered model instance, using its registration's
+    serializer and project. For domain events raised explicitly from host code."""
+    return registry.get(type(instance)).emit(instance, event_type, changes=changes, project=project)
+
+
 def tracked_values(instance: models.Model) -> dict[str, Any]:
     """The tracked values of a registered model's instance; see :meth:`ModelEvents.values`."""
     return registry.get(type(instance)).values(instance)

@@ -18,3 +18,7 @@ delivery_failed = Signal()
 # Arguments: sender (the Webhook class), webhook (Webhook), reason (a DisabledReason
 # value: "manual", "failures" or "gone"), detail (str: why, e.g. the last error).
 webhook_disabled = Signal()
+
+# Internal: webhooks or subscriptions changed in a way that may change who receives
+# which events (sent by the model querysets; webhooks_app.routing listens).
+routes_changed = Signal()

@@ -39,8 +39,7 @@ from example_project.agile.models import (
     UserStoryVote,
     Video,
 )
-from webhooks_app.dispatch import emit_for_instance
-from webhooks_app.registry import changes_between, muted, tracked_values
+from webhooks_app.registry import changes_between, emit_for_instance, muted, tracked_values
 
 # Any user of the project's auth user model.
 User = AbstractBaseUser

@@ -100,6 +100,9 @@ def test_dispatching_a_task_event_to_50_webhooks_takes_the_queries_of_one(
 
 def test_plain_create_with_a_subscriber_costs_no_rendering_query(board, django_assert_num_queries):
     _subscribe(board, 1)
-    # Insert the task, find the webhooks, store the event, store its deliveries.
-    with django_assert_num_queries(4):
+    Task.objects.create(project=board, title="Warm-up")  # this process reads its routing map
+    # Insert the task, then record the event: one statement on PostgreSQL (recipients,
+    # event, deliveries, task marker), three on SQLite.
+    recording = 1 if connection.vendor == "postgresql" else 3
+    with django_assert_num_queries(1 + recording):
         Task.objects.create(project=board, title="From the shell")

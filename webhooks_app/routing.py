@@ -1,0 +1,153 @@
+"""Who receives which events: a per-process map, so a save nobody subscribes to never
+touches the database.
+
+The map holds, for each subscription pattern, the projects that have a receiving webhook
+subscribed to it (``None`` for organisation-wide webhooks). It only decides whether an
+event is worth recording: the statement that records it looks the recipients up again,
+in the database, so a stale map can cost a wasted statement but never a wrong delivery.
+
+Freshness. Database triggers bump :class:`~webhooks_app.models.RoutingVersion` in the
+same transaction as any change to subscriptions or to a webhook's project or state. A
+process reads that version at most once per ``SUBSCRIPTION_REFRESH`` seconds (never on
+every save) and reloads the map when it moved. Changes made through this process's ORM
+(``save``, ``delete``, ``update``, ``bulk_create``) mark the map stale at once and again
+when their transaction commits. So a change committed anywhere is honoured by every
+event emitted ``SUBSCRIPTION_REFRESH`` seconds later (0.5 s by default, at most 1 s).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from webhooks_app.conf import webhook_settings
+from webhooks_app.models import RoutingVersion, Subscription, Webhook
+from webhooks_app.signals import routes_changed
+
+# Past this many (pattern, project) pairs the map keeps patterns only: a very large
+# installation then records a statement for a project that has no subscriber, rather
+# than hold an unbounded map in every process.
+MAX_PAIRS = 200_000
+ANY_PROJECT = object()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    version: int | None
+    projects_by_pattern: Mapping[str, frozenset[Any]] = field(default_factory=dict)
+
+    def may_receive(self, patterns: Iterable[str], project_ids: Sequence[Any]) -> bool:
+        for pattern in patterns:
+            projects = self.projects_by_pattern.get(pattern)
+            if not projects:
+                continue
+            if None in projects or ANY_PROJECT in projects:
+                return True
+            if any(pk in projects for pk in project_ids):
+                return True
+        return False
+
+
+class RoutingMap:
+    """The process's map; thread-safe enough: a reload may happen twice, never wrongly."""
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._checked_at = 0.0
+        self._generation = 0  # bumped by every local change
+        self._loaded_generation = -1
+        self._lock = threading.Lock()
+
+    def may_receive(self, patterns: Iterable[str], project_ids: Sequence[Any]) -> bool:
+        return self.current().may_receive(patterns, project_ids)
+
+    def current(self) -> Snapshot:
+        snapshot = self._snapshot
+        now = time.monotonic()
+        if (
+            snapshot is None
+            or self._loaded_generation != self._generation
+            or now - self._checked_at >= webhook_settings.SUBSCRIPTION_REFRESH
+        ):
+            snapshot = self._refresh(snapshot, now)
+        return snapshot
+
+    def invalidate(self, **kwargs: Any) -> None:
+        self._generation += 1
+
+    def saw_version(self, version: int | None) -> None:
+        """A statement read the current version on its way (free news of a change)."""
+        snapshot = self._snapshot
+        if snapshot is not None and version is not None and version != snapshot.version:
+            self.invalidate()
+
+    def _refresh(self, snapshot: Snapshot | None, now: float) -> Snapshot:
+        generation = self._generation
+        version = _read_version()
+        if (
+            snapshot is None
+            or generation != self._loaded_generation
+            or version is None  # no version row (yet): nothing tells us, so reload
+            or version != snapshot.version
+        ):
+            snapshot = _load(version)
+        with self._lock:
+            self._snapshot = snapshot
+            self._checked_at = now
+            self._loaded_generation = generation
+        return snapshot
+
+
+def _read_version() -> int | None:
+    return RoutingVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+
+
+def _load(version: int | None) -> Snapshot:
+    """Read after the version, so a change committed in between only causes a reload."""
+    pairs = (
+        Subscription.objects.filter(webhook__in=Webhook.objects.receiving())
+        .values_list("event_type", "webhook__project_id")
+        .distinct()
+        .order_by()
+    )
+    projects: dict[str, set[Any]] = {}
+    for count, (pattern, project_id) in enumerate(pairs.iterator(chunk_size=5000)):
+        if count >= MAX_PAIRS:
+            return Snapshot(version, _patterns_only(version))
+        projects.setdefault(pattern, set()).add(project_id)
+    return Snapshot(version, {p: frozenset(ids) for p, ids in projects.items()})
+
+
+def _patterns_only(version: int | None) -> dict[str, frozenset[Any]]:
+    patterns = (
+        Subscription.objects.filter(webhook__in=Webhook.objects.receiving())
+        .values_list("event_type", flat=True)
+        .distinct()
+        .order_by()
+    )
+    return {pattern: frozenset([ANY_PROJECT]) for pattern in patterns}
+
+
+routing = RoutingMap()
+
+
+def _local_change(**kwargs: Any) -> None:
+    # Now, for the rest of this transaction (its own emits must see it), and again at
+    # commit: another thread may have reloaded the map in between, without this change.
+    routing.invalidate()
+    transaction.on_commit(routing.invalidate, robust=True)
+
+
+def connect_signals() -> None:
+    """Called by the app config: this process's own changes reach the map at once."""
+    for model in (Webhook, Subscription):
+        uid = f"webhooks_app.routing.{model.__name__}"
+        post_save.connect(_local_change, sender=model, dispatch_uid=uid)
+        post_delete.connect(_local_change, sender=model, dispatch_uid=uid)
+    routes_changed.connect(_local_change, dispatch_uid="webhooks_app.routing")
