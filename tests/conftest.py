@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from example_project.agile.models import BoardColumn, Project, Task
 from webhooks_app import delivery
-from webhooks_app.models import Subscription, Webhook
+from webhooks_app.models import Delivery, Subscription, Webhook
 from webhooks_app.testing import Receiver
 
 ROOT = Path(settings.BASE_DIR)
@@ -104,6 +104,17 @@ def make_task(project):
         return Task.objects.create(**fields)
 
     return make
+
+
+def held_by_a_worker(limit: int = 10) -> list[Delivery]:
+    """Claim as a worker would, and hold: the returned deliveries are in flight."""
+    from django.db import transaction
+
+    from webhooks_app.claims import claim
+
+    with transaction.atomic():
+        taken = claim(limit, timezone.now())
+    return list(Delivery.objects.filter(pk__in=[c.id for c in taken]).order_by("pk"))
 
 
 @pytest.fixture

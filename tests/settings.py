@@ -21,5 +21,5 @@ else:
 Q_CLUSTER["name"] = os.environ.get("WEBHOOKS_Q_NAME", "webhooks-test")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# A real qcluster started by a test reads these settings too: let the test size batches.
-WEBHOOKS["BATCH_SIZE"] = int(os.environ.get("WEBHOOKS_BATCH_SIZE", "100"))
+# A real qcluster started by a test reads these settings too: let the test size them.
+WEBHOOKS["CONCURRENCY"] = int(os.environ.get("WEBHOOKS_CONCURRENCY", "16"))

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from webhooks_app import signals
-from webhooks_app.delivery import claim
+from tests.conftest import held_by_a_worker
 from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Event, Webhook
 from webhooks_app.testing import Receiver, Reply
 
@@ -67,7 +67,8 @@ def test_update_sends_changes_from_and_to(webhook, receiver, make_task, deliver)
 
     deliver()
 
-    requests = receiver.wait_for(2)
+    # Sends to one endpoint may overlap, so they may arrive in either order.
+    requests = sorted(receiver.wait_for(2), key=lambda r: r.event)
     assert [r.event for r in requests] == ["issues.store", "issues.update"]
     body = requests[1].json()
     assert body["changes"] == {"title": {"from": "Old", "to": "New"}}
@@ -82,10 +83,9 @@ def test_deleted_task_is_described_as_it_was(webhook, receiver, make_task, deliv
 
     deliver()
 
-    requests = receiver.wait_for(2)
-    assert requests[1].event == "issues.destroy"
-    assert requests[1].json()["data"] == {
-        **requests[1].json()["data"],
+    destroyed = {r.event: r for r in receiver.wait_for(2)}["issues.destroy"]
+    assert destroyed.json()["data"] == {
+        **destroyed.json()["data"],
         "uuid": uuid,
         "title": "Doomed",
     }
@@ -193,8 +193,9 @@ def test_redirect_is_not_followed_and_counts_as_failure(webhook, receiver, make_
 
 
 def test_gone_disables_the_endpoint_at_once(
-    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks
+    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks, webhooks_settings
 ):
+    webhooks_settings(ENDPOINT_CONCURRENCY=1)  # one request at a time: the second waits
     receiver.reply(Reply(status=410))
     disabled = []
     signals.webhook_disabled.connect(
@@ -224,14 +225,16 @@ def test_fifth_consecutive_failure_disables_endpoint(
         lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t5"
     )
     try:
-        for i in range(4):
-            make_task(title=f"t{i}")
-            deliver()
+        make_task(title="first")
+        deliver()
+        for failures in range(1, 5):
             webhook.refresh_from_db()
-            assert webhook.enabled and webhook.consecutive_failures == i + 1
-        make_task(title="fifth")
-        with django_capture_on_commit_callbacks(execute=True):
-            deliver()
+            assert webhook.enabled and webhook.consecutive_failures == failures
+            # Paused until its retry is due: a new event waits rather than fail too.
+            make_task(title=f"while paused {failures}")
+            assert deliver() == 0
+            with django_capture_on_commit_callbacks(execute=True):
+                assert deliver(at=webhook.paused_until + timedelta(seconds=1)) == 1  # a probe
     finally:
         signals.webhook_disabled.disconnect(dispatch_uid="t5")
 
@@ -256,8 +259,11 @@ def test_fifth_consecutive_failure_disables_endpoint(
     assert webhook.enabled and webhook.consecutive_failures == 0
 
 
-def test_success_resets_the_consecutive_failure_count(webhook, receiver, make_task, deliver):
-    receiver.reply(*[Reply(status=500)] * 4)
+def test_success_resets_the_consecutive_failure_count(
+    webhook, receiver, make_task, deliver, webhooks_settings
+):
+    webhooks_settings(ENDPOINT_CONCURRENCY=1)
+    receiver.reply(*[Reply(status=422)] * 4)  # answered, so not paused: retried later
     for i in range(4):
         make_task(title=f"t{i}")
         deliver()
@@ -270,18 +276,29 @@ def test_success_resets_the_consecutive_failure_count(webhook, receiver, make_ta
     assert webhook.consecutive_failures == 0 and webhook.enabled and webhook.status == "active"
 
 
-def test_failing_endpoint_does_not_get_the_rest_of_a_batch(webhook, receiver, make_task, deliver):
+def test_a_failing_endpoint_waits_for_its_retry_and_then_gets_one_probe_at_a_time(
+    webhook, receiver, make_task, deliver
+):
     receiver.default = Reply(status=502)
     with transaction.atomic():
         for i in range(10):
             make_task(title=f"t{i}")
-    deliver()
-    assert receiver.count == 1
+    attempted = deliver()
+    # The first requests were in flight together; then the endpoint is paused.
+    assert attempted == receiver.count <= 4
     webhook.refresh_from_db()
-    assert webhook.consecutive_failures == 1
+    assert webhook.consecutive_failures == attempted and webhook.paused_until
     pending = Delivery.objects.filter(status="pending")
     assert pending.count() == 10
-    assert pending.filter(attempts=0).count() == 9  # deferred, not counted as attempts
+    assert pending.filter(attempts=0).count() == 10 - attempted  # waiting, not failed
+    assert deliver() == 0
+
+    receiver.default = Reply(status=200)
+    assert deliver(at=webhook.paused_until + timedelta(seconds=1)) >= 1
+    webhook.refresh_from_db()  # the probe succeeded: the endpoint is no longer paused
+    assert webhook.consecutive_failures == 0 and webhook.paused_until is None
+    deliver(after=3600)  # the rest, once their own retries are due
+    assert Delivery.objects.filter(status="succeeded").count() == 10
 
 
 def test_huge_response_body_is_capped_in_the_log(webhook, receiver, make_task, deliver):
@@ -328,7 +345,7 @@ def test_sweep_recovers_a_delivery_whose_task_was_lost(webhook, receiver, make_t
 
 def test_sweep_recovers_a_delivery_whose_worker_died(webhook, receiver, make_task, deliver):
     make_task()
-    (claimed,) = claim(10)  # a worker claims it, then dies before sending
+    (claimed,) = held_by_a_worker()  # a worker claims it, then dies before sending
     assert deliver() == 0  # its lease protects it from double sending meanwhile
     assert deliver(at=claimed.next_attempt_at + timedelta(seconds=1)) == 1
     assert receiver.count == 1
@@ -505,7 +522,7 @@ def test_redelivery_never_takes_a_delivery_from_a_worker_sending_it(
     webhook, receiver, make_task, deliver
 ):
     make_task()
-    (held,) = claim(1)  # a worker is sending it right now
+    (held,) = held_by_a_worker(1)  # a worker is sending it right now
     assert held.redeliver(now=True) is False
     assert receiver.count == 0
     assert deliver(at=held.next_attempt_at + timedelta(seconds=1)) == 1  # its lease ran out
@@ -525,7 +542,7 @@ def test_disabling_an_auto_disabled_webhook_by_hand_stops_it_collecting(webhook,
 
 def test_enabling_leaves_alone_what_a_worker_is_sending(webhook, receiver, make_task, deliver):
     make_task()
-    (held,) = claim(1)
+    (held,) = held_by_a_worker(1)
     webhook.disable()
     webhook.enable()
     assert deliver() == 0  # still the worker's: not re-queued behind its back
@@ -554,6 +571,6 @@ def test_a_connection_reused_after_a_cut_off_request_works(
     make_task()
     deliver()
     make_task()
-    deliver()
+    deliver(after=3600)  # past the pause the timeout caused
     outcomes = list(DeliveryLog.objects.order_by("pk").values_list("outcome", flat=True))
-    assert outcomes == ["failure", "success"]
+    assert outcomes == ["failure", "success", "success"]  # the first one's retry, then the second

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook
 from webhooks_app.retention import purge
-from webhooks_app.testing import Reply
+from webhooks_app.testing import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
 
@@ -30,15 +30,16 @@ def cutoff():
 
 
 def test_purging_never_touches_pending_or_held_deliveries(
-    make_webhook, receiver, make_task, deliver, webhooks_settings
+    make_webhook, make_task, deliver, webhooks_settings
 ):
     webhooks_settings(RETRY_SCHEDULE=[60], FAILURE_THRESHOLD=100)
-    delivered = make_webhook(receiver.url)
-    retrying = make_webhook(receiver.url, ["issues.store"])
-    held = make_webhook(receiver.url, ["issues.store"])
-    receiver.reply(Reply(status=200), Reply(status=500), Reply(status=200))
-    make_task()
-    deliver()
+    with Receiver() as ok, Receiver() as failing:
+        failing.default = Reply(status=500)
+        delivered = make_webhook(ok.url)
+        retrying = make_webhook(failing.url, ["issues.store"])
+        held = make_webhook(ok.url, ["issues.store"])
+        make_task()
+        deliver()
     Webhook.objects.filter(pk=held.pk).update(enabled=False, disabled_reason="failures")
     make_task()  # while `held` is auto-disabled: its delivery is held, not attempted
     age_everything()

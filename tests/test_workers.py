@@ -72,7 +72,7 @@ def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, rec
             make_task(title=f"t{i}")
     expected = 60 * len(hooks)
 
-    with qcluster(workers=2, WEBHOOKS_BATCH_SIZE="10"):
+    with qcluster(workers=2, WEBHOOKS_CONCURRENCY="4"):
         receiver.wait_for(expected, timeout=120)
         wait_until(all_done, timeout=60)
 
@@ -111,7 +111,7 @@ def _run_in_threads(n: int, target) -> None:
 def test_concurrent_drains_never_claim_the_same_delivery(
     make_webhook, receiver, make_task, webhooks_settings
 ):
-    webhooks_settings(BATCH_SIZE=7)
+    webhooks_settings(CONCURRENCY=7)
     for _ in range(2):
         make_webhook(receiver.url)
     with transaction.atomic():
@@ -126,15 +126,15 @@ def test_concurrent_drains_never_claim_the_same_delivery(
 
 
 def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, webhooks_settings):
-    webhooks_settings(BATCH_SIZE=1, FAILURE_THRESHOLD=1000)
-    receiver.default = Reply(status=500)
+    # 422: the endpoint answers, so it is not paused; every delivery is attempted, by
+    # four workers of three slots each, all recording against one webhook row.
+    webhooks_settings(CONCURRENCY=3, ENDPOINT_CONCURRENCY=12, FAILURE_THRESHOLD=1000)
+    receiver.default = Reply(status=422, delay=0.05)
     webhook = make_webhook(receiver.url)
     with transaction.atomic():
         for i in range(12):
             make_task(title=f"t{i}")
 
-    # Each thread claims one delivery per batch and fails it; the counter must see
-    # every failure although the threads record them at the same time.
     _run_in_threads(4, lambda: delivery.drain(time_limit=30))
 
     webhook.refresh_from_db()

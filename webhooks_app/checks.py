@@ -11,7 +11,8 @@ from webhooks_app.conf import DEFAULTS, webhook_settings
 
 _POSITIVE_INTS = {
     "FAILURE_THRESHOLD": "webhooks_app.E004",
-    "BATCH_SIZE": "webhooks_app.E004",
+    "CONCURRENCY": "webhooks_app.E004",
+    "ENDPOINT_CONCURRENCY": "webhooks_app.E004",
     "RESPONSE_BODY_LIMIT": "webhooks_app.E004",
     "SWEEP_INTERVAL": "webhooks_app.E004",
     "TASK_TIME_LIMIT": "webhooks_app.E004",

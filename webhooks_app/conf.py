@@ -33,10 +33,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RETRY_AFTER": 43200,
     # Consecutive failed requests after which an endpoint is disabled (iceScrum: 5).
     "FAILURE_THRESHOLD": 5,
-    # Deliveries one worker claims and sends together.
-    "BATCH_SIZE": 100,
-    # A delivery task stops starting new requests after this many seconds and leaves
-    # the rest to the next task, so one task never runs into django-q2's timeout.
+    # Requests one worker process sends at once (its sending threads).
+    "CONCURRENCY": 16,
+    # Requests in flight to one endpoint, across every worker: an endpoint that hangs
+    # holds only these.
+    "ENDPOINT_CONCURRENCY": 4,
+    # A delivery task claims nothing after this many seconds and leaves the rest to the
+    # next task, so one task never runs into django-q2's timeout.
     "TASK_TIME_LIMIT": 60,
     # Bytes of a response body kept in the delivery log (Svix keeps 20,000).
     "RESPONSE_BODY_LIMIT": 20000,

@@ -1,375 +1,258 @@
-"""Claiming due deliveries, sending them in batches, and recording every attempt.
+"""Sending due deliveries: what a worker does with a delivery task.
 
-Batches are what make throughput independent of the queue's per-task cost: one task
-claims up to ``BATCH_SIZE`` due deliveries, sends them over pooled connections, and
-writes the outcome with a handful of bulk statements.
+One thread, the coordinator, claims and records; a pool of threads sends. The pool holds
+``CONCURRENCY`` requests at once per process, and claims keep at most
+``ENDPOINT_CONCURRENCY`` in flight to any one endpoint across workers, so an endpoint
+that hangs occupies only its own slots while every other endpoint's deliveries flow
+(:mod:`webhooks_app.claims`).
+
+Outcomes are recorded as they complete, in groups of ``FLUSH_SIZE`` or every
+``FLUSH_INTERVAL`` seconds, whichever comes first, in the same transaction as the next
+claim: the worker adds no commit per delivery, and a killed worker or a lost database
+connection re-sends at most what was in flight plus one unflushed group (at-least-once:
+receivers deduplicate on ``webhook-id``). A group whose recording fails on a dropped
+connection is recorded again on a new one (:mod:`webhooks_app.outcomes` is idempotent).
 """
 
 from __future__ import annotations
 
-import email.utils
+import itertools
 import logging
-import random
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import datetime
+from typing import TypeVar
 
-from django.db import connection, transaction
-from django.db.models import F
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from webhooks_app import transport
+from webhooks_app import claims, transport
+from webhooks_app.claims import Claimed
 from webhooks_app.conf import webhook_settings
 from webhooks_app.dispatch import render_body
-from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Event, Trigger, Webhook
-from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
+from webhooks_app.models import Delivery, Event, Trigger, Webhook
+from webhooks_app.outcomes import Attempt, Recorded, record
+from webhooks_app.policy import RetryPolicy
 from webhooks_app.signing import signature_headers
 
 logger = logging.getLogger(__name__)
 
-_DELIVERY_FIELDS = [
-    "status",
-    "trigger",
-    "attempts",
-    "next_attempt_at",
-    "claim_token",
-    "last_attempt_at",
-    "last_status_code",
-    "updated_at",
-]
+FLUSH_SIZE = 32
+FLUSH_INTERVAL = 0.1  # seconds; also how often a busy worker looks for new work
+# Recording that fails on a lost connection is tried again this often, for this long.
+RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
+
+T = TypeVar("T")
 
 
-def lease_seconds() -> float:
-    """How long a claim holds a delivery before another worker may take it over.
-
-    Longer than a task can spend on a batch (it starts no request after TASK_TIME_LIMIT,
-    and a request lasts at most TIMEOUT), so a live worker never loses its claim.
-    """
-    return webhook_settings.TASK_TIME_LIMIT + webhook_settings.TIMEOUT + 60
-
-
-def claim(
-    limit: int,
-    *,
-    now: datetime | None = None,
-    pks: list[int] | None = None,
-) -> list[Delivery]:
-    """Take up to ``limit`` due deliveries of enabled webhooks for this worker."""
-    now = now or timezone.now()
-    token = uuid.uuid4()
-    due = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, next_attempt_at__lte=now, webhook__enabled=True
-    )
-    if pks is not None:
-        due = due.filter(pk__in=pks)
-    due = due.order_by("next_attempt_at", "pk")
-    lease_until = now + timedelta(seconds=lease_seconds())
-    if connection.features.has_select_for_update_skip_locked:
-        # PostgreSQL: concurrent workers skip each other's rows instead of queueing on
-        # them. of=("self",) so the webhook rows joined for the filter are not locked.
-        with transaction.atomic():
-            ids = list(
-                due.select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True)[
-                    :limit
-                ]
-            )
-            claimed = _take(ids, now, lease_until, token)
-    else:
-        # SQLite: no row locks, and a read-then-write transaction can fail to upgrade
-        # its lock. The conditional UPDATE alone is atomic, so only one worker's UPDATE
-        # can match a row that is still due.
-        claimed = _take(list(due.values_list("pk", flat=True)[:limit]), now, lease_until, token)
-    if not claimed:
-        return []
-    return list(
-        Delivery.objects.filter(claim_token=token).select_related("webhook", "event").order_by("pk")
-    )
-
-
-def _take(ids: list[int], now: datetime, lease_until: datetime, token: uuid.UUID) -> int:
-    if not ids:
-        return 0
-    return Delivery.objects.filter(
-        pk__in=ids, status=Delivery.Status.PENDING, next_attempt_at__lte=now
-    ).update(next_attempt_at=lease_until, claim_token=token)
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def retry_delay(round_attempt: int, retry_after: str | None = None) -> float | None:
-    """Seconds before retrying after the ``round_attempt``-th failed attempt, or None
-    when the schedule is exhausted."""
-    schedule = webhook_settings.RETRY_SCHEDULE
-    if round_attempt > len(schedule):
-        return None
-    base = float(schedule[round_attempt - 1])
-    jitter = float(webhook_settings.RETRY_JITTER)
-    delay = base * (1 + random.uniform(-jitter, jitter))
-    asked = parse_retry_after(retry_after)
-    if asked is not None:
-        delay = max(delay, min(asked, float(webhook_settings.MAX_RETRY_AFTER)))
-    return delay
-
-
-@dataclass
-class _Endpoint:
-    """What one batch has learnt about one webhook."""
-
-    start: int  # consecutive failures when the batch was claimed
-    counts: bool = False  # whether any attempt affects the failure counter
-    had_success: bool = False
-    trailing: int = 0  # failures since the last success in this batch
-    stopped: bool = False
-    resume_at: datetime | None = None
-    gone: bool = False
-    last_error: str = ""
-
-    @property
-    def failures(self) -> int:
-        return self.trailing if self.had_success else self.start + self.trailing
-
-
-def build_headers(delivery: Delivery, attempt_uuid: uuid.UUID, body: bytes) -> dict[str, str]:
-    event, webhook = delivery.event, delivery.webhook
+def build_headers(claimed: Claimed, attempt_uuid: uuid.UUID) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": webhook_settings.user_agent,
         "X-Header": webhook_settings.x_header,
-        "X-Webhook-Event": event.event_type,
+        "X-Webhook-Event": claimed.event_type,
         "X-Webhook-Delivery": str(attempt_uuid),
-        **signature_headers(webhook.signing_secrets(), event.msg_id, int(time.time()), body),
+        **signature_headers(claimed.secrets, claimed.msg_id, int(time.time()), claimed.body),
     }
 
 
-def send_batch(deliveries: list[Delivery], *, deadline: float | None = None) -> int:
-    """Send claimed deliveries and record the outcome. Returns how many were attempted."""
-    threshold = webhook_settings.FAILURE_THRESHOLD
-    token = deliveries[0].claim_token if deliveries else None
-    endpoints: dict[int, _Endpoint] = {}
-    logs: list[DeliveryLog] = []
-    finished: list[Delivery] = []
-    gave_up: list[tuple[Delivery, DeliveryLog]] = []
+def send(claimed: Claimed) -> Attempt:
+    """Make one attempt (in a sending thread: no database here)."""
+    if claimed.send_at is not None:  # the endpoint's rate limit: at most a second away
+        time.sleep(max(0.0, (claimed.send_at - timezone.now()).total_seconds()))
+    attempt_uuid = uuid.uuid4()
+    headers: dict[str, str] = {}
+    try:
+        headers = build_headers(claimed, attempt_uuid)
+        response = transport.post(claimed.url, claimed.body, headers, verify_tls=claimed.verify_tls)
+    except Exception as exc:
+        # Recorded as this delivery's failure: raising would lose the attempt.
+        logger.exception("Delivery %s could not be attempted", claimed.id)
+        response = transport.Response(error=f"Could not send: {exc!r}")
+    return Attempt(claimed, attempt_uuid, headers, response, timezone.now())
 
-    for delivery in deliveries:
-        webhook = delivery.webhook
-        state = endpoints.setdefault(webhook.pk, _Endpoint(start=webhook.consecutive_failures))
-        now = timezone.now()
-        if state.stopped or (deadline is not None and time.monotonic() > deadline):
-            # Not attempted: due again when the endpoint is next tried (or at once if the
-            # task ran out of time), with its attempt count unchanged.
-            delivery.next_attempt_at = state.resume_at or now
-            delivery.claim_token = None
-            delivery.updated_at = now
-            finished.append(delivery)
-            continue
 
-        body = delivery.event.body.encode("utf-8")
-        attempt_uuid = uuid.uuid4()
-        headers: dict[str, str] = {}
-        try:
-            headers = build_headers(delivery, attempt_uuid, body)
-            response = transport.post(webhook.url, body, headers, verify_tls=webhook.verify_tls)
-        except Exception as exc:
-            # Recorded as this delivery's failure: raising would lose the outcome of every
-            # other delivery of the batch, and they would all be sent again.
-            logger.exception("Delivery %s could not be attempted", delivery.pk)
-            response = transport.Response(error=f"Could not send: {exc!r}")
-        now = timezone.now()
+class _Pool:
+    """This process's sending threads (re-made after a fork: qcluster workers fork)."""
 
-        trigger = delivery.trigger
-        delivery.attempts += 1
-        delivery.last_attempt_at = now
-        delivery.last_status_code = response.status
-        delivery.claim_token = None
-        delivery.updated_at = now
-        log = DeliveryLog(
-            uuid=attempt_uuid,
-            delivery=delivery,
-            webhook_id=webhook.pk,
-            project_id=webhook.project_id,
-            event_id=delivery.event_id,
-            event_type=delivery.event.event_type,
-            attempt=delivery.attempts,
-            trigger=trigger,
-            url=webhook.url,
-            request_headers=headers,
-            response_status=response.status,
-            response_headers=response.headers,
-            response_body=response.body,
-            duration_ms=round(response.duration_ms, 2),
-            error=response.error,
-            created_at=now,
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._key: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self, size: int) -> ThreadPoolExecutor:
+        key = (os.getpid(), size)
+        with self._lock:
+            if self._key != key:
+                self._executor = ThreadPoolExecutor(size, thread_name_prefix="webhooks-send")
+                self._key = key
+            assert self._executor is not None
+            return self._executor
+
+
+_pool = _Pool()
+
+
+class Courier:
+    """One run of the worker loop; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        time_limit: float | None = None,
+        now: datetime | None = None,
+        on_backlog: Callable[[], None] | None = None,
+        clear_marker: bool = False,
+    ) -> None:
+        limit = webhook_settings.TASK_TIME_LIMIT if time_limit is None else time_limit
+        self.deadline = time.monotonic() + limit
+        self.fixed_now = now  # tests claim "as if at" a later time
+        self.on_backlog = on_backlog
+        self.clear_marker = clear_marker
+        self.concurrency = webhook_settings.CONCURRENCY
+        self.policy = RetryPolicy.from_settings()
+        self.in_flight: set[Future[Attempt]] = set()
+        self.finished: list[Attempt] = []
+        self.oldest_finished = 0.0
+        self.last_claim = float("-inf")
+        self.asked_for_help = float("-inf")
+        self.attempted = 0
+
+    def run(self) -> int:
+        """Claim, send and record until nothing is due (or the time limit passes), and
+        return how many attempts were made."""
+        pool = _pool.get(self.concurrency)
+        while True:
+            self._collect(block=False)
+            took = self._step(pool)
+            if not (self.in_flight or self.finished or took):
+                break
+            self._collect(block=True)
+        if time.monotonic() >= self.deadline and self._has_due_work():
+            self._ask_for_help()  # stopped at the time limit with work left: hand over
+        return self.attempted
+
+    # -- the loop's steps ------------------------------------------------------------
+
+    def _step(self, pool: ThreadPoolExecutor) -> bool:
+        """Record finished attempts and claim more, in one transaction, when either is
+        due. Returns whether anything was claimed.
+
+        A claim is made at once when nothing is in flight, along with every flush, and
+        otherwise at most every FLUSH_INTERVAL (a busy worker looking for new work).
+        """
+        now = time.monotonic()
+        idle = not self.in_flight
+        flush = bool(self.finished) and (
+            idle or len(self.finished) >= FLUSH_SIZE or now - self.oldest_finished >= FLUSH_INTERVAL
         )
-        # A test ping neither counts towards the consecutive failures nor resets them
-        # (a 410 Gone still disables the endpoint: it says the endpoint is gone).
-        counts = trigger != Trigger.TEST
-        state.counts = state.counts or counts
+        free = self.concurrency - len(self.in_flight)
+        claim = (
+            free > 0
+            and now < self.deadline
+            and (idle or flush or now - self.last_claim >= FLUSH_INTERVAL)
+        )
+        if claim and not flush and not self.clear_marker and connection.vendor == "sqlite":
+            # A claim is a write transaction, and SQLite has one writer: look first.
+            self.last_claim = now
+            claim = self._has_due_work()
+        if not (flush or claim):
+            return False
+        group, wanted = (self.finished if flush else []), (free if claim else 0)
+        self.attempted += len(group)
+        _, taken = self._reconnecting(lambda: self._flush_and_claim(group, wanted))
+        if flush:
+            self.finished = []
+        if claim:
+            self.last_claim = now
+            if len(taken) == free:
+                self._ask_for_help()  # a full claim: there is a backlog for another worker
+        for claimed in taken:
+            self.in_flight.add(pool.submit(send, claimed))
+        return bool(taken)
 
-        if response.ok:
-            log.outcome = DeliveryLog.Outcome.SUCCESS
-            delivery.status = Delivery.Status.SUCCEEDED
-            delivery.next_attempt_at = None
-            if counts:
-                state.had_success, state.trailing = True, 0
-        else:
-            log.outcome = DeliveryLog.Outcome.FAILURE
-            state.last_error = response.error or f"HTTP {response.status}"
-            delay = None
-            if response.status == 410:
-                state.gone = state.stopped = True
-            elif trigger != Trigger.TEST:
-                delay = retry_delay(
-                    delivery.attempts - delivery.round_offset, response.headers.get("Retry-After")
-                )
-            if delay is None:
-                delivery.status = Delivery.Status.FAILED
-                delivery.next_attempt_at = None
-                gave_up.append((delivery, log))
-            else:
-                delivery.trigger = Trigger.RETRY
-                delivery.next_attempt_at = log.next_attempt_at = now + timedelta(seconds=delay)
-            if counts:
-                state.trailing += 1
-                if (
-                    response.transport_failure
-                    or response.status in (408, 429)
-                    or (response.status is not None and response.status >= 500)
-                ):
-                    # The endpoint is down or overloaded: sending it the rest of this
-                    # batch now would only pile up failures and hold up other endpoints.
-                    state.stopped = True
-                if state.failures >= threshold:
-                    state.stopped = True
-                if state.stopped:
-                    state.resume_at = delivery.next_attempt_at
-        logs.append(log)
-        finished.append(delivery)
+    def _flush_and_claim(self, group: list[Attempt], free: int) -> tuple[Recorded, list[Claimed]]:
+        with transaction.atomic():
+            recorded = record(group, self.policy, self._now()) if group else Recorded()
+            taken: list[Claimed] = []
+            if free:
+                taken = claims.claim(free, self._now(), clear_marker=self.clear_marker)
+                self.clear_marker = False
+        return recorded, taken
 
-    disabled = _record(finished, logs, endpoints, threshold, token)
-    transaction.on_commit(lambda: _after_commit(logs, gave_up, disabled))
-    return len(logs)
+    def _collect(self, *, block: bool) -> None:
+        """Move completed sends to the unflushed group; with ``block``, first wait until
+        one completes or the next flush or claim is due."""
+        if block and self.in_flight:
+            timeout = FLUSH_INTERVAL
+            if self.finished:
+                timeout = max(0.0, self.oldest_finished + FLUSH_INTERVAL - time.monotonic())
+            wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
+        done = {f for f in self.in_flight if f.done()}
+        if not done:
+            return
+        if not self.finished:
+            self.oldest_finished = time.monotonic()
+        self.in_flight -= done
+        self.finished.extend(f.result() for f in done)
+
+    def _reconnecting(self, work: Callable[[], T]) -> T:
+        """Run ``work`` in its own transaction, again on a new connection if the
+        connection is lost (a terminated backend, a server-side idle timeout)."""
+        for attempt in itertools.count():
+            try:
+                return work()
+            except (OperationalError, InterfaceError) as exc:
+                if attempt >= len(RECONNECT_DELAYS) or connection.in_atomic_block:
+                    raise
+                logger.warning("Webhook worker lost its database connection (%s); retrying", exc)
+                connection.close()
+                time.sleep(RECONNECT_DELAYS[attempt])
+        raise AssertionError("unreachable")
+
+    def _ask_for_help(self) -> None:
+        now = time.monotonic()
+        if self.on_backlog is not None and now - self.asked_for_help >= 1.0:
+            self.asked_for_help = now
+            self.on_backlog()
+
+    def _has_due_work(self) -> bool:
+        return claims.has_due_work(self._now())
+
+    def _now(self) -> datetime:
+        return self.fixed_now or timezone.now()
 
 
-def _save_deliveries(finished: list[Delivery], token: uuid.UUID | None) -> None:
-    """One parametrised UPDATE run for every row.
+def drain(
+    *,
+    time_limit: float | None = None,
+    now: datetime | None = None,
+    on_backlog: Callable[[], None] | None = None,
+    clear_marker: bool = False,
+) -> int:
+    """Claim, send and record until nothing is due or the time limit is reached.
 
-    ``bulk_update`` builds a CASE WHEN per field per row, which cost more than the HTTP
-    requests themselves. The claim token in the WHERE clause means a worker whose claim
-    had expired (and was taken over) cannot overwrite the new holder's outcome.
+    Returns how many attempts were made. ``now`` claims as if at that time (tests);
+    ``on_backlog`` is called when more work is due than this run takes on.
     """
-    if not finished:
-        return
-    meta = Delivery._meta
-    qn = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _DELIVERY_FIELDS]
-    token_field = meta.get_field("claim_token")
-    sql = "UPDATE {} SET {} WHERE {} = %s AND {} = %s".format(
-        qn(meta.db_table),
-        ", ".join(f"{qn(f.column)} = %s" for f in fields),
-        qn(meta.pk.column),
-        qn(token_field.column),
-    )
-    prepared_token = token_field.get_db_prep_save(token, connection)
-    rows = [
-        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields]
-        + [d.pk, prepared_token]
-        for d in finished
-    ]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
-
-
-def _record(
-    finished: list[Delivery],
-    logs: list[DeliveryLog],
-    endpoints: dict[int, _Endpoint],
-    threshold: int,
-    token: uuid.UUID | None,
-) -> list[tuple[Webhook, str, str]]:
-    disabled: list[tuple[Webhook, str, str]] = []
-    now = timezone.now()
-    with transaction.atomic():
-        # A webhook deleted while its deliveries were in flight took them with it; their
-        # logs would break the foreign keys and roll back the whole batch's outcome.
-        # Locked, so they cannot go between this check and the commit.
-        alive = set(
-            Delivery.objects.filter(pk__in=[d.pk for d in finished])
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
-        DeliveryLog.objects.bulk_create([log for log in logs if log.delivery_id in alive])
-        _save_deliveries([d for d in finished if d.pk in alive], token)
-        # Sorted: workers sharing endpoints lock their rows in one order, or two
-        # batches each holding one webhook row and wanting the other deadlock.
-        for pk, state in sorted(endpoints.items()):
-            if not (state.counts or state.gone):
-                continue
-            webhooks = Webhook.objects.filter(pk=pk)
-            # Atomic in SQL, never read-modify-write: several workers may be recording
-            # results for the same endpoint at once.
-            if state.counts and state.had_success:
-                # Filtered so a healthy endpoint's row is not rewritten (and locked) by
-                # every batch.
-                webhooks.exclude(consecutive_failures=state.trailing).update(
-                    consecutive_failures=state.trailing
-                )
-            elif state.counts and state.trailing:
-                webhooks.update(consecutive_failures=F("consecutive_failures") + state.trailing)
-            if state.gone:
-                reason, detail = DisabledReason.GONE, "The endpoint answered 410 Gone."
-                hit = webhooks.filter(enabled=True)
-            elif state.trailing:
-                reason = DisabledReason.FAILURES
-                detail = f"{threshold} consecutive failed deliveries; last: {state.last_error}"
-                hit = webhooks.filter(enabled=True, consecutive_failures__gte=threshold)
-            else:
-                continue
-            # Only the worker whose UPDATE flips the flag reports it.
-            if hit.update(
-                enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail
-            ):
-                disabled.append((Webhook.objects.get(pk=pk), reason, detail))
-    return disabled
-
-
-def _after_commit(logs, gave_up, disabled) -> None:
-    for log in logs:
-        delivery_attempted.send(sender=DeliveryLog, log=log)
-    for delivery, log in gave_up:
-        delivery_failed.send(sender=Delivery, delivery=delivery, log=log)
-    for webhook, reason, detail in disabled:
-        logger.warning("Webhook %s (%s) disabled: %s", webhook.pk, webhook.url, detail)
-        webhook_disabled.send(sender=Webhook, webhook=webhook, reason=reason, detail=detail)
-
-
-def new_claim(now: datetime | None = None) -> tuple[uuid.UUID, datetime]:
-    """A claim token and its lease end, for code that claims rows as it writes them."""
-    return uuid.uuid4(), (now or timezone.now()) + timedelta(seconds=lease_seconds())
+    return Courier(
+        time_limit=time_limit, now=now, on_backlog=on_backlog, clear_marker=clear_marker
+    ).run()
 
 
 def send_claimed(pk: int, token: uuid.UUID) -> Delivery:
     """Send one delivery this process claimed with ``token`` (test pings, "redeliver
-    now"), and return it with its outcome. Claiming in the same statement that made the
-    delivery due means no worker can take it in between."""
-    claimed = list(
-        Delivery.objects.filter(pk=pk, claim_token=token).select_related("webhook", "event")
-    )
-    if claimed:
-        send_batch(claimed)
+    now") here and now, record it, and return it with its outcome. Claiming in the
+    statement that made the delivery due means no worker can take it in between."""
+    claimed = claims.held(pk, token, timezone.now())
+    if claimed is not None:
+        attempt = send(claimed)
+        with transaction.atomic():
+            record([attempt], RetryPolicy.from_settings())
     return Delivery.objects.select_related("webhook", "event").get(pk=pk)
 
 
@@ -380,7 +263,7 @@ def send_test(webhook: Webhook) -> Delivery:
     point of a test.
     """
     now = timezone.now()
-    token, lease_until = new_claim(now)
+    token, lease_until = claims.new_claim(now)
     data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
     with transaction.atomic():
         event = Event.objects.create(
@@ -398,35 +281,3 @@ def send_test(webhook: Webhook) -> Delivery:
             created_at=now,
         )
     return send_claimed(delivery.pk, token)
-
-
-def drain(
-    *,
-    time_limit: float | None = None,
-    now: datetime | None = None,
-    on_full_batch: Callable[[], None] | None = None,
-) -> int:
-    """Claim and send batches until nothing is due or the time limit is reached.
-
-    Returns how many attempts were made.
-    """
-    limit = webhook_settings.TASK_TIME_LIMIT if time_limit is None else time_limit
-    deadline = time.monotonic() + limit
-    size = webhook_settings.BATCH_SIZE
-    attempted = 0
-    while time.monotonic() < deadline:
-        batch = claim(size, now=now)
-        if not batch:
-            break
-        if len(batch) == size and on_full_batch is not None:
-            on_full_batch()
-        attempted += send_batch(batch, deadline=deadline)
-    return attempted
-
-
-def has_due(now: datetime | None = None) -> bool:
-    return Delivery.objects.filter(
-        status=Delivery.Status.PENDING,
-        next_attempt_at__lte=now or timezone.now(),
-        webhook__enabled=True,
-    ).exists()

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from webhooks_app.conf import project_model_label, webhook_settings
 from webhooks_app.exceptions import ActivationRefused
 from webhooks_app.signals import routes_changed
-from webhooks_app.signing import generate_secret
+from webhooks_app.signing import active_secrets, generate_secret
 
 
 class DisabledReason(models.TextChoices):
@@ -36,9 +36,13 @@ class RoutingQuerySet(models.QuerySet):
     """Writes that bypass ``save()`` and ``delete()`` still tell this process's routing
     map at once (database triggers tell the other processes)."""
 
+    # Columns whose change can reroute an event (None: all of them).
+    routing_fields: frozenset[str] | None = None
+
     def update(self, **kwargs: Any) -> int:
         count = super().update(**kwargs)
-        routes_changed.send(sender=self.model)
+        if self.routing_fields is None or self.routing_fields.intersection(kwargs):
+            routes_changed.send(sender=self.model)
         return count
 
     def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list:
@@ -48,6 +52,8 @@ class RoutingQuerySet(models.QuerySet):
 
 
 class WebhookQuerySet(RoutingQuerySet):
+    routing_fields = frozenset({"project", "project_id", "enabled", "disabled_reason"})
+
     def receiving(self) -> WebhookQuerySet:
         """Webhooks that get deliveries of the events they subscribe to.
 
@@ -84,7 +90,17 @@ class Webhook(models.Model):
         default=True,
         help_text=_("Disable only if you know what you are doing."),
     )
+    rate_limit = models.PositiveIntegerField(
+        _("rate limit"),
+        null=True,
+        blank=True,
+        help_text=_("Most deliveries per second to this endpoint. Empty: no limit."),
+    )
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    # A failing endpoint gets nothing until its next retry is due, in any worker.
+    paused_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The rate limit's schedule: when the next delivery may start (GCRA).
+    next_slot_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.CharField(
         max_length=20, choices=DisabledReason.choices, blank=True, editable=False
@@ -109,16 +125,15 @@ class Webhook(models.Model):
             return "disabled"
         return "auto-disabled"
 
-    def signing_secrets(self, now=None) -> list[str]:
-        now = now or timezone.now()
-        secrets = [self.secret]
-        if (
-            self.previous_secret
-            and self.previous_secret_expires_at
-            and self.previous_secret_expires_at > now
-        ):
-            secrets.append(self.previous_secret)
-        return secrets
+    def signing_secrets(self, now: datetime | None = None) -> list[str]:
+        return list(
+            active_secrets(
+                self.secret,
+                self.previous_secret,
+                self.previous_secret_expires_at,
+                now or timezone.now(),
+            )
+        )
 
     def disable(self) -> bool:
         """Disable by hand. Returns whether it was enabled (only then is
@@ -180,6 +195,7 @@ class Webhook(models.Model):
             Webhook.objects.filter(pk=self.pk).update(
                 enabled=True,
                 consecutive_failures=0,
+                paused_until=None,
                 disabled_at=None,
                 disabled_reason=DisabledReason.NONE,
                 disabled_detail="",
@@ -204,6 +220,8 @@ class Webhook(models.Model):
                 claim_token=None,
             )
             if count:
+                # Someone asks for them now: a pause waiting for a retry no longer applies.
+                Webhook.objects.filter(pk=self.pk).update(paused_until=None)
                 request_delivery()
         return count
 
@@ -320,13 +338,22 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         ordering = ["-created_at", "-id"]
-        # Partial indexes: the bulk of the table (delivered rows) is in neither. Every
-        # index a new delivery enters is paid on the host's save, once per recipient.
+        # Partial indexes: the bulk of the table (delivered rows) is in none. Every index
+        # a new delivery enters is paid on the host's save, once per recipient. On
+        # PostgreSQL a migration adds webhooks_delivery_pending_idx (webhook,
+        # next_attempt_at) for pending rows, which fair claims read per endpoint; on
+        # SQLite, whose commits rewrite one index page per endpoint, claims scan the
+        # due rows instead.
         indexes = [
             models.Index(
                 fields=["next_attempt_at"],
                 name="webhooks_delivery_due_idx",
                 condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["webhook"],
+                name="webhooks_delivery_claimed_idx",
+                condition=Q(claim_token__isnull=False),
             ),
             models.Index(
                 fields=["webhook", "created_at"],
@@ -346,7 +373,8 @@ class Delivery(models.Model):
         Returns False, changing nothing, while a worker holds the delivery: taking it
         from under the worker would send it twice.
         """
-        from webhooks_app.delivery import new_claim, send_claimed
+        from webhooks_app.claims import new_claim
+        from webhooks_app.delivery import send_claimed
         from webhooks_app.queue import request_delivery
 
         now = now and Webhook.objects.filter(pk=self.webhook_id, enabled=True).exists()
@@ -362,6 +390,9 @@ class Delivery(models.Model):
                 next_attempt_at=lease_until if now else moment,
                 claim_token=token if now else None,
             )
+            if taken:
+                # Someone asks for it now: a pause waiting for a retry no longer applies.
+                Webhook.objects.filter(pk=self.webhook_id).update(paused_until=None)
             if taken and not now:
                 request_delivery()
         if taken and now:

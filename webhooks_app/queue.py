@@ -142,11 +142,6 @@ def _enqueue_task() -> None:
         logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
 
 
-def task_started() -> None:
-    """Called first by every delivery task: from now on, commits need a new task."""
-    DeliveryTaskMarker.objects.filter(pk=1).update(waiting_since=None)
-
-
 def is_sync() -> bool:
     """django-q2's sync mode runs a task in the enqueuing process, at once."""
     from django_q.conf import Conf

@@ -20,6 +20,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 
 from webhooks_app.exceptions import SignatureVerificationError
 
@@ -53,6 +54,16 @@ def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes | str) -
 def sign_hex(secret: str, body: bytes | str) -> str:
     """GitHub-style hex HMAC-SHA256 of the body, keyed with the secret's UTF-8 bytes."""
     return hmac.new(secret.encode("utf-8"), _as_bytes(body), hashlib.sha256).hexdigest()
+
+
+def active_secrets(
+    secret: str, previous: str, previous_expires_at: datetime | None, now: datetime
+) -> tuple[str, ...]:
+    """The secrets that sign now: the current one, and during a rotation's overlap the
+    previous one too."""
+    if previous and previous_expires_at is not None and previous_expires_at > now:
+        return (secret, previous)
+    return (secret,)
 
 
 def signature_headers(

@@ -7,16 +7,15 @@ from webhooks_app.conf import webhook_settings
 
 
 def deliver_pending() -> int:
-    """Send every due delivery; enqueued after each transaction that emits events."""
-    queue.task_started()
-    # When a batch comes back full there is a backlog: ask for one more task so another
-    # worker can share it. Not in sync mode, where "enqueue" would recurse in-process.
+    """Send every due delivery; enqueued after each transaction that emits events.
+
+    Its first claim clears the task marker: from then on, commits need a new task. When
+    a claim comes back full, or the time limit leaves work, it asks for another task,
+    so another worker shares the backlog. (Not in sync mode, where "enqueue" would
+    recurse in-process.)
+    """
     helper = None if queue.is_sync() else queue.enqueue_drain
-    attempted = delivery.drain(on_full_batch=helper)
-    if helper is not None and delivery.has_due():
-        # Stopped at the time limit with work left: hand over rather than overrun.
-        queue.enqueue_drain()
-    return attempted
+    return delivery.drain(on_backlog=helper, clear_marker=True)
 
 
 def sweep() -> int:

@@ -1,0 +1,327 @@
+"""Claiming due deliveries for one worker, fairly across endpoints.
+
+A worker asks for as many deliveries as it has free sending slots. Each endpoint with
+due deliveries gets a quota, and the quotas are dealt one delivery at a time, the
+longest-waiting endpoint first, so one endpoint's backlog never fills a batch while
+others wait. An endpoint's quota is:
+
+* ``ENDPOINT_CONCURRENCY`` minus its deliveries in flight in any worker;
+* nothing while it is paused: an endpoint that is down or overloaded waits for its next
+  retry; then one delivery at a time until one succeeds (a probe: a dead endpoint is
+  not sent a batch to fail);
+* within its rate limit, if it has one: deliveries are spaced ``1 / rate_limit``
+  seconds apart on a schedule stored with the webhook (GCRA), at most one second ahead.
+
+On PostgreSQL the endpoints being planned are locked (``SKIP LOCKED``), so two workers
+never plan the same endpoint at once and the in-flight count and the rate schedule hold
+across workers; SQLite has one writer at a time. Claiming takes the rows in one
+statement that returns them with what sending needs, and never scans delivered rows.
+
+Every function here runs inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection
+
+from webhooks_app.conf import webhook_settings
+from webhooks_app.models import DeliveryTaskMarker, Event, Webhook
+from webhooks_app.signing import active_secrets
+
+
+def lease_seconds() -> float:
+    """How long a claim holds a delivery before another worker may take it over.
+
+    Longer than a task can hold one (it claims nothing after TASK_TIME_LIMIT; a rate
+    limit delays a send by at most a second; a request lasts at most TIMEOUT), so a live
+    worker never loses its claim.
+    """
+    return webhook_settings.TASK_TIME_LIMIT + webhook_settings.TIMEOUT + 60
+
+
+def new_claim(now: datetime) -> tuple[uuid.UUID, datetime]:
+    """A claim token and its lease end, for code that claims rows as it writes them."""
+    return uuid.uuid4(), now + timedelta(seconds=lease_seconds())
+
+
+@dataclass(slots=True)
+class Claimed:
+    """One delivery this worker holds, with everything sending and recording need."""
+
+    id: int
+    token: uuid.UUID
+    webhook_id: int
+    project_id: Any
+    event_id: int
+    event_uuid: uuid.UUID
+    event_type: str
+    body: bytes
+    url: str
+    secrets: tuple[str, ...]
+    verify_tls: bool
+    attempts: int
+    round_offset: int
+    trigger: str
+    send_at: datetime | None = None  # not before (rate limit)
+
+    @property
+    def msg_id(self) -> str:
+        return f"msg_{self.event_uuid.hex}"
+
+
+@dataclass(slots=True)
+class Endpoint:
+    id: int
+    probing: bool  # its pause has ended, and nothing has succeeded since
+    in_flight: int
+    rate_limit: int | None
+    next_slot_at: datetime | None
+    oldest_due: datetime
+
+    def room(self, now: datetime) -> int:
+        cap = 1 if self.probing else webhook_settings.ENDPOINT_CONCURRENCY
+        room = cap - self.in_flight
+        if self.rate_limit:
+            start = max(self.next_slot_at or now, now)
+            ahead = (start - now).total_seconds()
+            room = min(room, math.floor((1.0 - ahead) * self.rate_limit + 1e-9))
+        return max(room, 0)
+
+    def slots(self, count: int, now: datetime) -> list[datetime | None]:
+        """When each of ``count`` deliveries may start."""
+        if not self.rate_limit:
+            return [None] * count
+        start = max(self.next_slot_at or now, now)
+        step = timedelta(seconds=1 / self.rate_limit)
+        return [start + i * step for i in range(count)]
+
+
+def claim(limit: int, now: datetime, *, clear_marker: bool = False) -> list[Claimed]:
+    """Take up to ``limit`` due deliveries for this worker (see the module docstring).
+
+    ``clear_marker``: this is a delivery task's first claim; from now on commits need a
+    new task (it rides in this transaction rather than add a commit of its own).
+    """
+    if clear_marker:
+        DeliveryTaskMarker.objects.filter(pk=1).update(waiting_since=None)
+    endpoints = _endpoints_with_due_work(now)
+    quotas = deal(endpoints, limit, now)
+    if not quotas:
+        return []
+    token, lease_until = new_claim(now)
+    taken = _take(quotas, token, now, lease_until)
+    _schedule_rate_limited([e for e in endpoints if e.rate_limit], taken, now)
+    return taken
+
+
+def has_due_work(now: datetime) -> bool:
+    """Whether a claim now could take anything; a read, for deciding to open one."""
+    return bool(_endpoints_with_due_work(now, lock=False))
+
+
+def deal(endpoints: Sequence[Endpoint], limit: int, now: datetime) -> dict[int, int]:
+    """Quotas by endpoint: one delivery at a time, longest-waiting endpoint first."""
+    room = {e.id: e.room(now) for e in endpoints}
+    order = [e.id for e in sorted(endpoints, key=lambda e: e.oldest_due) if room[e.id]]
+    quotas: dict[int, int] = {}
+    while limit > 0 and order:
+        for endpoint_id in list(order):
+            if limit == 0:
+                break
+            quotas[endpoint_id] = quotas.get(endpoint_id, 0) + 1
+            limit -= 1
+            if quotas[endpoint_id] >= room[endpoint_id]:
+                order.remove(endpoint_id)
+    return quotas
+
+
+_ENDPOINT_COLUMNS = "w.id, w.paused_until, w.rate_limit, w.next_slot_at"
+_IN_FLIGHT = (
+    "(SELECT count(*) FROM webhooks_app_delivery f WHERE f.webhook_id = w.id "
+    "AND f.claim_token IS NOT NULL AND f.status = 'pending' AND f.next_attempt_at > %(now)s)"
+)
+_CLAIMABLE = "w.enabled AND (w.paused_until IS NULL OR w.paused_until <= %(now)s)"
+
+
+def _endpoints_with_due_work(now: datetime, *, lock: bool = True) -> list[Endpoint]:
+    if connection.vendor == "postgresql":
+        # Driven by the webhooks: each probe is one look into the per-endpoint index,
+        # and a paused endpoint's backlog is never read.
+        sql = (
+            f"SELECT {_ENDPOINT_COLUMNS}, due.oldest, {_IN_FLIGHT} "
+            "FROM webhooks_app_webhook w CROSS JOIN LATERAL ("
+            "SELECT min(d.next_attempt_at) AS oldest FROM webhooks_app_delivery d "
+            "WHERE d.webhook_id = w.id AND d.status = 'pending' "
+            "AND d.next_attempt_at <= %(now)s) due "
+            f"WHERE {_CLAIMABLE} AND due.oldest IS NOT NULL"
+        )
+        if lock:
+            sql += " FOR NO KEY UPDATE OF w SKIP LOCKED"
+    else:
+        # Driven by the due rows (the one pending index SQLite keeps).
+        sql = (
+            f"SELECT {_ENDPOINT_COLUMNS}, due.oldest, {_IN_FLIGHT} "
+            "FROM (SELECT d.webhook_id, min(d.next_attempt_at) AS oldest "
+            "FROM webhooks_app_delivery d WHERE d.status = 'pending' "
+            "AND d.next_attempt_at <= %(now)s GROUP BY d.webhook_id) due "
+            f"JOIN webhooks_app_webhook w ON w.id = due.webhook_id WHERE {_CLAIMABLE}"
+        )
+    params = {"now": _prep_datetime(now)}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        Endpoint(
+            id=pk,
+            probing=paused is not None,
+            rate_limit=rate,
+            next_slot_at=_datetime(slot),
+            oldest_due=_datetime(oldest),
+            in_flight=flying,
+        )
+        for pk, paused, rate, slot, oldest, flying in rows
+    ]
+
+
+_TAKEN_COLUMNS = (
+    "d.id, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
+    "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
+    "w.previous_secret_expires_at, w.verify_tls, w.project_id"
+)
+
+
+def _take(
+    quotas: dict[int, int], token: uuid.UUID, now: datetime, lease_until: datetime
+) -> list[Claimed]:
+    trigger = connection.ops.quote_name("trigger")
+    columns = _TAKEN_COLUMNS.format(trigger=trigger)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "WITH quota (webhook_id, n) AS (SELECT * FROM unnest(%s::bigint[], %s::int[])), "
+                "picked AS (SELECT p.id, p.next_attempt_at FROM quota CROSS JOIN LATERAL ("
+                "SELECT x.id, x.next_attempt_at FROM webhooks_app_delivery x "
+                "WHERE x.webhook_id = quota.webhook_id AND x.status = 'pending' "
+                "AND x.next_attempt_at <= %s ORDER BY x.next_attempt_at, x.id "
+                "LIMIT quota.n FOR UPDATE OF x SKIP LOCKED) p), "
+                "d AS (UPDATE webhooks_app_delivery x SET claim_token = %s, next_attempt_at = %s "
+                "FROM picked WHERE x.id = picked.id RETURNING x.*) "
+                f"SELECT {columns} FROM d JOIN picked ON picked.id = d.id "
+                "JOIN webhooks_app_event e ON e.id = d.event_id "
+                "JOIN webhooks_app_webhook w ON w.id = d.webhook_id "
+                "ORDER BY picked.next_attempt_at, d.id",
+                [list(quotas), list(quotas.values()), now, token, lease_until],
+            )
+            rows = cursor.fetchall()
+        else:
+            ids = _pick_by_window(cursor, quotas, now)
+            if not ids:
+                return []
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(
+                "UPDATE webhooks_app_delivery SET claim_token = %s, next_attempt_at = %s "
+                f"WHERE id IN ({marks}) AND status = 'pending' AND next_attempt_at <= %s",
+                [_prep_uuid(token), _prep_datetime(lease_until), *ids, _prep_datetime(now)],
+            )
+            cursor.execute(
+                f"SELECT {columns} FROM webhooks_app_delivery d "
+                "JOIN webhooks_app_event e ON e.id = d.event_id "
+                "JOIN webhooks_app_webhook w ON w.id = d.webhook_id "
+                f"WHERE d.id IN ({marks}) AND d.claim_token = %s",
+                [*ids, _prep_uuid(token)],
+            )
+            order = {pk: index for index, pk in enumerate(ids)}
+            rows = sorted(cursor.fetchall(), key=lambda row: order[row[0]])
+    return [_claimed(row, token, now) for row in rows]
+
+
+def held(pk: int, token: uuid.UUID, now: datetime) -> Claimed | None:
+    """One delivery claimed as it was written (a test ping, a "redeliver now"), ready to
+    send; None if that claim no longer holds it."""
+    columns = _TAKEN_COLUMNS.format(trigger=connection.ops.quote_name("trigger"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM webhooks_app_delivery d "
+            "JOIN webhooks_app_event e ON e.id = d.event_id "
+            "JOIN webhooks_app_webhook w ON w.id = d.webhook_id "
+            "WHERE d.id = %s AND d.claim_token = %s",
+            [pk, _prep_uuid(token)],
+        )
+        row = cursor.fetchone()
+    return None if row is None else _claimed(row, token, now)
+
+
+def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> list[int]:
+    """SQLite: each endpoint's oldest due rows, up to its quota, oldest first overall."""
+    quota_rows = " UNION ALL ".join(["SELECT %s AS webhook_id, %s AS n"] * len(quotas))
+    params: list[Any] = [value for pair in quotas.items() for value in pair]
+    cursor.execute(
+        f"WITH quota AS ({quota_rows}) "
+        "SELECT r.id FROM (SELECT d.id, d.webhook_id, d.next_attempt_at, row_number() OVER "
+        "(PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rank "
+        "FROM webhooks_app_delivery d WHERE d.status = 'pending' AND d.next_attempt_at <= %s "
+        f"AND d.webhook_id IN ({', '.join(['%s'] * len(quotas))})) r "
+        "JOIN quota ON quota.webhook_id = r.webhook_id WHERE r.rank <= quota.n "
+        "ORDER BY r.next_attempt_at, r.id",
+        [*params, _prep_datetime(now), *quotas],
+    )
+    return [pk for (pk,) in cursor.fetchall()]
+
+
+def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
+    (pk, webhook_id, event_id, attempts, round_offset, trigger, event_uuid, event_type, body,
+     url, secret, previous, previous_until, verify_tls, project_id) = row  # fmt: skip
+    return Claimed(
+        id=pk,
+        token=token,
+        webhook_id=webhook_id,
+        project_id=project_id,
+        event_id=event_id,
+        event_uuid=_uuid(event_uuid),
+        event_type=event_type,
+        body=body.encode("utf-8"),
+        url=url,
+        secrets=active_secrets(secret, previous, _datetime(previous_until), now),
+        verify_tls=bool(verify_tls),
+        attempts=attempts,
+        round_offset=round_offset,
+        trigger=trigger,
+    )
+
+
+def _schedule_rate_limited(endpoints: list[Endpoint], taken: list[Claimed], now: datetime) -> None:
+    """Give each rate-limited delivery its start time, and move the schedule on."""
+    for endpoint in endpoints:
+        mine = [c for c in taken if c.webhook_id == endpoint.id]
+        if not mine:
+            continue
+        slots = endpoint.slots(len(mine) + 1, now)
+        for claimed, slot in zip(mine, slots, strict=False):
+            claimed.send_at = slot
+        Webhook.objects.filter(pk=endpoint.id).update(next_slot_at=slots[-1])  # not routing
+
+
+def _prep_datetime(value: datetime) -> Any:
+    return Event._meta.get_field("created_at").get_db_prep_value(value, connection)
+
+
+def _prep_uuid(value: uuid.UUID) -> Any:
+    return Event._meta.get_field("uuid").get_db_prep_value(value, connection)
+
+
+def _uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
+
+
+def _datetime(value: Any) -> Any:
+    """Raw rows hold aware datetimes on PostgreSQL, and text or naive UTC on SQLite."""
+    if value is None or connection.vendor == "postgresql":
+        return value
+    return connection.ops.convert_datetimefield_value(value, None, connection)

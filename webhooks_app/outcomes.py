@@ -1,0 +1,279 @@
+"""Recording what a group of attempts did: each attempt's log, each delivery's next
+state, and each endpoint's failure count, pause and disabling.
+
+Idempotent, so that a group whose commit may or may not have happened (the connection
+dropped as it committed) can simply be recorded again on a new connection: only the
+deliveries still held under the claim token that sent them are recorded, and recording
+clears the token. A delivery deleted meanwhile (its webhook was deleted) is skipped.
+
+Everything here runs inside the caller's transaction; the signals go out after it
+commits.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from webhooks_app.claims import Claimed
+from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Trigger, Webhook
+from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict
+from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
+from webhooks_app.transport import Response
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One request made for a claimed delivery, and what came back."""
+
+    claimed: Claimed
+    uuid: uuid.UUID  # X-Webhook-Delivery
+    request_headers: dict[str, str]
+    response: Response
+    finished_at: datetime
+
+    @property
+    def number(self) -> int:
+        return self.claimed.attempts + 1
+
+
+@dataclass(slots=True)
+class Judged:
+    attempt: Attempt
+    verdict: Verdict
+
+    @property
+    def status(self) -> str:
+        if self.verdict.succeeded:
+            return Delivery.Status.SUCCEEDED
+        return Delivery.Status.PENDING if self.verdict.retry_at else Delivery.Status.FAILED
+
+
+@dataclass
+class Recorded:
+    """What a group's recording did, announced by signals once it commits."""
+
+    judged: list[Judged] = field(default_factory=list)
+    disabled: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def announce(self) -> None:
+        for webhook_id, _reason, detail in self.disabled:
+            logger.warning("Webhook %s disabled: %s", webhook_id, detail)
+        if delivery_attempted.has_listeners(DeliveryLog) or delivery_failed.has_listeners(Delivery):
+            for item in self.judged:
+                log = _log_instance(item)
+                delivery_attempted.send(sender=DeliveryLog, log=log)
+                if item.verdict.gave_up:
+                    delivery_failed.send(sender=Delivery, delivery=log.delivery, log=log)
+        if self.disabled and webhook_disabled.has_listeners(Webhook):
+            webhooks = Webhook.objects.in_bulk([pk for pk, _, _ in self.disabled])
+            for webhook_id, reason, detail in self.disabled:
+                if webhook_id in webhooks:
+                    webhook_disabled.send(
+                        sender=Webhook, webhook=webhooks[webhook_id], reason=reason, detail=detail
+                    )
+
+
+def record(
+    attempts: Sequence[Attempt], policy: RetryPolicy, now: datetime | None = None
+) -> Recorded:
+    """Record ``attempts`` (see the module docstring); announce them after commit.
+    Retries are scheduled from ``now`` (the clock the worker claims by)."""
+    ours = _still_held(attempts)
+    now = now or timezone.now()
+    judged = [Judged(a, _judge(a, policy, now)) for a in attempts if a.claimed.id in ours]
+    recorded = Recorded(judged=judged)
+    if judged:
+        _insert_logs(judged)
+        _update_deliveries(judged, now)
+        recorded.disabled = _update_endpoints(judged, policy, now)
+        transaction.on_commit(recorded.announce)
+    return recorded
+
+
+def _judge(attempt: Attempt, policy: RetryPolicy, now: datetime) -> Verdict:
+    claimed, response = attempt.claimed, attempt.response
+    return policy.judge(
+        status=response.status,
+        transport_failure=response.transport_failure,
+        retry_after=response.headers.get("Retry-After"),
+        round_attempt=attempt.number - claimed.round_offset,
+        test=claimed.trigger == Trigger.TEST,
+        now=now,
+    )
+
+
+def _still_held(attempts: Sequence[Attempt]) -> set[int]:
+    """The deliveries still claimed by the tokens that sent them; locked until commit,
+    so they cannot be deleted or taken over before their outcome is written."""
+    if not attempts:
+        return set()
+    held = Delivery.objects.filter(pk__in=sorted(a.claimed.id for a in attempts))
+    if connection.features.has_select_for_update:
+        held = held.select_for_update()
+    tokens = {a.claimed.id: a.claimed.token for a in attempts}
+    return {pk for pk, token in held.values_list("pk", "claim_token") if token == tokens[pk]}
+
+
+_LOG_COLUMNS = (
+    "uuid", "delivery_id", "webhook_id", "project_id", "event_id", "event_type", "attempt",
+    "trigger", "url", "request_headers", "response_status", "response_headers",
+    "response_body", "duration_ms", "error", "outcome", "next_attempt_at", "created_at",
+)  # fmt: skip
+
+
+def _log_values(item: Judged) -> dict[str, Any]:
+    attempt, verdict = item.attempt, item.verdict
+    claimed, response = attempt.claimed, attempt.response
+    return {
+        "uuid": attempt.uuid,
+        "delivery_id": claimed.id,
+        "webhook_id": claimed.webhook_id,
+        "project_id": claimed.project_id,
+        "event_id": claimed.event_id,
+        "event_type": claimed.event_type,
+        "attempt": attempt.number,
+        "trigger": claimed.trigger,
+        "url": claimed.url,
+        "request_headers": attempt.request_headers,
+        "response_status": response.status,
+        "response_headers": response.headers,
+        "response_body": response.body,
+        "duration_ms": round(response.duration_ms, 2),
+        "error": response.error,
+        "outcome": (
+            DeliveryLog.Outcome.SUCCESS if verdict.succeeded else DeliveryLog.Outcome.FAILURE
+        ),
+        "next_attempt_at": verdict.retry_at,
+        "created_at": attempt.finished_at,
+    }
+
+
+def _insert_logs(judged: Sequence[Judged]) -> None:
+    meta = DeliveryLog._meta
+    fields = [meta.get_field(name.removesuffix("_id")) for name in _LOG_COLUMNS]
+    qn = connection.ops.quote_name
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list[Any] = []
+    for item in judged:
+        values = _log_values(item)
+        params += [f.get_db_prep_save(values[name], connection) for f, name in
+                   zip(fields, _LOG_COLUMNS, strict=True)]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+            f"VALUES {', '.join([row] * len(judged))}",
+            params,
+        )
+
+
+_DELIVERY_FIELDS = (
+    "status", "trigger", "attempts", "next_attempt_at", "claim_token", "last_attempt_at",
+    "last_status_code", "updated_at",
+)  # fmt: skip
+
+
+def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
+    """One parametrised UPDATE run for every row: ``bulk_update`` builds a CASE per field
+    per row, which costs more than the requests themselves."""
+    meta = Delivery._meta
+    qn = connection.ops.quote_name
+    fields = [meta.get_field(name) for name in _DELIVERY_FIELDS]
+    sql = "UPDATE {} SET {} WHERE {} = %s".format(
+        qn(meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in fields), qn(meta.pk.column)
+    )
+    rows = []
+    for item in judged:
+        claimed, verdict = item.attempt.claimed, item.verdict
+        trigger = Trigger.RETRY if verdict.retry_at else claimed.trigger
+        values = {
+            "status": item.status,
+            "trigger": trigger,
+            "attempts": item.attempt.number,
+            "next_attempt_at": verdict.retry_at,
+            "claim_token": None,
+            "last_attempt_at": now,  # the clock retries are scheduled by
+            "last_status_code": item.attempt.response.status,
+            "updated_at": now,
+        }
+        rows.append([f.get_db_prep_save(values[f.name], connection) for f in fields] + [claimed.id])
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
+def _update_endpoints(
+    judged: Sequence[Judged], policy: RetryPolicy, now: datetime
+) -> list[tuple[int, str, str]]:
+    tallies: dict[int, EndpointTally] = {}
+    for item in sorted(judged, key=lambda j: j.attempt.finished_at):
+        response = item.attempt.response
+        tally = tallies.setdefault(item.attempt.claimed.webhook_id, EndpointTally())
+        tally.add(item.verdict, response.error or f"HTTP {response.status}")
+    disabled = []
+    # Sorted: workers sharing endpoints lock their rows in one order, or two groups each
+    # holding one webhook row and wanting the other deadlock.
+    for webhook_id, tally in sorted(tallies.items()):
+        change = _endpoint_change(webhook_id, tally, policy, now)
+        if change is not None:
+            disabled.append(change)
+    return disabled
+
+
+def _endpoint_change(
+    webhook_id: int, tally: EndpointTally, policy: RetryPolicy, now: datetime
+) -> tuple[int, str, str] | None:
+    webhook = Webhook.objects.filter(pk=webhook_id)
+    # Atomic in SQL, never read-modify-write: several workers may be recording results
+    # for the same endpoint at once.
+    if tally.counted and tally.had_success:
+        # Filtered, so a healthy endpoint's row is not rewritten (and locked) by every group.
+        webhook.exclude(consecutive_failures=tally.trailing, paused_until=None).update(
+            consecutive_failures=tally.trailing, paused_until=tally.pause_until
+        )
+    elif tally.counted and tally.trailing:
+        webhook.update(
+            consecutive_failures=F("consecutive_failures") + tally.trailing,
+            paused_until=tally.pause_until,
+        )
+    if tally.gone:
+        reason, detail = DisabledReason.GONE, "The endpoint answered 410 Gone."
+        hit = webhook.filter(enabled=True)
+    elif tally.trailing:
+        reason, detail = DisabledReason.FAILURES, tally.describe(policy.failure_threshold)
+        hit = webhook.filter(enabled=True, consecutive_failures__gte=policy.failure_threshold)
+    else:
+        return None
+    # Only the worker whose UPDATE flips the flag reports it.
+    if hit.update(enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail):
+        return (webhook_id, reason, detail)
+    return None
+
+
+def _log_instance(item: Judged) -> DeliveryLog:
+    """The attempt as a model instance, for signal receivers."""
+    values = _log_values(item)
+    log = DeliveryLog(**values)
+    log._state.adding = False
+    claimed = item.attempt.claimed
+    log.delivery = Delivery(
+        pk=claimed.id,
+        webhook_id=claimed.webhook_id,
+        event_id=claimed.event_id,
+        status=item.status,
+        attempts=item.attempt.number,
+        next_attempt_at=item.verdict.retry_at,
+        last_attempt_at=item.attempt.finished_at,
+        last_status_code=item.attempt.response.status,
+    )
+    log.delivery._state.adding = False
+    return log
