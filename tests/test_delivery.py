@@ -9,8 +9,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from webhooks_app import signals
 from tests.conftest import held_by_a_worker
+from webhooks_app import signals
 from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Event, Webhook
 from webhooks_app.testing import Receiver, Reply
 
