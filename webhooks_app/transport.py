@@ -1,10 +1,13 @@
 """The only code that speaks HTTP.
 
-One pooled ``requests.Session`` per thread. Redirects are never followed (a 3xx is a
-failure: following it would let an endpoint bounce signed payloads elsewhere), response
-bodies are read only up to the log cap, and the whole exchange (connecting to every
-address, headers, body) has one deadline, so a receiver that drips bytes cannot hold a
-worker past its claim.
+Deliveries go through urllib3's connection pools (the ones ``requests`` is built on,
+without its per-request preparation, which cost more than the rest of a delivery): one
+pool manager per process, shared by the sending threads, keep-alive per endpoint.
+Redirects are never followed (a 3xx is a failure: following it would let an endpoint
+bounce signed payloads elsewhere), response bodies are read only up to the log cap, and
+the whole exchange (connecting to every address, headers, body) has one deadline, so a
+receiver that drips bytes cannot hold a worker past its claim. Proxies from the
+environment are not used: they would bypass the address guard.
 
 SSRF guard: unless ``WEBHOOKS["BLOCK_PRIVATE_ADDRESSES"]`` is off, every address a host
 name resolves to is checked *at connect time*, on the socket actually being opened, so a
@@ -22,13 +25,16 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from email.message import Message
+from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
+from requests.certs import where as default_ca_bundle
+from urllib3 import PoolManager, Timeout
 from urllib3 import exceptions as urllib3_exceptions
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
+from urllib3.util import parse_url
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.exceptions import BlockedDestinationError
@@ -218,30 +224,40 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-class _GuardedAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPPool,
-            "https": _GuardedHTTPSPool,
-        }
-
-
 _local = threading.local()
 
 
-def get_session() -> requests.Session:
-    """This thread's pooled session."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = requests.Session()
-        # Proxies from the environment would bypass the address guard.
-        session.trust_env = False
-        adapter = _GuardedAdapter(pool_connections=16, pool_maxsize=16, max_retries=0)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        _local.session = session
-    return session
+class _Pools:
+    """This process's pool manager (made again after a fork: qcluster workers fork)."""
+
+    def __init__(self) -> None:
+        self._manager: PoolManager | None = None
+        self._key: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> PoolManager:
+        key = (os.getpid(), webhook_settings.ENDPOINT_CONCURRENCY)
+        with self._lock:
+            if self._key != key:
+                # Keep-alive connections per endpoint for as many requests as the claims
+                # send it at once; extra ones (never many) are closed after use.
+                self._manager = PoolManager(num_pools=256, maxsize=key[1], block=False)
+                self._manager.pool_classes_by_scheme = {
+                    "http": _GuardedHTTPPool,
+                    "https": _GuardedHTTPSPool,
+                }
+                self._key = key
+            assert self._manager is not None
+            return self._manager
+
+
+_pools = _Pools()
+
+
+def _tls(verify: bool) -> dict[str, str]:
+    if verify:
+        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": default_ca_bundle()}
+    return {"cert_reqs": "CERT_NONE"}
 
 
 def post(
@@ -261,55 +277,38 @@ def post(
     result = Response()
     watch = _local.watch = _watchdog.watch(deadline)
     try:
-        with get_session().post(
-            url,
-            data=body,
+        pool = _pools.get().connection_from_url(url, pool_kwargs=_tls(verify_tls))
+        resp = pool.urlopen(
+            "POST",
+            parse_url(url).request_uri,
+            body=body,
             headers=headers,
-            timeout=(timeout, timeout),
-            verify=verify_tls,
-            allow_redirects=False,
-            stream=True,
-        ) as resp:
+            retries=False,
+            redirect=False,
+            assert_same_host=False,
+            timeout=Timeout(connect=timeout, read=timeout),
+            preload_content=False,
+            release_conn=False,
+        )
+        try:
             if watch.expired:
                 # Cut off before the headers were complete: http.client reads the closed
                 # socket as their end, so what looks like a response is not one.
-                raise requests.exceptions.Timeout("headers not complete")
-            result.status = resp.status_code
-            result.headers = dict(resp.headers)
-            chunks, size = [], 0
-            try:
-                while True:
-                    # read1 returns whatever has arrived, so the deadline is checked even
-                    # when a receiver sends its body a byte at a time.
-                    chunk = resp.raw.read1(8192)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    if size >= limit:
-                        break
-                    if time.monotonic() > deadline:
-                        raise TimeoutError
-            except (TimeoutError, OSError, urllib3_exceptions.HTTPError):
-                # The status arrived, so the receiver answered; only the body is partial.
-                result.error = f"Response body not complete within {timeout:g}s; cut short."
-            raw = b"".join(chunks)[:limit]
-            result.body = raw.decode(resp.encoding or "utf-8", errors="replace")
-            if 300 <= resp.status_code < 400:
-                location = resp.headers.get("Location", "")
-                result.error = f"Redirect ({resp.status_code}) to {location!r} not followed."
+                raise urllib3_exceptions.ReadTimeoutError(pool, url, "headers not complete")
+            _read(resp, result, limit, deadline, timeout)
+        finally:
+            _release(resp)
             watch.finish()
     except BlockedDestinationError as exc:
         result.error, result.transport_failure = str(exc), True
-    except requests.exceptions.ConnectionError as exc:
-        blocked = _find_cause(exc, BlockedDestinationError)
-        result.error = str(blocked) if blocked else _describe(exc, "Connection failed")
-        result.transport_failure = True
-    except requests.exceptions.Timeout as exc:
+    except NewConnectionError as exc:  # before timeouts: urllib3 makes it one of them
+        result.error, result.transport_failure = _describe(exc, "Connection failed"), True
+    except (urllib3_exceptions.ConnectTimeoutError, urllib3_exceptions.ReadTimeoutError) as exc:
         result.error = _describe(exc, f"Timed out after {timeout:g}s")
         result.transport_failure = True
-    except requests.exceptions.RequestException as exc:
-        result.error = _describe(exc, "Request failed")
+    except (urllib3_exceptions.HTTPError, OSError) as exc:
+        blocked = _find_cause(exc, BlockedDestinationError)
+        result.error = str(blocked) if blocked else _describe(exc, "Connection failed")
         result.transport_failure = True
     finally:
         watch.finish()
@@ -319,6 +318,45 @@ def post(
         result.transport_failure = True
     result.duration_ms = (time.monotonic() - started) * 1000
     return result
+
+
+def _read(resp: Any, result: Response, limit: int, deadline: float, timeout: float) -> None:
+    """The status, the headers, and the body up to ``limit`` bytes or the deadline."""
+    result.status = resp.status
+    result.headers = dict(resp.headers)
+    chunks, size = [], 0
+    try:
+        while size < limit:
+            # read1 returns whatever has arrived, so the deadline is checked even when a
+            # receiver sends its body a byte at a time.
+            chunk = resp.read1(8192)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise TimeoutError
+    except (TimeoutError, OSError, urllib3_exceptions.HTTPError):
+        # The status arrived, so the receiver answered; only the body is partial.
+        result.error = f"Response body not complete within {timeout:g}s; cut short."
+    result.body = b"".join(chunks)[:limit].decode(_charset(result.headers), errors="replace")
+    if 300 <= resp.status < 400:
+        location = result.headers.get("Location", "")
+        result.error = f"Redirect ({resp.status}) to {location!r} not followed."
+
+
+def _release(resp: Any) -> None:
+    """Back to the pool if the answer was read to its end, else closed: a connection
+    with unread bytes (a capped body, a cut-off exchange) cannot carry another."""
+    if not resp.isclosed():
+        resp.close()
+    resp.release_conn()
+
+
+def _charset(headers: dict[str, str]) -> str:
+    message = Message()
+    message["content-type"] = headers.get("Content-Type", "")
+    return message.get_content_charset() or "utf-8"
 
 
 def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
