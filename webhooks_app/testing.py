@@ -39,6 +39,7 @@ class ReceivedRequest:
     body: bytes
     verified: bool | None
     error: str = ""
+    received_at: float = field(default_factory=time.monotonic)  # when its body had arrived
 
     def json(self) -> Any:
         return json.loads(self.body)

@@ -1,0 +1,128 @@
+"""One bad endpoint never delays the others: concurrency, per-endpoint limits, rate limits.
+
+These commit (transactional_db) so that several workers (threads here, each with its own
+database connection) see the same rows; on the PostgreSQL leg they prove the claim's
+locking across workers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from contextlib import ExitStack
+
+import pytest
+from django.db import connection, transaction
+
+from webhooks_app import delivery
+from webhooks_app.models import Delivery, Webhook
+from webhooks_app.testing import Receiver, Reply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def workers(count: int, *, time_limit: float = 60) -> None:
+    """``count`` workers draining at once, each on its own connection."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            delivery.drain(time_limit=time_limit)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+
+
+@pytest.mark.parametrize(
+    "neighbour",
+    [
+        pytest.param(Reply(delay=30), id="hanging"),
+        pytest.param(Reply(delay=2.5), id="slow-but-successful"),
+    ],
+)
+def test_a_bad_endpoint_does_not_delay_healthy_ones(
+    make_webhook, make_task, webhooks_settings, neighbour
+):
+    webhooks_settings(TIMEOUT=3, FAILURE_THRESHOLD=100)
+    with ExitStack() as stack:
+        bad = stack.enter_context(Receiver())
+        bad.default = neighbour
+        healthy = [stack.enter_context(Receiver()) for _ in range(3)]
+        make_webhook(bad.url)
+        for receiver in healthy:
+            make_webhook(receiver.url)
+        with transaction.atomic():
+            for i in range(10):
+                make_task(title=f"t{i}")
+
+        started = time.monotonic()
+        workers(1)
+        elapsed = time.monotonic() - started
+
+        arrivals = [r.received_at - started for h in healthy for r in h.requests]
+        assert len(arrivals) == 30
+        # Every healthy delivery arrived long before the bad endpoint's first answer
+        # (or timeout): it held only its own four slots.
+        assert max(arrivals) < 1.5, sorted(arrivals)[-5:]
+        assert elapsed >= 2.5  # the worker did wait for the bad endpoint, in parallel
+    assert Delivery.objects.filter(status="succeeded").count() >= 30
+
+
+def test_at_most_endpoint_concurrency_requests_reach_one_endpoint_across_workers(
+    make_webhook, receiver, make_task, webhooks_settings
+):
+    webhooks_settings(ENDPOINT_CONCURRENCY=2)
+    receiver.default = Reply(delay=0.2)
+    make_webhook(receiver.url)
+    with transaction.atomic():
+        for i in range(12):
+            make_task(title=f"t{i}")
+
+    workers(3)
+
+    assert receiver.count == 12
+    assert receiver.max_in_flight == 2
+    assert Delivery.objects.filter(status="succeeded").count() == 12
+
+
+def test_a_worker_sends_at_most_concurrency_requests_at_once(
+    make_webhook, receiver, make_task, webhooks_settings
+):
+    webhooks_settings(CONCURRENCY=3, ENDPOINT_CONCURRENCY=4)
+    receiver.default = Reply(delay=0.2)
+    for _ in range(4):  # four endpoints, one server: it sees the worker's total
+        make_webhook(receiver.url)
+    with transaction.atomic():
+        for i in range(4):
+            make_task(title=f"t{i}")
+
+    workers(1)
+
+    assert receiver.count == 16
+    assert receiver.max_in_flight == 3
+
+
+def test_the_rate_limit_holds_across_two_workers(make_webhook, receiver, make_task):
+    webhook = make_webhook(receiver.url)
+    Webhook.objects.filter(pk=webhook.pk).update(rate_limit=5)
+    with transaction.atomic():
+        for i in range(16):
+            make_task(title=f"t{i}")
+
+    workers(2)
+
+    times = sorted(r.received_at for r in receiver.requests)
+    assert len(times) == 16
+    # Five a second: sixteen need three seconds (the first five may go at once).
+    assert times[-1] - times[0] >= 2.0
+    for i, start in enumerate(times):
+        in_one_second = [t for t in times[i:] if t - start < 1.0]
+        assert len(in_one_second) <= 6, [round(t - times[0], 2) for t in times]
