@@ -41,7 +41,7 @@ def throwaway_database(label: str) -> Iterator[dict]:
     dropped at the end. With ``WEBHOOKS_BROKER=redis`` the queue is a run-specific list."""
     tag = f"{label}_{os.getpid()}"
     env = os.environ
-    env["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     env.setdefault("DJANGO_DEBUG", "0")  # as in production: no query log in any process
     env["WEBHOOKS_Q_NAME"] = f"webhooks-{tag}"
     tmp = Path(tempfile.mkdtemp(prefix=f"webhooks-{label}-"))

@@ -56,8 +56,8 @@ WITH targets AS (
         round_offset, next_attempt_at, created_at, updated_at)
     SELECT t.id, ev.id, 'pending', 'event', 0, 0, now(), now(), now() FROM targets t, ev
 )
-UPDATE webhooks_app_deliverytaskmarker SET waiting_since = now()
-WHERE id = 1 AND (waiting_since IS NULL OR waiting_since < now() - interval '30 seconds')
+UPDATE webhooks_app_deliverytaskmarker SET covered_until = now() + interval '30 seconds'
+WHERE id = 1 AND (covered_until IS NULL OR covered_until < now())
   AND EXISTS (SELECT 1 FROM ev)
 """
 HOST_SQL = (
@@ -193,7 +193,7 @@ def _deliver_pending() -> None:
             "UPDATE webhooks_app_delivery SET status = 'succeeded', next_attempt_at = NULL "
             "WHERE status = 'pending'"
         )
-        cursor.execute("UPDATE webhooks_app_deliverytaskmarker SET waiting_since = NULL")
+        cursor.execute("UPDATE webhooks_app_deliverytaskmarker SET covered_until = NULL")
 
 
 def measure(args, vendor: str, atomic: bool) -> dict[str, float]:
@@ -214,8 +214,11 @@ def report(vendor: str, mode: str, r: dict[str, float]) -> list[str]:
     base = r["unregistered"]
     over = {k: r[k] - base for k in ("none", "one", "hundred")}
     lines = [f"--- {vendor}, {mode}: the same save unregistered takes {base:.0f} µs"]
-    for key, label in (("none", "nobody subscribed"), ("one", "one subscriber"),
-                       ("hundred", "100 subscribers")):
+    for key, label in (
+        ("none", "nobody subscribed"),
+        ("one", "one subscriber"),
+        ("hundred", "100 subscribers"),
+    ):
         lines.append(f"  {label:18s} +{over[key] / 1000:6.3f} ms per save")
     lines.append(f"  100 subscribers / one: {over['hundred'] / over['one']:.2f}x")
     verdicts = []

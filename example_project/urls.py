@@ -2,8 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from webhooks_app.health import health_view
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("webhooks/health/", health_view, name="webhooks-health"),
     path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),

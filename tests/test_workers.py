@@ -193,16 +193,14 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_task):
     from django.utils import timezone
 
     from webhooks_app.models import DeliveryTaskMarker
-    from webhooks_app.queue import MARKER_STALE_AFTER
     from webhooks_app.queue import broker as _broker
 
     broker = _broker()
     make_task()
-    broker.purge_queue()  # the broker lost it; the marker still says one is waiting
+    broker.purge_queue()  # the broker lost it; the marker still says a task covers commits
     make_task()
     assert broker.queue_size() == 0
-    DeliveryTaskMarker.objects.update(
-        waiting_since=timezone.now() - MARKER_STALE_AFTER - timedelta(seconds=1)
-    )
+    # Once that coverage ends, the next commit enqueues a task of its own.
+    DeliveryTaskMarker.objects.update(covered_until=timezone.now() - timedelta(seconds=1))
     make_task()
     assert broker.queue_size() == 1

@@ -20,6 +20,7 @@ _POSITIVE_INTS = {
     "MAX_RETRY_AFTER": "webhooks_app.E004",
     "PAGE_SIZE": "webhooks_app.E004",
     "MAX_TESTS_PER_REQUEST": "webhooks_app.E004",
+    "STALL_AFTER": "webhooks_app.E004",
 }
 
 

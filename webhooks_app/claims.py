@@ -1,11 +1,14 @@
 """Claiming due deliveries for one worker, fairly across endpoints.
 
-A worker asks for as many deliveries as it has free sending slots. Each endpoint with
-due deliveries gets a quota, and the quotas are dealt one delivery at a time, the
+A worker asks for as many deliveries as it has room for. Each endpoint with due
+deliveries gets a quota, and the quotas are dealt one delivery at a time, the
 longest-waiting endpoint first, so one endpoint's backlog never fills a batch while
 others wait. An endpoint's quota is:
 
-* ``ENDPOINT_CONCURRENCY`` minus its deliveries in flight in any worker;
+* ``ENDPOINT_HOLD`` (at least twice ``ENDPOINT_CONCURRENCY``), minus what any worker holds
+  of it: the worker that holds them sends them ``ENDPOINT_CONCURRENCY`` at a time, so no
+  more than that is ever in flight to the endpoint, while one transaction claims (and
+  records) dozens of its deliveries;
 * nothing while it is paused: an endpoint that is down or overloaded waits for its next
   retry; then one delivery at a time until one succeeds (a probe: a dead endpoint is
   not sent a batch to fail);
@@ -29,19 +32,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 
 from webhooks_app.conf import webhook_settings
-from webhooks_app.models import DeliveryTaskMarker, Event, Webhook
+from webhooks_app.models import Delivery, Event, Webhook
 from webhooks_app.signing import active_secrets
+from webhooks_app.sql import prepare_value, preparer
+
+# Deliveries of one endpoint a worker may hold at once (sending or queued to send).
+ENDPOINT_HOLD = 32
+
+
+def endpoint_hold() -> int:
+    return max(ENDPOINT_HOLD, 2 * webhook_settings.ENDPOINT_CONCURRENCY)
 
 
 def lease_seconds() -> float:
     """How long a claim holds a delivery before another worker may take it over.
 
-    Longer than a task can hold one (it claims nothing after TASK_TIME_LIMIT; a rate
-    limit delays a send by at most a second; a request lasts at most TIMEOUT), so a live
-    worker never loses its claim.
+    Longer than a task can hold one (it starts no request after TASK_TIME_LIMIT and
+    releases what it has not started; a rate limit delays a start by at most a second;
+    a request lasts at most TIMEOUT), so a live worker never loses its claim.
     """
     return webhook_settings.TASK_TIME_LIMIT + webhook_settings.TIMEOUT + 60
 
@@ -69,6 +80,7 @@ class Claimed:
     attempts: int
     round_offset: int
     trigger: str
+    due_at: datetime  # when it was due (what a release puts back)
     send_at: datetime | None = None  # not before (rate limit)
 
     @property
@@ -80,14 +92,14 @@ class Claimed:
 class Endpoint:
     id: int
     probing: bool  # its pause has ended, and nothing has succeeded since
-    in_flight: int
+    in_flight: int  # held by any worker: claimed, lease not over
     rate_limit: int | None
     next_slot_at: datetime | None
     oldest_due: datetime
 
     def room(self, now: datetime) -> int:
-        cap = 1 if self.probing else webhook_settings.ENDPOINT_CONCURRENCY
-        room = cap - self.in_flight
+        held = 1 if self.probing else endpoint_hold()
+        room = held - self.in_flight
         if self.rate_limit:
             start = max(self.next_slot_at or now, now)
             ahead = (start - now).total_seconds()
@@ -103,14 +115,8 @@ class Endpoint:
         return [start + i * step for i in range(count)]
 
 
-def claim(limit: int, now: datetime, *, clear_marker: bool = False) -> list[Claimed]:
-    """Take up to ``limit`` due deliveries for this worker (see the module docstring).
-
-    ``clear_marker``: this is a delivery task's first claim; from now on commits need a
-    new task (it rides in this transaction rather than add a commit of its own).
-    """
-    if clear_marker:
-        DeliveryTaskMarker.objects.filter(pk=1).update(waiting_since=None)
+def claim(limit: int, now: datetime) -> list[Claimed]:
+    """Take up to ``limit`` due deliveries for this worker (see the module docstring)."""
     endpoints = _endpoints_with_due_work(now)
     quotas = deal(endpoints, limit, now)
     if not quotas:
@@ -119,6 +125,20 @@ def claim(limit: int, now: datetime, *, clear_marker: bool = False) -> list[Clai
     taken = _take(quotas, token, now, lease_until)
     _schedule_rate_limited([e for e in endpoints if e.rate_limit], taken, now)
     return taken
+
+
+def release(claimed: Sequence[Claimed]) -> None:
+    """Give back deliveries this worker holds but did not send (their endpoint was paused
+    or disabled meanwhile, or the task ran out of time): due again, attempts unchanged."""
+    if not claimed:
+        return
+    with connection.cursor() as cursor:
+        prepare = preparer(Delivery, ("next_attempt_at", "id", "claim_token"))
+        cursor.executemany(
+            "UPDATE webhooks_app_delivery SET claim_token = NULL, next_attempt_at = %s "
+            "WHERE id = %s AND claim_token = %s",
+            [prepare((c.due_at, c.id, c.token)) for c in claimed],
+        )
 
 
 def has_due_work(now: datetime) -> bool:
@@ -191,7 +211,7 @@ def _endpoints_with_due_work(now: datetime, *, lock: bool = True) -> list[Endpoi
 
 
 _TAKEN_COLUMNS = (
-    "d.id, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
+    "d.id, {due}, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
     "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
     "w.previous_secret_expires_at, w.verify_tls, w.project_id"
 )
@@ -201,9 +221,9 @@ def _take(
     quotas: dict[int, int], token: uuid.UUID, now: datetime, lease_until: datetime
 ) -> list[Claimed]:
     trigger = connection.ops.quote_name("trigger")
-    columns = _TAKEN_COLUMNS.format(trigger=trigger)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            columns = _TAKEN_COLUMNS.format(trigger=trigger, due="picked.next_attempt_at")
             cursor.execute(
                 "WITH quota (webhook_id, n) AS (SELECT * FROM unnest(%s::bigint[], %s::int[])), "
                 "picked AS (SELECT p.id, p.next_attempt_at FROM quota CROSS JOIN LATERAL ("
@@ -221,9 +241,11 @@ def _take(
             )
             rows = cursor.fetchall()
         else:
-            ids = _pick_by_window(cursor, quotas, now)
-            if not ids:
+            picked = _pick_by_window(cursor, quotas, now)
+            if not picked:
                 return []
+            ids, due = list(picked), picked
+            columns = _TAKEN_COLUMNS.format(trigger=trigger, due="d.next_attempt_at")
             marks = ", ".join(["%s"] * len(ids))
             cursor.execute(
                 "UPDATE webhooks_app_delivery SET claim_token = %s, next_attempt_at = %s "
@@ -238,14 +260,19 @@ def _take(
                 [*ids, _prep_uuid(token)],
             )
             order = {pk: index for index, pk in enumerate(ids)}
-            rows = sorted(cursor.fetchall(), key=lambda row: order[row[0]])
+            rows = sorted(
+                ((row[0], due[row[0]], *row[2:]) for row in cursor.fetchall()),
+                key=lambda row: order[row[0]],
+            )
     return [_claimed(row, token, now) for row in rows]
 
 
 def held(pk: int, token: uuid.UUID, now: datetime) -> Claimed | None:
     """One delivery claimed as it was written (a test ping, a "redeliver now"), ready to
     send; None if that claim no longer holds it."""
-    columns = _TAKEN_COLUMNS.format(trigger=connection.ops.quote_name("trigger"))
+    columns = _TAKEN_COLUMNS.format(
+        trigger=connection.ops.quote_name("trigger"), due="d.next_attempt_at"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM webhooks_app_delivery d "
@@ -258,13 +285,15 @@ def held(pk: int, token: uuid.UUID, now: datetime) -> Claimed | None:
     return None if row is None else _claimed(row, token, now)
 
 
-def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> list[int]:
-    """SQLite: each endpoint's oldest due rows, up to its quota, oldest first overall."""
+def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> dict[int, Any]:
+    """SQLite: each endpoint's oldest due rows, up to its quota, oldest first overall
+    (ids, in order, with when each was due)."""
     quota_rows = " UNION ALL ".join(["SELECT %s AS webhook_id, %s AS n"] * len(quotas))
     params: list[Any] = [value for pair in quotas.items() for value in pair]
     cursor.execute(
         f"WITH quota AS ({quota_rows}) "
-        "SELECT r.id FROM (SELECT d.id, d.webhook_id, d.next_attempt_at, row_number() OVER "
+        "SELECT r.id, r.next_attempt_at FROM (SELECT d.id, d.webhook_id, d.next_attempt_at, "
+        "row_number() OVER "
         "(PARTITION BY d.webhook_id ORDER BY d.next_attempt_at, d.id) AS rank "
         "FROM webhooks_app_delivery d WHERE d.status = 'pending' AND d.next_attempt_at <= %s "
         f"AND d.webhook_id IN ({', '.join(['%s'] * len(quotas))})) r "
@@ -272,14 +301,15 @@ def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> list[
         "ORDER BY r.next_attempt_at, r.id",
         [*params, _prep_datetime(now), *quotas],
     )
-    return [pk for (pk,) in cursor.fetchall()]
+    return {pk: due for pk, due in cursor.fetchall()}
 
 
 def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
-    (pk, webhook_id, event_id, attempts, round_offset, trigger, event_uuid, event_type, body,
-     url, secret, previous, previous_until, verify_tls, project_id) = row  # fmt: skip
+    (pk, due_at, webhook_id, event_id, attempts, round_offset, trigger, event_uuid, event_type,
+     body, url, secret, previous, previous_until, verify_tls, project_id) = row  # fmt: skip
     return Claimed(
         id=pk,
+        due_at=_datetime(due_at),
         token=token,
         webhook_id=webhook_id,
         project_id=project_id,
@@ -309,11 +339,11 @@ def _schedule_rate_limited(endpoints: list[Endpoint], taken: list[Claimed], now:
 
 
 def _prep_datetime(value: datetime) -> Any:
-    return Event._meta.get_field("created_at").get_db_prep_value(value, connection)
+    return prepare_value(Event, "created_at", value)
 
 
 def _prep_uuid(value: uuid.UUID) -> Any:
-    return Event._meta.get_field("uuid").get_db_prep_value(value, connection)
+    return prepare_value(Event, "uuid", value)
 
 
 def _uuid(value: Any) -> uuid.UUID:
@@ -322,6 +352,7 @@ def _uuid(value: Any) -> uuid.UUID:
 
 def _datetime(value: Any) -> Any:
     """Raw rows hold aware datetimes on PostgreSQL, and text or naive UTC on SQLite."""
-    if value is None or connection.vendor == "postgresql":
+    if value is None or (isinstance(value, datetime) and value.tzinfo is not None):
         return value
-    return connection.ops.convert_datetimefield_value(value, None, connection)
+    real = connections[DEFAULT_DB_ALIAS]
+    return real.ops.convert_datetimefield_value(value, None, real)

@@ -18,31 +18,31 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import datetime
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from webhooks_app import claims, transport
-from webhooks_app.claims import Claimed
+from webhooks_app import claims, queue, transport
+from webhooks_app.claims import Claimed, endpoint_hold
 from webhooks_app.conf import webhook_settings
 from webhooks_app.dispatch import render_body
 from webhooks_app.models import Delivery, Event, Trigger, Webhook
 from webhooks_app.outcomes import Attempt, Recorded, record
-from webhooks_app.policy import RetryPolicy
+from webhooks_app.policy import RetryPolicy, stops_endpoint
 from webhooks_app.signing import signature_headers
 
 logger = logging.getLogger(__name__)
 
 FLUSH_SIZE = 32
 FLUSH_INTERVAL = 0.1  # seconds; also how often a busy worker looks for new work
+POLL_INTERVAL = 0.05  # how often a lingering task looks for new work
 # Recording that fails on a lost connection is tried again this often, for this long.
 RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
 
@@ -76,47 +76,130 @@ def send(claimed: Claimed) -> Attempt:
     return Attempt(claimed, attempt_uuid, headers, response, timezone.now())
 
 
-class _Pool:
-    """This process's sending threads (re-made after a fork: qcluster workers fork)."""
+class Dispatcher:
+    """Claimed deliveries, queued per endpoint, that the sending threads take for
+    themselves: at most ``per_endpoint`` in flight to an endpoint, the endpoints in turn.
 
-    def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
-        self._key: tuple[int, int] | None = None
+    The sending threads never wait for the coordinator (which may be recording a group),
+    and an answer that stops an endpoint (down, overloaded, gone) stops its queue before
+    the next request to it: what was waiting is handed back to be released.
+    """
+
+    def __init__(self, per_endpoint: int) -> None:
+        self.per_endpoint = per_endpoint
+        self._queued: dict[int, deque[Claimed]] = {}
+        self._sending: Counter[int] = Counter()
+        self._finished: list[Attempt] = []
+        self._released: list[Claimed] = []
+        self._closed = False
         self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)  # senders wait for deliveries
+        self._news = threading.Condition(self._lock)  # the coordinator waits for outcomes
 
-    def get(self, size: int) -> ThreadPoolExecutor:
-        key = (os.getpid(), size)
+    @property
+    def held(self) -> int:
         with self._lock:
-            if self._key != key:
-                self._executor = ThreadPoolExecutor(size, thread_name_prefix="webhooks-send")
-                self._key = key
-            assert self._executor is not None
-            return self._executor
+            return sum(self._sending.values()) + sum(len(q) for q in self._queued.values())
 
+    @property
+    def quiet(self) -> bool:
+        """Nothing queued, nothing in flight, nothing finished or released uncollected."""
+        with self._lock:
+            return not (
+                self._queued or any(self._sending.values()) or self._finished or self._released
+            )
 
-_pool = _Pool()
+    def add(self, claimed: Sequence[Claimed]) -> None:
+        with self._lock:
+            for item in claimed:
+                self._queued.setdefault(item.webhook_id, deque()).append(item)
+            # Wake as many senders as can start something now, no more.
+            startable = sum(
+                min(len(waiting), max(0, self.per_endpoint - self._sending[endpoint]))
+                for endpoint, waiting in self._queued.items()
+            )
+            self._work.notify(startable)
+
+    def stop(self, endpoints: Iterable[int] | None = None) -> None:
+        """Start nothing more for these endpoints (all, if None) until more is added."""
+        with self._lock:
+            for endpoint in list(self._queued) if endpoints is None else endpoints:
+                self._released.extend(self._queued.pop(endpoint, ()))
+
+    def collect(self, timeout: float) -> tuple[list[Attempt], list[Claimed]]:
+        """Finished attempts and released deliveries; waits up to ``timeout`` for some
+        while requests are in flight."""
+        with self._lock:
+            held = self._queued or any(self._sending.values())
+            if held and timeout > 0 and not (self._finished or self._released):
+                self._news.wait(timeout)
+            finished, self._finished = self._finished, []
+            released, self._released = self._released, []
+            return finished, released
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._work.notify_all()
+
+    def run_sender(self) -> None:
+        """A sending thread's loop, until the dispatcher closes. (``send`` never raises.)"""
+        while (claimed := self._next()) is not None:
+            attempt = send(claimed)
+            response = attempt.response
+            with self._lock:
+                self._sending[claimed.webhook_id] -= 1
+                self._finished.append(attempt)
+                if stops_endpoint(response.status, response.transport_failure):
+                    # Not one more request to it before the outcome is recorded.
+                    self._released.extend(self._queued.pop(claimed.webhook_id, ()))
+                self._news.notify()
+            # No other sender to wake: this one takes whatever its answer made startable.
+
+    def _next(self) -> Claimed | None:
+        with self._lock:
+            while not self._closed:
+                for endpoint in list(self._queued):
+                    if self._sending[endpoint] < self.per_endpoint:
+                        waiting = self._queued.pop(endpoint)
+                        claimed = waiting.popleft()
+                        if waiting:  # to the back: the endpoints take turns
+                            self._queued[endpoint] = waiting
+                        self._sending[endpoint] += 1
+                        return claimed
+                self._work.wait()
+            return None
 
 
 class Courier:
-    """One run of the worker loop; see the module docstring."""
+    """One run of the worker loop; see the module docstring.
+
+    The coordinator (the calling thread) claims into a :class:`Dispatcher` and records
+    what it hands back; ``CONCURRENCY`` sending threads take from it. Deliveries of an
+    endpoint that gets paused or disabled meanwhile, and everything still queued when the
+    time limit passes, are released unsent in the next transaction.
+    """
 
     def __init__(
-        self,
-        *,
-        time_limit: float | None = None,
-        now: datetime | None = None,
-        on_backlog: Callable[[], None] | None = None,
-        clear_marker: bool = False,
+        self, *, time_limit: float | None = None, now: datetime | None = None, task: bool = False
     ) -> None:
         limit = webhook_settings.TASK_TIME_LIMIT if time_limit is None else time_limit
         self.deadline = time.monotonic() + limit
         self.fixed_now = now  # tests claim "as if at" a later time
-        self.on_backlog = on_backlog
-        self.clear_marker = clear_marker
+        # A delivery task covers new commits while it runs (see webhooks_app.queue),
+        # lingers when idle, asks for help with a backlog and hands over at its limit.
+        self.task = task
+        self.linger = queue.LINGER if task else 0.0
+        self.promise: datetime | None = None  # the coverage this task last promised
+        self.last_busy = time.monotonic()
         self.concurrency = webhook_settings.CONCURRENCY
+        # What it may hold (sending and queued): room for every sending thread, and for
+        # one endpoint's whole hold.
+        self.capacity = max(4 * self.concurrency, endpoint_hold())
         self.policy = RetryPolicy.from_settings()
-        self.in_flight: set[Future[Attempt]] = set()
+        self.dispatcher = Dispatcher(webhook_settings.ENDPOINT_CONCURRENCY)
         self.finished: list[Attempt] = []
+        self.releasing: list[Claimed] = []
         self.oldest_finished = 0.0
         self.last_claim = float("-inf")
         self.asked_for_help = float("-inf")
@@ -125,80 +208,131 @@ class Courier:
     def run(self) -> int:
         """Claim, send and record until nothing is due (or the time limit passes), and
         return how many attempts were made."""
-        pool = _pool.get(self.concurrency)
-        while True:
-            self._collect(block=False)
-            took = self._step(pool)
-            if not (self.in_flight or self.finished or took):
-                break
-            self._collect(block=True)
-        if time.monotonic() >= self.deadline and self._has_due_work():
-            self._ask_for_help()  # stopped at the time limit with work left: hand over
+        if self.task:
+            promise = self.promise = timezone.now() + timedelta(seconds=self.linger)
+            self._reconnecting(lambda: queue.task_started(promise))
+        senders = [
+            threading.Thread(target=self.dispatcher.run_sender, name=f"webhooks-send-{i}")
+            for i in range(self.concurrency)
+        ]
+        for sender in senders:
+            sender.start()
+        try:
+            while self._go_on():
+                pass
+        finally:
+            self.dispatcher.close()
+            for sender in senders:
+                sender.join()
         return self.attempted
+
+    def _go_on(self) -> bool:
+        """One turn of the loop; False when the run is over."""
+        self._collect(timeout=0)
+        took = self._step()
+        now = time.monotonic()
+        if took or self.finished or self.releasing or not self.dispatcher.quiet:
+            self.last_busy = now
+            if self.task:
+                self._keep_covering()
+            self._collect(timeout=self._wait_time())
+            return True
+        if not self.task:
+            return False
+        if now >= self.deadline:
+            if self._has_due_work():
+                self._reconnecting(queue.hand_over)  # work left at the time limit
+            return False
+        if self.promise is None:  # uncovered, and the last claim found nothing
+            return False
+        if now - self.last_busy < self.linger:
+            self._keep_covering()
+            time.sleep(POLL_INTERVAL)
+            return True
+        # Leaving: uncover first, then claim once more (the next turn), so a commit made
+        # meanwhile is either claimed here or finds itself uncovered and enqueues a task.
+        self._reconnecting(lambda: queue.uncover(self.promise))
+        self.promise = None
+        return True
 
     # -- the loop's steps ------------------------------------------------------------
 
-    def _step(self, pool: ThreadPoolExecutor) -> bool:
-        """Record finished attempts and claim more, in one transaction, when either is
-        due. Returns whether anything was claimed.
+    def _step(self) -> bool:
+        """Record finished attempts, release what will not be sent, and claim more, in
+        one transaction, when any is due. Returns whether anything was claimed.
 
-        A claim is made at once when nothing is in flight, along with every flush, and
-        otherwise at most every FLUSH_INTERVAL (a busy worker looking for new work).
+        A claim is made at once when the worker holds nothing, along with every flush
+        once half its room is free, and otherwise at most every FLUSH_INTERVAL (a busy
+        worker looking for new work).
         """
         now = time.monotonic()
-        idle = not self.in_flight
+        if now >= self.deadline:  # start nothing more; give back what waits
+            self.dispatcher.stop()
+            self._collect(timeout=0)
+        held = self.dispatcher.held
+        idle = not held
         flush = bool(self.finished) and (
             idle or len(self.finished) >= FLUSH_SIZE or now - self.oldest_finished >= FLUSH_INTERVAL
         )
-        free = self.concurrency - len(self.in_flight)
+        room = self.capacity - held
         claim = (
-            free > 0
-            and now < self.deadline
-            and (idle or flush or now - self.last_claim >= FLUSH_INTERVAL)
+            now < self.deadline
+            and room > 0
+            and (
+                idle
+                or (flush and room >= self.capacity // 2)
+                or now - self.last_claim >= FLUSH_INTERVAL
+            )
         )
-        if claim and not flush and not self.clear_marker and connection.vendor == "sqlite":
+        if claim and not flush and connection.vendor == "sqlite":
             # A claim is a write transaction, and SQLite has one writer: look first.
             self.last_claim = now
             claim = self._has_due_work()
-        if not (flush or claim):
+        if not (flush or claim or self.releasing):
             return False
-        group, wanted = (self.finished if flush else []), (free if claim else 0)
-        self.attempted += len(group)
-        _, taken = self._reconnecting(lambda: self._flush_and_claim(group, wanted))
+        group, wanted = (self.finished if flush else []), (room if claim else 0)
+        releasing, self.releasing = self.releasing, []
+        recorded, taken = self._reconnecting(lambda: self._write(group, releasing, wanted))
         if flush:
             self.finished = []
+            self.attempted += len(group)
+            self.dispatcher.stop(recorded.stopped)
         if claim:
             self.last_claim = now
-            if len(taken) == free:
+            if len(taken) == room:
                 self._ask_for_help()  # a full claim: there is a backlog for another worker
-        for claimed in taken:
-            self.in_flight.add(pool.submit(send, claimed))
+        self.dispatcher.add(taken)
         return bool(taken)
 
-    def _flush_and_claim(self, group: list[Attempt], free: int) -> tuple[Recorded, list[Claimed]]:
+    def _write(
+        self, group: list[Attempt], releasing: list[Claimed], wanted: int
+    ) -> tuple[Recorded, list[Claimed]]:
+        # One transaction on PostgreSQL, where locks are per row: a commit fewer. SQLite
+        # has one writer for the whole file, and the host waits for it: there the claim
+        # runs after, in autocommit, its reads taking no lock and its UPDATE a short one.
+        together = connection.vendor != "sqlite"
+        taken: list[Claimed] = []
         with transaction.atomic():
             recorded = record(group, self.policy, self._now()) if group else Recorded()
-            taken: list[Claimed] = []
-            if free:
-                taken = claims.claim(free, self._now(), clear_marker=self.clear_marker)
-                self.clear_marker = False
+            claims.release(releasing)
+            if wanted and together:
+                taken = claims.claim(wanted, self._now())
+        if wanted and not together:
+            taken = claims.claim(wanted, self._now())
         return recorded, taken
 
-    def _collect(self, *, block: bool) -> None:
-        """Move completed sends to the unflushed group; with ``block``, first wait until
-        one completes or the next flush or claim is due."""
-        if block and self.in_flight:
-            timeout = FLUSH_INTERVAL
-            if self.finished:
-                timeout = max(0.0, self.oldest_finished + FLUSH_INTERVAL - time.monotonic())
-            wait(self.in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-        done = {f for f in self.in_flight if f.done()}
-        if not done:
-            return
-        if not self.finished:
+    def _collect(self, timeout: float) -> None:
+        finished, released = self.dispatcher.collect(timeout)
+        if finished and not self.finished:
             self.oldest_finished = time.monotonic()
-        self.in_flight -= done
-        self.finished.extend(f.result() for f in done)
+        self.finished.extend(finished)
+        self.releasing.extend(released)
+
+    def _wait_time(self) -> float:
+        """Until the next flush or claim may be due."""
+        if self.finished:
+            return max(0.0, self.oldest_finished + FLUSH_INTERVAL - time.monotonic())
+        return FLUSH_INTERVAL
 
     def _reconnecting(self, work: Callable[[], T]) -> T:
         """Run ``work`` in its own transaction, again on a new connection if the
@@ -216,9 +350,16 @@ class Courier:
 
     def _ask_for_help(self) -> None:
         now = time.monotonic()
-        if self.on_backlog is not None and now - self.asked_for_help >= 1.0:
+        if self.task and now - self.asked_for_help >= 1.0:
             self.asked_for_help = now
-            self.on_backlog()
+            self._reconnecting(queue.ask_for_help)
+
+    def _keep_covering(self) -> None:
+        """Promise to claim again for the next LINGER seconds, renewed halfway."""
+        now = timezone.now()
+        if self.promise is None or (self.promise - now).total_seconds() < self.linger / 2:
+            self.promise = now + timedelta(seconds=self.linger)
+            self._reconnecting(lambda: queue.cover(self.promise))
 
     def _has_due_work(self) -> bool:
         return claims.has_due_work(self._now())
@@ -228,20 +369,15 @@ class Courier:
 
 
 def drain(
-    *,
-    time_limit: float | None = None,
-    now: datetime | None = None,
-    on_backlog: Callable[[], None] | None = None,
-    clear_marker: bool = False,
+    *, time_limit: float | None = None, now: datetime | None = None, task: bool = False
 ) -> int:
-    """Claim, send and record until nothing is due or the time limit is reached.
+    """Claim, send and record until nothing is due or the time limit is reached, and
+    return how many attempts were made.
 
-    Returns how many attempts were made. ``now`` claims as if at that time (tests);
-    ``on_backlog`` is called when more work is due than this run takes on.
+    ``now`` claims as if at that time (tests). ``task``: run as a delivery task, which
+    covers new commits while it runs (see :mod:`webhooks_app.queue`).
     """
-    return Courier(
-        time_limit=time_limit, now=now, on_backlog=on_backlog, clear_marker=clear_marker
-    ).run()
+    return Courier(time_limit=time_limit, now=now, task=task).run()
 
 
 def send_claimed(pk: int, token: uuid.UUID) -> Delivery:

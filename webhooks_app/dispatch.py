@@ -7,7 +7,13 @@ event is rendered once and recorded:
 * on PostgreSQL in one statement, a call to ``webhooks_app_emit_v1()`` (created by the
   migrations). It looks the recipients up, inserts the event and one delivery per
   recipient, and takes the task marker; its plan is cached per connection, which halves
-  the cost of sending the same work as one plain statement;
+  the cost of sending the same work as one plain statement. In autocommit mode that
+  statement is its own transaction, and by default it does not wait for the disk
+  (``synchronous_commit = off`` for it alone): Django has already committed the host's
+  row on its own, so the two were never all-or-nothing, and a database crash within a
+  fraction of a second of the commit loses the event as a crash of the web process
+  between the two commits would. ``WEBHOOKS["DURABLE_AUTOCOMMIT"]`` makes it wait.
+  Inside the host's transaction the event commits with the host's change;
 * elsewhere (SQLite) in three statements (event, deliveries, marker) in one transaction:
   SQLite runs in-process, so statements are cheap and commits are what count.
 
@@ -33,6 +39,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from webhooks_app import queue
+from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog, patterns_for
 from webhooks_app.models import RECEIVING_SQL, Event, Webhook
 from webhooks_app.routing import routing
@@ -106,7 +113,7 @@ def emit(
 @dataclass(frozen=True)
 class Recorded:
     deliveries: int
-    # True: this statement took the task marker; False: a task is already waiting;
+    # True: this statement took the task marker; False: a task already covers it;
     # None: it did not look (see queue.marker_taken_with_events).
     kick: bool | None
 
@@ -144,7 +151,7 @@ def _record_in_one_statement(
         cursor.execute(
             "SELECT * FROM webhooks_app_emit_v1(%s::varchar[], "
             f"%s::{pk_type}[], %s::uuid, %s::varchar, %s::{pk_type}, %s::text, "
-            "%s::timestamptz, %s::timestamptz)",
+            "%s::timestamptz, %s::timestamptz, %s::boolean)",
             [
                 list(patterns),
                 list(project_ids),
@@ -153,7 +160,10 @@ def _record_in_one_statement(
                 event.project_id,
                 event.body,
                 now,
-                queue.marker_stale_before(now) if take_marker else None,
+                queue.covered_until_if_queued(now) if take_marker else None,
+                # Autocommit: the host's row is already committed on its own; the event's
+                # transaction need not wait for the disk too (see DURABLE_AUTOCOMMIT).
+                not connection.in_atomic_block and not webhook_settings.DURABLE_AUTOCOMMIT,
             ],
         )
         event_id, deliveries, kick, version = cursor.fetchone()
@@ -169,8 +179,8 @@ _INSERT_EVENT = (
     "VALUES (%s, %s, %s, %s, %s)"
 )
 _TAKE_MARKER = (
-    "UPDATE webhooks_app_deliverytaskmarker SET waiting_since = %s "
-    "WHERE id = 1 AND (waiting_since IS NULL OR waiting_since < %s)"
+    "UPDATE webhooks_app_deliverytaskmarker SET covered_until = %s "
+    "WHERE id = 1 AND (covered_until IS NULL OR covered_until < %s)"
 )
 
 
@@ -215,8 +225,8 @@ def _record_in_statements(
             return None
         kick = None
         if take_marker:
-            stale = _prep(Event, "created_at", queue.marker_stale_before(event.created_at))
-            cursor.execute(_TAKE_MARKER, [now, stale])
+            until = _prep(Event, "created_at", queue.covered_until_if_queued(event.created_at))
+            cursor.execute(_TAKE_MARKER, [until, now])
             kick = cursor.rowcount == 1
     return Recorded(deliveries, kick)
 

@@ -464,21 +464,24 @@ class DeliveryLog(models.Model):
 
 
 class DeliveryTaskMarker(models.Model):
-    """A single row saying a delivery task is waiting in the queue, not yet started.
+    """A single row saying until when a delivery task covers new commits.
 
-    A commit that finds it set needs no task of its own: the waiting one starts after
-    that commit and sends its deliveries. Asking the queue how many tasks wait would
-    also count the host's unrelated tasks sharing it.
+    Until ``covered_until`` a delivery task that is queued (and will start) or running
+    (and will claim again) sees every delivery committed before then: a commit that finds
+    itself covered needs no task of its own, and costs no write. Asking the queue how
+    many tasks wait would also count the host's unrelated tasks sharing it.
+    ``help_requested_at`` keeps a backlog's requests for a second worker to one at a time.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
-    waiting_since = models.DateTimeField(null=True, blank=True)
+    covered_until = models.DateTimeField(null=True, blank=True)
+    help_requested_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "delivery task marker"
 
     def __str__(self) -> str:
-        return f"delivery task waiting since {self.waiting_since}" if self.waiting_since else "idle"
+        return f"covered until {self.covered_until}" if self.covered_until else "uncovered"
 
 
 class RoutingVersion(models.Model):

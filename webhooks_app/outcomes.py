@@ -27,6 +27,7 @@ from webhooks_app.claims import Claimed
 from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Trigger, Webhook
 from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict
 from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
+from webhooks_app.sql import preparer
 from webhooks_app.transport import Response
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class Recorded:
 
     judged: list[Judged] = field(default_factory=list)
     disabled: list[tuple[int, str, str]] = field(default_factory=list)
+    # Endpoints that must get nothing more now: paused until a retry, or disabled.
+    stopped: set[int] = field(default_factory=set)
 
     def announce(self) -> None:
         for webhook_id, _reason, detail in self.disabled:
@@ -96,7 +99,7 @@ def record(
     if judged:
         _insert_logs(judged)
         _update_deliveries(judged, now)
-        recorded.disabled = _update_endpoints(judged, policy, now)
+        recorded.disabled, recorded.stopped = _update_endpoints(judged, policy, now)
         transaction.on_commit(recorded.announce)
     return recorded
 
@@ -125,61 +128,44 @@ def _still_held(attempts: Sequence[Attempt]) -> set[int]:
     return {pk for pk, token in held.values_list("pk", "claim_token") if token == tokens[pk]}
 
 
-_LOG_COLUMNS = (
-    "uuid", "delivery_id", "webhook_id", "project_id", "event_id", "event_type", "attempt",
-    "trigger", "url", "request_headers", "response_status", "response_headers",
-    "response_body", "duration_ms", "error", "outcome", "next_attempt_at", "created_at",
+_LOG_FIELDS = (
+    "uuid", "delivery", "webhook", "project", "event", "event_type", "attempt", "trigger",
+    "url", "request_headers", "response_status", "response_headers", "response_body",
+    "duration_ms", "error", "outcome", "next_attempt_at", "created_at",
 )  # fmt: skip
 
 
-def _log_values(item: Judged) -> dict[str, Any]:
+def _log_row(item: Judged) -> tuple[Any, ...]:
+    """An attempt log's values, in ``_LOG_FIELDS`` order."""
     attempt, verdict = item.attempt, item.verdict
     claimed, response = attempt.claimed, attempt.response
-    return {
-        "uuid": attempt.uuid,
-        "delivery_id": claimed.id,
-        "webhook_id": claimed.webhook_id,
-        "project_id": claimed.project_id,
-        "event_id": claimed.event_id,
-        "event_type": claimed.event_type,
-        "attempt": attempt.number,
-        "trigger": claimed.trigger,
-        "url": claimed.url,
-        "request_headers": attempt.request_headers,
-        "response_status": response.status,
-        "response_headers": response.headers,
-        "response_body": response.body,
-        "duration_ms": round(response.duration_ms, 2),
-        "error": response.error,
-        "outcome": (
-            DeliveryLog.Outcome.SUCCESS if verdict.succeeded else DeliveryLog.Outcome.FAILURE
-        ),
-        "next_attempt_at": verdict.retry_at,
-        "created_at": attempt.finished_at,
-    }
+    outcome = DeliveryLog.Outcome.SUCCESS if verdict.succeeded else DeliveryLog.Outcome.FAILURE
+    return (
+        attempt.uuid, claimed.id, claimed.webhook_id, claimed.project_id, claimed.event_id,
+        claimed.event_type, attempt.number, claimed.trigger, claimed.url,
+        attempt.request_headers, response.status, response.headers, response.body,
+        round(response.duration_ms, 2), response.error, outcome, verdict.retry_at,
+        attempt.finished_at,
+    )  # fmt: skip
 
 
 def _insert_logs(judged: Sequence[Judged]) -> None:
     meta = DeliveryLog._meta
-    fields = [meta.get_field(name.removesuffix("_id")) for name in _LOG_COLUMNS]
     qn = connection.ops.quote_name
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    params: list[Any] = []
-    for item in judged:
-        values = _log_values(item)
-        params += [f.get_db_prep_save(values[name], connection) for f, name in
-                   zip(fields, _LOG_COLUMNS, strict=True)]  # fmt: skip
+    columns = ", ".join(qn(meta.get_field(name).column) for name in _LOG_FIELDS)
+    row = "(" + ", ".join(["%s"] * len(_LOG_FIELDS)) + ")"
+    prepare = preparer(DeliveryLog, _LOG_FIELDS)
+    params = [value for item in judged for value in prepare(_log_row(item))]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-            f"VALUES {', '.join([row] * len(judged))}",
+            f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(judged))}",
             params,
         )
 
 
 _DELIVERY_FIELDS = (
     "status", "trigger", "attempts", "next_attempt_at", "claim_token", "last_attempt_at",
-    "last_status_code", "updated_at",
+    "last_status_code", "updated_at", "id",
 )  # fmt: skip
 
 
@@ -188,32 +174,35 @@ def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
     per row, which costs more than the requests themselves."""
     meta = Delivery._meta
     qn = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in _DELIVERY_FIELDS]
-    sql = "UPDATE {} SET {} WHERE {} = %s".format(
-        qn(meta.db_table), ", ".join(f"{qn(f.column)} = %s" for f in fields), qn(meta.pk.column)
-    )
+    assignments = ", ".join(f"{qn(meta.get_field(n).column)} = %s" for n in _DELIVERY_FIELDS[:-1])
+    sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
+    prepare = preparer(Delivery, _DELIVERY_FIELDS)
     rows = []
     for item in judged:
         claimed, verdict = item.attempt.claimed, item.verdict
         trigger = Trigger.RETRY if verdict.retry_at else claimed.trigger
-        values = {
-            "status": item.status,
-            "trigger": trigger,
-            "attempts": item.attempt.number,
-            "next_attempt_at": verdict.retry_at,
-            "claim_token": None,
-            "last_attempt_at": now,  # the clock retries are scheduled by
-            "last_status_code": item.attempt.response.status,
-            "updated_at": now,
-        }
-        rows.append([f.get_db_prep_save(values[f.name], connection) for f in fields] + [claimed.id])
+        rows.append(
+            prepare(
+                (
+                    item.status,
+                    trigger,
+                    item.attempt.number,
+                    verdict.retry_at,
+                    None,
+                    now,
+                    item.attempt.response.status,
+                    now,
+                    claimed.id,
+                )
+            )
+        )
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
 def _update_endpoints(
     judged: Sequence[Judged], policy: RetryPolicy, now: datetime
-) -> list[tuple[int, str, str]]:
+) -> tuple[list[tuple[int, str, str]], set[int]]:
     tallies: dict[int, EndpointTally] = {}
     for item in sorted(judged, key=lambda j: j.attempt.finished_at):
         response = item.attempt.response
@@ -226,7 +215,8 @@ def _update_endpoints(
         change = _endpoint_change(webhook_id, tally, policy, now)
         if change is not None:
             disabled.append(change)
-    return disabled
+    stopped = {pk for pk, tally in tallies.items() if tally.pause_until is not None}
+    return disabled, stopped | {pk for pk, _, _ in disabled}
 
 
 def _endpoint_change(
@@ -261,8 +251,8 @@ def _endpoint_change(
 
 def _log_instance(item: Judged) -> DeliveryLog:
     """The attempt as a model instance, for signal receivers."""
-    values = _log_values(item)
-    log = DeliveryLog(**values)
+    attnames = [DeliveryLog._meta.get_field(name).attname for name in _LOG_FIELDS]
+    log = DeliveryLog(**dict(zip(attnames, _log_row(item), strict=True)))
     log._state.adding = False
     claimed = item.attempt.claimed
     log.delivery = Delivery(

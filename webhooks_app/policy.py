@@ -24,6 +24,17 @@ from webhooks_app.conf import webhook_settings
 OVERLOADED = frozenset({408, 429})
 
 
+def stops_endpoint(status: int | None, transport_failure: bool) -> bool:
+    """Whether an answer says the endpoint should get nothing more now: it is gone, down
+    or overloaded (refused, timed out, 5xx, 408, 429)."""
+    return (
+        transport_failure
+        or status == 410
+        or status in OVERLOADED
+        or (status is not None and status >= 500)
+    )
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header: delta-seconds or an HTTP date."""
     if not value:
@@ -99,11 +110,8 @@ class RetryPolicy:
             return Verdict(succeeded=False, gone=True, counts=not test)
         delay = None if test else self.delay(round_attempt, retry_after)
         retry_at = None if delay is None else now + timedelta(seconds=delay)
-        overloaded = (
-            transport_failure or status in OVERLOADED or (status is not None and status >= 500)
-        )
         # Until this delivery's retry: the endpoint's other deliveries wait for it too.
-        pause_until = retry_at if overloaded else None
+        pause_until = retry_at if stops_endpoint(status, transport_failure) else None
         return Verdict(succeeded=False, retry_at=retry_at, pause_until=pause_until, counts=not test)
 
 

@@ -1,10 +1,16 @@
 """The hand-off to django-q2, and the only module that speaks to it.
 
 The database holds the deliveries; the queue only carries the order "drain what is due".
-One row, :class:`~webhooks_app.models.DeliveryTaskMarker`, says a delivery task is
-waiting: a commit that finds it set needs no task of its own, because the waiting one
-starts after that commit and sees its rows. Taking the marker is a conditional UPDATE, so
-of concurrent takers exactly one enqueues. A task clears it as it starts.
+One row, :class:`~webhooks_app.models.DeliveryTaskMarker`, says until when a delivery
+task covers new commits. A commit that finds itself covered needs no task of its own:
+the covering task is queued (and starts after that commit) or running (and claims again
+before its coverage ends). An uncovered commit takes the marker, a conditional UPDATE of
+which concurrent takers win exactly one, and enqueues a task.
+
+A running task keeps itself covering while it works, and for ``LINGER`` seconds after,
+looking for new work: under a steady stream of saves one task stays on and no save
+enqueues anything. Leaving, it uncovers, then claims one last time, so a commit made as
+it leaves is either claimed or finds itself uncovered and enqueues a new task.
 """
 
 from __future__ import annotations
@@ -30,13 +36,17 @@ SWEEP_TASK = "webhooks_app.tasks.sweep"
 PURGE_NAME = "webhooks_app: purge old delivery history"
 PURGE_TASK = "webhooks_app.tasks.purge_history"
 
-# A marker older than this is ignored: its task was lost by the broker, and the next
-# commit enqueues a new one rather than wait for the sweep.
-MARKER_STALE_AFTER = timedelta(seconds=30)
+# How long a queued task covers: if it has not started by then the broker lost it, and
+# the next commit enqueues a new one rather than wait for the sweep.
+QUEUED_COVERS_FOR = timedelta(seconds=30)
+# How long a running task stays on with nothing to do, looking for new work.
+LINGER = 1.0
+# A backlog asks for another worker at most this often.
+HELP_EVERY = timedelta(seconds=5)
 
 
-def marker_stale_before(now: datetime) -> datetime:
-    return now - MARKER_STALE_AFTER
+def covered_until_if_queued(now: datetime) -> datetime:
+    return now + QUEUED_COVERS_FOR
 
 
 def marker_taken_with_events() -> bool:
@@ -77,14 +87,52 @@ def _on_commit_once(callback: Any) -> None:
 
 
 def take_marker() -> bool:
-    """Mark a delivery task as waiting; False if one already is. One conditional UPDATE,
-    so of concurrent callers exactly one wins. (The row is created by migrate.)"""
+    """Cover new commits with a task about to be enqueued; False if a task already
+    covers them. One conditional UPDATE, so of concurrent callers exactly one wins. (The
+    row is created by migrate.)"""
     now = timezone.now()
     return bool(
         DeliveryTaskMarker.objects.filter(
-            Q(waiting_since__isnull=True) | Q(waiting_since__lt=marker_stale_before(now)), pk=1
-        ).update(waiting_since=now)
+            Q(covered_until__isnull=True) | Q(covered_until__lt=now), pk=1
+        ).update(covered_until=covered_until_if_queued(now))
     )
+
+
+def cover(until: datetime) -> None:
+    """A running task promises to claim again before ``until`` (only ever extends)."""
+    DeliveryTaskMarker.objects.filter(
+        Q(covered_until__isnull=True) | Q(covered_until__lt=until), pk=1
+    ).update(covered_until=until)
+
+
+def uncover(promised: datetime) -> None:
+    """A task leaving takes its coverage back, unless a newer promise replaced it."""
+    DeliveryTaskMarker.objects.filter(pk=1, covered_until__lte=promised).update(covered_until=None)
+
+
+def task_started(promise: datetime) -> None:
+    """A task starting takes the coverage over from the queued task it was (which
+    covered for long, in case the broker lost it): it will claim again before
+    ``promise``. It also answers a request for help: a backlog may ask again."""
+    DeliveryTaskMarker.objects.filter(pk=1).update(covered_until=promise, help_requested_at=None)
+
+
+def ask_for_help() -> None:
+    """A backlog: enqueue a second task so another worker shares it (once in a while)."""
+    now = timezone.now()
+    asked = DeliveryTaskMarker.objects.filter(
+        Q(help_requested_at__isnull=True) | Q(help_requested_at__lt=now - HELP_EVERY), pk=1
+    ).update(help_requested_at=now)
+    if asked:
+        _enqueue_task()
+
+
+def hand_over() -> None:
+    """A task stopping at its time limit with work left: a new one takes over."""
+    DeliveryTaskMarker.objects.filter(pk=1).update(
+        covered_until=covered_until_if_queued(timezone.now())
+    )
+    _enqueue_task()
 
 
 def enqueue_drain() -> None:

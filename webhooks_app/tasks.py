@@ -7,15 +7,13 @@ from webhooks_app.conf import webhook_settings
 
 
 def deliver_pending() -> int:
-    """Send every due delivery; enqueued after each transaction that emits events.
+    """Send every due delivery; enqueued by commits that no running task covers.
 
-    Its first claim clears the task marker: from then on, commits need a new task. When
-    a claim comes back full, or the time limit leaves work, it asks for another task,
-    so another worker shares the backlog. (Not in sync mode, where "enqueue" would
-    recurse in-process.)
+    It covers new commits while it runs and for a moment after, asks for a second worker
+    when a claim comes back full, and hands over to a new task at its time limit (see
+    webhooks_app.queue). Not in sync mode, where a task runs in the enqueuing process.
     """
-    helper = None if queue.is_sync() else queue.enqueue_drain
-    return delivery.drain(on_backlog=helper, clear_marker=True)
+    return delivery.drain(task=not queue.is_sync())
 
 
 def sweep() -> int:

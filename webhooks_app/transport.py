@@ -16,16 +16,14 @@ DNS answer that changes between validation and delivery (rebinding) gains nothin
 
 from __future__ import annotations
 
+import codecs
 import contextlib
-import heapq
 import ipaddress
-import itertools
 import os
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from email.message import Message
 from typing import Any
 
 from requests.certs import where as default_ca_bundle
@@ -93,8 +91,9 @@ def blocked_reason(ip: str) -> str | None:
 class _Watch:
     """One request's deadline; the watchdog shuts its socket down when it passes."""
 
-    def __init__(self, deadline: float):
+    def __init__(self, deadline: float, watchdog: _Watchdog):
         self.deadline = deadline
+        self.watchdog = watchdog
         self.conn: HTTPConnection | None = None
         self.expired = False
         self.finished = False
@@ -119,46 +118,56 @@ class _Watch:
         # Before the connection goes back to the pool: a late expiry must not cut off
         # the next request that reuses it.
         with self.lock:
+            if self.finished:
+                return
             self.finished = True
+        self.watchdog.forget(self)
 
 
 class _Watchdog:
-    """One thread per process enforcing whole-request deadlines.
+    """One thread per process enforcing whole-request deadlines, to within ``TICK``.
 
     Socket timeouts bound each read, not the exchange: a receiver sending its headers a
-    byte at a time would otherwise hold a worker past its claim on the batch.
+    byte at a time would otherwise hold a worker past its claim. The thread looks over
+    the requests in flight (at most the sending threads) every ``TICK`` while there are
+    any, and sleeps otherwise: a request costs it no wake-up of its own.
     """
 
-    def __init__(self):
-        self._cond = threading.Condition()
-        self._heap: list[tuple[float, int, _Watch]] = []
-        self._counter = itertools.count()
+    TICK = 0.05
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._busy = threading.Condition(self._lock)
+        self._active: set[_Watch] = set()
         self._pid: int | None = None
 
     def watch(self, deadline: float) -> _Watch:
-        watch = _Watch(deadline)
-        with self._cond:
+        watch = _Watch(deadline, self)
+        with self._lock:
             if self._pid != os.getpid():  # first use, or a fork (qcluster workers)
                 self._pid = os.getpid()
-                self._heap.clear()
+                self._active = set()
                 threading.Thread(target=self._run, name="webhooks-watchdog", daemon=True).start()
-            heapq.heappush(self._heap, (deadline, next(self._counter), watch))
-            self._cond.notify()
+            self._active.add(watch)
+            if len(self._active) == 1:
+                self._busy.notify()
         return watch
+
+    def forget(self, watch: _Watch) -> None:
+        with self._lock:
+            self._active.discard(watch)
 
     def _run(self) -> None:
         while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline, _, watch = self._heap[0]
-                left = deadline - time.monotonic()
-                if left > 0 and not watch.finished:
-                    self._cond.wait(left)
-                    continue
-                heapq.heappop(self._heap)
-            if not watch.finished:
+            with self._lock:
+                while not self._active:
+                    self._busy.wait()
+                now = time.monotonic()
+                overdue = [watch for watch in self._active if watch.deadline <= now]
+                self._active.difference_update(overdue)
+            for watch in overdue:
                 watch.expire()
+            time.sleep(self.TICK)
 
 
 _watchdog = _Watchdog()
@@ -228,14 +237,17 @@ _local = threading.local()
 
 
 class _Pools:
-    """This process's pool manager (made again after a fork: qcluster workers fork)."""
+    """This process's pool manager (made again after a fork: qcluster workers fork), and
+    what each endpoint URL resolves to in it."""
 
     def __init__(self) -> None:
         self._manager: PoolManager | None = None
         self._key: tuple[int, int] | None = None
+        self._targets: dict[tuple[str, bool], tuple[HTTPConnectionPool, str]] = {}
         self._lock = threading.Lock()
 
-    def get(self) -> PoolManager:
+    def target(self, url: str, verify_tls: bool) -> tuple[HTTPConnectionPool, str]:
+        """The pool for ``url`` and the request target (path and query) to send it."""
         key = (os.getpid(), webhook_settings.ENDPOINT_CONCURRENCY)
         with self._lock:
             if self._key != key:
@@ -246,9 +258,16 @@ class _Pools:
                     "http": _GuardedHTTPPool,
                     "https": _GuardedHTTPSPool,
                 }
-                self._key = key
+                self._key, self._targets = key, {}
             assert self._manager is not None
-            return self._manager
+            found = self._targets.get((url, verify_tls))
+            if found is None or found[0].pool is None:  # new, or closed by the manager
+                pool = self._manager.connection_from_url(url, pool_kwargs=_tls(verify_tls))
+                found = pool, parse_url(url).request_uri
+                if len(self._targets) > 4096:
+                    self._targets.clear()
+                self._targets[(url, verify_tls)] = found
+            return found
 
 
 _pools = _Pools()
@@ -277,10 +296,10 @@ def post(
     result = Response()
     watch = _local.watch = _watchdog.watch(deadline)
     try:
-        pool = _pools.get().connection_from_url(url, pool_kwargs=_tls(verify_tls))
+        pool, target = _pools.target(url, verify_tls)
         resp = pool.urlopen(
             "POST",
-            parse_url(url).request_uri,
+            target,
             body=body,
             headers=headers,
             retries=False,
@@ -354,9 +373,17 @@ def _release(resp: Any) -> None:
 
 
 def _charset(headers: dict[str, str]) -> str:
-    message = Message()
-    message["content-type"] = headers.get("Content-Type", "")
-    return message.get_content_charset() or "utf-8"
+    """The charset parameter of the Content-Type, if any (utf-8 otherwise)."""
+    for param in headers.get("Content-Type", "").split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            charset = value.strip().strip('"').lower()
+            try:
+                codecs.lookup(charset)
+            except LookupError:
+                break
+            return charset
+    return "utf-8"
 
 
 def _find_cause(exc: BaseException, kind: type) -> BaseException | None:

@@ -84,13 +84,21 @@ def _as_just_inserted(task: Task) -> Task:
     it without asking the database, so a plain create costs no extra query."""
     view = copy.copy(task)
     view._prefetched_objects_cache = {
-        "labels": Label.objects.none(),
-        "assignees": get_user_model().objects.none(),
+        "labels": _evaluated_empty(Label.objects.none()),
+        "assignees": _evaluated_empty(get_user_model().objects.none()),
     }
     for name in ("stat_checklists", "stat_comments", "stat_attachments", "stat_videos"):
         setattr(view, name, 0)
     view.stat_tracked = None
     return view
+
+
+def _evaluated_empty(queryset: Any) -> Any:
+    """An empty queryset already evaluated, as prefetching leaves one: iterating a bare
+    ``none()`` still compiles its SQL, which cost more than rendering the task."""
+    queryset._result_cache = []
+    queryset._prefetch_done = True
+    return queryset
 
 
 @register(Sprint)

@@ -33,12 +33,14 @@ BEGIN UPDATE webhooks_app_routingversion SET version = version + 1 WHERE id = 1;
 """
 
 # Recipients: receiving webhooks of these projects (or organisation-wide) subscribed to
-# one of the event's patterns. One event row, one delivery per recipient, and the task
-# marker when asked (p_marker_stale not null). Returns nulls when nobody receives it.
+# one of the event's patterns. One event row, one delivery per recipient, and, when
+# asked (p_cover_until not null), the task marker if no task covers this commit. With
+# p_async the statement's own transaction (autocommit mode only) does not wait for the
+# disk. Returns nulls when nobody receives it.
 POSTGRES_EMIT = """
 CREATE OR REPLACE FUNCTION webhooks_app_emit_v1(
     p_patterns varchar[], p_projects {pk}[], p_uuid uuid, p_type varchar, p_project {pk},
-    p_body text, p_now timestamptz, p_marker_stale timestamptz,
+    p_body text, p_now timestamptz, p_cover_until timestamptz, p_async boolean,
     OUT recorded_event bigint, OUT recorded_deliveries integer, OUT kick_task boolean,
     OUT routing_version bigint)
 LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
@@ -56,6 +58,9 @@ BEGIN
     IF recorded_deliveries = 0 THEN
         RETURN;
     END IF;
+    IF p_async THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
     INSERT INTO webhooks_app_event (uuid, event_type, project_id, body, created_at)
     VALUES (p_uuid, p_type, p_project, p_body, p_now)
     RETURNING id INTO recorded_event;
@@ -63,9 +68,9 @@ BEGIN
         round_offset, next_attempt_at, created_at, updated_at)
     SELECT r, recorded_event, 'pending', 'event', 0, 0, p_now, p_now, p_now
     FROM unnest(recipients) AS r;
-    IF p_marker_stale IS NOT NULL THEN
-        UPDATE webhooks_app_deliverytaskmarker SET waiting_since = p_now
-        WHERE id = 1 AND (waiting_since IS NULL OR waiting_since < p_marker_stale);
+    IF p_cover_until IS NOT NULL THEN
+        UPDATE webhooks_app_deliverytaskmarker SET covered_until = p_cover_until
+        WHERE id = 1 AND (covered_until IS NULL OR covered_until < p_now);
         kick_task := FOUND;
     END IF;
 END $$;
@@ -138,6 +143,14 @@ class Migration(migrations.Migration):
                 ("version", models.BigIntegerField(default=0)),
             ],
             options={"verbose_name": "routing version"},
+        ),
+        migrations.RenameField(
+            model_name="deliverytaskmarker", old_name="waiting_since", new_name="covered_until"
+        ),
+        migrations.AddField(
+            model_name="deliverytaskmarker",
+            name="help_requested_at",
+            field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.RemoveConstraint(model_name="delivery", name="webhooks_unique_delivery"),
         migrations.RemoveIndex(model_name="deliverylog", name="webhooks_log_webhook_idx"),

@@ -1,0 +1,96 @@
+"""The health report: a stall is visible within minutes, to a command and a monitor."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from webhooks_app.health import report
+from webhooks_app.models import Delivery, Webhook
+
+pytestmark = pytest.mark.django_db
+
+
+def due_for(seconds: float) -> None:
+    Delivery.objects.filter(status="pending").update(
+        next_attempt_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def health(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command("webhooks_health", *args, stdout=out)
+    except SystemExit as exit:
+        return int(exit.code), out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_the_command_reports_a_backlog_older_than_its_threshold_and_exits_1(
+    webhook, make_task
+):
+    make_task()
+    make_task()
+    due_for(600)  # nobody has claimed them for ten minutes
+
+    code, out = health()
+    assert code == 1
+    assert "Oldest due delivery: 600 s old (STALLED" in out
+    assert "2 due" in out
+
+    assert health("--stall-after", "900")[0] == 0
+
+
+def test_a_fresh_backlog_or_none_is_healthy(webhook, make_task):
+    assert health() == (0, health()[1])
+    assert "Nothing is due." in health()[1]
+    make_task()
+    code, out = health()
+    assert code == 0 and "within bounds" in out
+
+
+def test_held_and_paused_deliveries_are_reported_but_are_not_a_stall(
+    make_webhook, make_task, other_project
+):
+    paused = make_webhook("http://127.0.0.1:9/paused")
+    held = make_webhook("http://127.0.0.1:9/held")
+    make_task()
+    due_for(3600)
+    Webhook.objects.filter(pk=paused.pk).update(
+        consecutive_failures=2, paused_until=timezone.now() + timedelta(minutes=5)
+    )
+    Webhook.objects.filter(pk=held.pk).update(enabled=False, disabled_reason="failures")
+
+    current = report()
+    assert not current.stalled and current.oldest_due_age is None
+    rows = {row.webhook: row for row in current.backlog}
+    assert rows[str(paused.uuid)].due == 1 and rows[str(paused.uuid)].paused_until
+    assert rows[str(held.uuid)].held == 1 and rows[str(held.uuid)].due == 0
+    assert current.failing == [str(paused.uuid)] and current.disabled == [str(held.uuid)]
+
+
+def test_the_json_view_is_for_staff_or_the_token_and_answers_503_when_stalled(
+    client, django_user_model, webhook, make_task, webhooks_settings
+):
+    url = "/webhooks/health/"
+    assert client.get(url).status_code == 403
+
+    webhooks_settings(HEALTH_TOKEN="s3cret")
+    assert client.get(url, HTTP_AUTHORIZATION="Bearer wrong").status_code == 403
+    healthy = client.get(url, HTTP_AUTHORIZATION="Bearer s3cret")
+    assert healthy.status_code == 200 and healthy.json()["stalled"] is False
+
+    make_task()
+    due_for(600)
+    staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
+    client.force_login(staff)
+    stalled = client.get(url)
+    assert stalled.status_code == 503
+    body = json.loads(stalled.content)
+    assert body["stalled"] is True and body["oldest_due_age"] >= 600
+    assert body["backlog"][0]["due"] == 1
