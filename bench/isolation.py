@@ -175,9 +175,9 @@ def make_target(slug: str, urls: list[str]):
 
 def _retire(project) -> None:
     """The run's receivers are gone: its webhooks must not keep the workers busy."""
-    from webhooks_app.models import Webhook
+    from webhooks_app.models import Webhook, WebhookStatus
 
-    Webhook.objects.filter(project=project).update(enabled=False, disabled_reason="manual")
+    Webhook.objects.filter(project=project).update(status=WebhookStatus.DISABLED)
 
 
 def latency_run(name: str, args) -> dict:

@@ -44,7 +44,7 @@ FLOOR_SQL = """
 WITH targets AS (
     SELECT w.id FROM webhooks_app_webhook w
     WHERE (w.project_id IS NULL OR w.project_id = ANY (%(projects)s))
-      AND (w.enabled OR w.disabled_reason = 'failures')
+      AND w.status IN ('active', 'auto-disabled')
       AND EXISTS (SELECT 1 FROM webhooks_app_subscription s
                   WHERE s.webhook_id = w.id AND s.event_type = ANY (%(patterns)s))
 ), ev AS (

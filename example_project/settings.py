@@ -112,6 +112,8 @@ else:
 
 WEBHOOKS = {
     "PROJECT_MODEL": "agile.Project",
+    # GitScrum's 26 events, as the library ships them.
+    "EVENTS": "webhooks_app.presets.gitscrum.EVENTS",
     "PRODUCT_NAME": "AgileBoard",
     # The demo's receiver runs on this machine; a production host keeps the SSRF guard.
     "ALLOWED_NETWORKS": ["127.0.0.0/8"],

@@ -1,3 +1,10 @@
+"""Fixtures of the library's tests, on the test host ``tests.testapp``.
+
+Those that know nothing of the host (receiver, deliver, make_webhook, webhooks_settings,
+the routing-map reset) are imported by the example product's tests too, so the test
+app's models are imported inside the fixtures that need them.
+"""
+
 from __future__ import annotations
 
 import os
@@ -12,7 +19,6 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from example_project.agile.models import BoardColumn, Project, Task
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, Subscription, Webhook
 from webhooks_app.testing import Receiver
@@ -23,7 +29,7 @@ ROOT = Path(settings.BASE_DIR)
 def other_process_env(**overrides: str) -> dict[str, str]:
     """The environment of another process (a qcluster, a script) on this test's database."""
     env = os.environ.copy()
-    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    env["DJANGO_SETTINGS_MODULE"] = settings.SETTINGS_MODULE
     name = str(connection.settings_dict["NAME"])
     if connection.vendor == "sqlite":
         env["WEBHOOKS_SQLITE_PATH"] = name
@@ -64,22 +70,21 @@ def receiver():
 
 @pytest.fixture
 def project(db):
+    from tests.testapp.models import Project
+
     return Project.objects.create(name="Web Platform", slug="web-platform")
 
 
 @pytest.fixture
 def other_project(db):
+    from tests.testapp.models import Project
+
     return Project.objects.create(name="Mobile", slug="mobile")
 
 
 @pytest.fixture
-def column(project):
-    return BoardColumn.objects.create(project=project, title="In Progress", position=1)
-
-
-@pytest.fixture
 def make_webhook(db, project):
-    def make(url: str, events=("issues.*",), *, project=project, **fields) -> Webhook:
+    def make(url: str, events=("items.*",), *, project=project, **fields) -> Webhook:
         webhook = Webhook.objects.create(url=url, project=project, **fields)
         Subscription.objects.bulk_create(
             [Subscription(webhook=webhook, event_type=e) for e in events]
@@ -97,11 +102,15 @@ def webhook(make_webhook, receiver):
 
 
 @pytest.fixture
-def make_task(project):
-    def make(**fields) -> Task:
-        fields.setdefault("title", "Implement login page")
+def make_item(project):
+    """Save an item: ``items.store`` for every subscriber of the project."""
+
+    from tests.testapp.models import Item
+
+    def make(**fields) -> Item:
+        fields.setdefault("title", "Write the release notes")
         fields.setdefault("project", project)
-        return Task.objects.create(**fields)
+        return Item.objects.create(**fields)
 
     return make
 

@@ -9,13 +9,15 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from tests.testapp.models import Project
+from webhooks_app import operations
 from webhooks_app.models import (
     Delivery,
     DeliveryLog,
-    DisabledReason,
     Event,
     Trigger,
     Webhook,
+    WebhookStatus,
 )
 from webhooks_app.testing import Reply
 
@@ -72,7 +74,7 @@ def change_form(webhook: Webhook, **fields) -> dict:
         "subscriptions-MIN_NUM_FORMS": "0",
         "subscriptions-MAX_NUM_FORMS": "1000",
     }
-    if webhook.enabled:
+    if webhook.is_active:
         data["enabled"] = "on"
     if webhook.verify_tls:
         data["verify_tls"] = "on"
@@ -91,7 +93,7 @@ def change_form(webhook: Webhook, **fields) -> dict:
 def failed_delivery(webhook: Webhook, *, age: timedelta = timedelta(0)) -> Delivery:
     created = timezone.now() - age
     event = Event.objects.create(
-        event_type="issues.store", body='{"event":"issues.store","data":{}}', created_at=created
+        event_type="items.store", body='{"event":"items.store","data":{}}', created_at=created
     )
     return Delivery.objects.create(
         webhook=webhook,
@@ -111,17 +113,21 @@ def test_list_shows_each_status_in_words(admin_client, make_webhook):
     make_webhook(
         "http://127.0.0.1:9/c",
         name="Broken",
-        enabled=False,
-        disabled_reason=DisabledReason.FAILURES,
+        status=WebhookStatus.AUTO_DISABLED,
         disabled_detail="5 consecutive failed deliveries; last: HTTP 503",
     )
-    make_webhook(
-        "http://127.0.0.1:9/d", name="Paused", enabled=False, disabled_reason=DisabledReason.MANUAL
-    )
+    make_webhook("http://127.0.0.1:9/d", name="Paused", status=WebhookStatus.DISABLED)
+    make_webhook("http://127.0.0.1:9/e", name="Retired", status=WebhookStatus.GONE)
 
     page = admin_client.get(CHANGELIST).content.decode()
 
-    for label in ("Active", "Failing (3 in a row)", "Disabled automatically", "Disabled by hand"):
+    for label in (
+        "Active",
+        "Failing (3 in a row)",
+        "Disabled after consecutive failures",
+        "Disabled by hand",
+        "Disabled: the endpoint answered 410 Gone",
+    ):
         assert label in page
     assert "5 consecutive failed deliveries; last: HTTP 503" in page  # the badge's tooltip
 
@@ -134,10 +140,10 @@ def test_list_shows_each_status_in_words(admin_client, make_webhook):
 def test_add_page_offers_events_grouped_by_category(admin_client):
     page = admin_client.get(ADD).content.decode()
 
-    assert '<optgroup label="Task events">' in page
-    assert '<optgroup label="Sprint events">' in page
-    assert "issues.store — Task created" in page
-    assert "issues.* — Every “issues.” event (7, and any added later)" in page
+    assert '<optgroup label="Item events">' in page
+    assert '<optgroup label="Tag events">' in page
+    assert "items.store — Item created" in page
+    assert "items.* — Every “items.” event (7, and any added later)" in page
     assert "* — All events, including ones added later" in page
 
 
@@ -147,14 +153,14 @@ def test_add_page_offers_events_grouped_by_category(admin_client):
 def test_adding_a_webhook_saves_its_events_and_shows_the_secret_once(admin_client, project):
     response = admin_client.post(
         ADD,
-        webhook_form(project, "https://ci.example.com/hook", ["issues.store", "sprints.*"]),
+        webhook_form(project, "https://ci.example.com/hook", ["items.store", "items.tags.*"]),
         follow=True,
     )
 
     webhook = Webhook.objects.get()
     assert sorted(webhook.subscriptions.values_list("event_type", flat=True)) == [
-        "issues.store",
-        "sprints.*",
+        "items.store",
+        "items.tags.*",
     ]
     assert response.redirect_chain[-1][0].startswith(SECRETS)
     page = response.content.decode()
@@ -171,7 +177,7 @@ def test_adding_a_webhook_saves_its_events_and_shows_the_secret_once(admin_clien
 
 def test_a_webhook_added_unticked_is_disabled_by_hand(admin_client, project):
     admin_client.post(
-        ADD, webhook_form(project, "https://ci.example.com/hook", ["issues.store"], enabled="")
+        ADD, webhook_form(project, "https://ci.example.com/hook", ["items.store"], enabled="")
     )
 
     webhook = Webhook.objects.get()
@@ -181,11 +187,11 @@ def test_a_webhook_added_unticked_is_disabled_by_hand(admin_client, project):
 
 def test_unknown_event_is_rejected_with_a_message_naming_it(admin_client, project):
     response = admin_client.post(
-        ADD, webhook_form(project, "https://ci.example.com/hook", ["issues.store", "issues.creat"])
+        ADD, webhook_form(project, "https://ci.example.com/hook", ["items.store", "items.creat"])
     )
 
     assert response.status_code == 200
-    assert "“issues.creat” is not a known event" in response.content.decode()
+    assert "“items.creat” is not a known event" in response.content.decode()
     assert not Webhook.objects.exists()
 
     response = admin_client.post(
@@ -197,7 +203,7 @@ def test_unknown_event_is_rejected_with_a_message_naming_it(admin_client, projec
 
 def test_the_same_event_twice_is_rejected(admin_client, project):
     response = admin_client.post(
-        ADD, webhook_form(project, "https://ci.example.com/hook", ["issues.store", "issues.store"])
+        ADD, webhook_form(project, "https://ci.example.com/hook", ["items.store", "items.store"])
     )
 
     assert response.status_code == 200
@@ -215,15 +221,15 @@ def test_a_webhook_without_events_is_saved_with_a_warning(admin_client, project)
 
 
 def test_a_stored_pattern_the_list_does_not_offer_is_kept(admin_client, make_webhook):
-    webhook = make_webhook("https://ci.example.com/hook", events=["issues.move.*"])
+    webhook = make_webhook("https://ci.example.com/hook", events=["items.tags.*"])
 
     page = admin_client.get(change_url(webhook)).content.decode()
-    assert '<option value="issues.move.*" selected>' in page
-    assert "Task moved between board columns, Task moved to another project" in page
+    assert '<option value="items.tags.*" selected>' in page
+    assert "Tag added to an item, Tag removed from an item" in page
 
     response = admin_client.post(change_url(webhook), change_form(webhook, name="Renamed"))
     assert response.status_code == 302
-    assert list(webhook.subscriptions.values_list("event_type", flat=True)) == ["issues.move.*"]
+    assert list(webhook.subscriptions.values_list("event_type", flat=True)) == ["items.tags.*"]
 
 
 def test_unticking_enabled_disables_by_hand_and_ticking_resumes(admin_client, make_webhook):
@@ -233,12 +239,10 @@ def test_unticking_enabled_disables_by_hand_and_ticking_resumes(admin_client, ma
         change_url(webhook), change_form(webhook, enabled=None), follow=True
     )
     webhook.refresh_from_db()
-    assert webhook.status == "disabled"
-    assert webhook.disabled_reason == DisabledReason.MANUAL
+    assert webhook.status == WebhookStatus.DISABLED
     assert any("is disabled by hand" in m for m in texts(response))
 
-    webhook.disabled_reason = DisabledReason.FAILURES
-    webhook.save()
+    Webhook.objects.filter(pk=webhook.pk).update(status=WebhookStatus.AUTO_DISABLED)
     held = failed_delivery(webhook)
     Delivery.objects.filter(pk=held.pk).update(status=Delivery.Status.PENDING)
     response = admin_client.post(
@@ -264,17 +268,16 @@ def test_saving_the_form_does_not_overwrite_the_failure_count(admin_client, make
 def test_change_page_shows_why_a_webhook_was_disabled(admin_client, make_webhook):
     webhook = make_webhook(
         "https://ci.example.com/hook",
-        enabled=False,
+        status=WebhookStatus.GONE,
         disabled_at=timezone.now(),
-        disabled_reason=DisabledReason.GONE,
-        disabled_detail="The endpoint answered 410 Gone.",
+        disabled_detail="HTTP 410 from https://ci.example.com/hook",
     )
 
     page = admin_client.get(change_url(webhook)).content.decode()
 
-    assert "Disabled automatically" in page
-    assert "Disabled automatically: the endpoint answered 410 Gone" in page
-    assert "Detail: The endpoint answered 410 Gone." in page
+    assert "Disabled: the endpoint answered 410 Gone" in page
+    assert "Nothing is sent until it is enabled again." in page
+    assert "Detail: HTTP 410 from https://ci.example.com/hook" in page
     assert "Hidden. It is shown once" in page
 
 
@@ -346,9 +349,8 @@ def test_enabling_an_auto_disabled_webhook_sends_what_was_held(admin_client, mak
     webhook = make_webhook(
         "https://ci.example.com/hook",
         name="CI",
-        enabled=False,
+        status=WebhookStatus.AUTO_DISABLED,
         consecutive_failures=5,
-        disabled_reason=DisabledReason.FAILURES,
     )
     held = failed_delivery(webhook)
     Delivery.objects.filter(pk=held.pk).update(
@@ -523,14 +525,14 @@ def test_log_list_columns_filters_and_search(admin_client, ping_log, webhook):
     assert listed(outcome="failure") == []
     assert listed(outcome="success") == [ping_log]
     assert listed(trigger="test") == [ping_log]
-    assert listed(event_type="issues.store") == []
+    assert listed(event_type="items.store") == []
     assert listed(event_type="ping") == [ping_log]
     assert listed(webhook__id__exact=webhook.pk) == [ping_log]
     assert listed(q=str(ping_log.uuid)) == [ping_log]  # X-Webhook-Delivery
     assert listed(q=ping_log.event.msg_id) == [ping_log]  # webhook-id
     assert listed(q="ping") == [ping_log]
     assert listed(q="127.0.0.1") == [ping_log]
-    assert listed(q="issues.store") == []
+    assert listed(q="items.store") == []
 
 
 def test_log_detail_shows_the_request_and_the_response(admin_client, ping_log):
@@ -559,7 +561,7 @@ def test_log_redeliver_action_makes_attempt_2(admin_client, ping_log, receiver):
 
 
 def test_log_redeliver_button_shows_every_attempt(admin_client, ping_log, receiver):
-    url = reverse("admin:webhooks_app_deliverylog_redeliver", args=[ping_log.pk])
+    url = reverse("admin:webhooks_app_delivery_redeliver", args=[ping_log.delivery_id])
 
     assert admin_client.get(url).status_code == 405
     response = admin_client.post(url, follow=True)
@@ -572,7 +574,7 @@ def test_log_redeliver_button_shows_every_attempt(admin_client, ping_log, receiv
 
 
 def test_log_redeliver_of_a_disabled_webhook_is_held(admin_client, ping_log, webhook):
-    webhook.disable()
+    operations.disable(webhook)
 
     response = run_action(admin_client, LOGS, "redeliver_action", [ping_log])
 
@@ -606,43 +608,67 @@ def test_a_staff_user_without_change_permission_cannot_act(client, django_user_m
 
     logs = client.get(LOGS)
     assert "redeliver_action" not in logs.content.decode()
-    redeliver = reverse("admin:webhooks_app_deliverylog_redeliver", args=[ping_log.pk])
+    redeliver = reverse("admin:webhooks_app_delivery_redeliver", args=[ping_log.delivery_id])
     assert client.post(redeliver).status_code == 403
     send = reverse("admin:webhooks_app_webhook_send_test", args=[ping_log.webhook_id])
     assert client.post(send).status_code == 403
     assert DeliveryLog.objects.count() == 1
 
 
-def test_free_plan_project_cannot_enable_a_webhook_in_the_admin(
+def test_the_activation_rule_refuses_an_active_webhook_in_the_admin(
     admin_client, project, receiver, make_webhook
 ):
-    from example_project.agile.models import Project
-
     Project.objects.filter(pk=project.pk).update(plan=Project.Plan.FREE)
-    response = admin_client.post(
-        reverse("admin:webhooks_app_webhook_add"),
-        {
-            "project": project.pk,
-            "name": "free",
-            "url": receiver.url,
-            "enabled": "on",
-            "verify_tls": "on",
-            "subscriptions-TOTAL_FORMS": "0",
-            "subscriptions-INITIAL_FORMS": "0",
-        },
-    )
+    response = admin_client.post(ADD, webhook_form(project, receiver.url, extra_forms=0))
     assert response.status_code == 200
     assert "Pro feature" in response.content.decode()
     assert not Webhook.objects.exists()
 
-    webhook = make_webhook(receiver.url, enabled=False)
-    changelist = reverse("admin:webhooks_app_webhook_changelist")
-    response = admin_client.post(
-        changelist, {"action": "enable_action", "_selected_action": [webhook.pk]}, follow=True
-    )
-    assert "was not enabled" in response.content.decode()
+    webhook = make_webhook(receiver.url, status=WebhookStatus.DISABLED)
+    response = run_action(admin_client, CHANGELIST, "enable_action", [webhook])
+    assert any("was not enabled" in m and "Pro feature" in m for m in texts(response))
     webhook.refresh_from_db()
-    assert not webhook.enabled
+    assert webhook.status == WebhookStatus.DISABLED
+
+
+def test_the_admin_refuses_to_move_an_active_webhook_to_a_refused_project(
+    admin_client, make_webhook, other_project
+):
+    Project.objects.filter(pk=other_project.pk).update(plan=Project.Plan.FREE)
+    active = make_webhook("https://ci.example.com/hook", name="CI")
+
+    response = admin_client.post(change_url(active), change_form(active, project=other_project.pk))
+
+    assert response.status_code == 200
+    assert "Pro feature" in response.content.decode()
+    active.refresh_from_db()
+    assert active.project_id != other_project.pk and active.is_active
+
+    # Disabled, it may move there: it receives nothing until the project may activate it.
+    prepared = make_webhook("https://ci.example.com/other", status=WebhookStatus.DISABLED)
+    response = admin_client.post(
+        change_url(prepared), change_form(prepared, project=other_project.pk)
+    )
+    assert response.status_code == 302
+    prepared.refresh_from_db()
+    assert prepared.project_id == other_project.pk
+
+
+def test_delivery_list_shows_pending_and_failed_deliveries_and_redelivers_them(
+    admin_client, webhook, receiver
+):
+    failed = failed_delivery(webhook)
+    deliveries = reverse("admin:webhooks_app_delivery_changelist")
+
+    page = admin_client.get(deliveries, {"status__exact": "failed"})
+    assert list(page.context["cl"].result_list) == [failed]
+
+    response = run_action(admin_client, deliveries, "redeliver_action", [failed])
+
+    assert any("succeeded: HTTP 200" in m for m in texts(response))
+    failed.refresh_from_db()
+    assert failed.status == Delivery.Status.SUCCEEDED
+    assert receiver.wait_for(1)[0].headers["webhook-id"] == failed.event.msg_id
 
 
 @pytest.mark.parametrize(

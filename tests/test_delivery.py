@@ -10,8 +10,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.conftest import held_by_a_worker
-from webhooks_app import signals
-from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Event, Webhook
+from tests.testapp.models import Project
+from webhooks_app import operations, signals
+from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
 from webhooks_app.testing import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
@@ -23,26 +24,26 @@ def only_delivery() -> Delivery:
     return Delivery.objects.select_related("event", "webhook").get()
 
 
-def test_created_task_is_delivered_signed_with_envelope_and_headers(
-    webhook, receiver, make_task, deliver
+def test_created_item_is_delivered_signed_with_envelope_and_headers(
+    webhook, receiver, make_item, deliver
 ):
-    task = make_task(title="Write docs")
+    item = make_item(title="Write docs")
 
     assert deliver() == 1
 
     (request,) = receiver.wait_for(1)
     assert request.verified is True, request.error
     body = request.json()
-    assert body["event"] == "issues.store"
+    assert body["event"] == "items.store"
     assert body["timestamp"].endswith("Z")
-    assert body["data"]["uuid"] == str(task.uuid)
+    assert body["data"]["uuid"] == str(item.uuid)
     assert body["data"]["title"] == "Write docs"
     assert "changes" not in body
     headers = request.headers
     assert headers["Content-Type"] == "application/json"
-    assert headers["User-Agent"] == "AgileBoard Webhook"
-    assert headers["X-Header"] == "AgileBoard"
-    assert headers["X-Webhook-Event"] == "issues.store"
+    assert headers["User-Agent"] == "Acme Webhook"
+    assert headers["X-Header"] == "Acme"
+    assert headers["X-Webhook-Event"] == "items.store"
     event = Event.objects.get()
     assert headers["webhook-id"] == event.msg_id
     assert headers["X-Webhook-Signature-256"].startswith("sha256=")
@@ -59,31 +60,31 @@ def test_created_task_is_delivered_signed_with_envelope_and_headers(
     assert log.trigger == "event" and log.duration_ms > 0
 
 
-def test_update_sends_changes_from_and_to(webhook, receiver, make_task, deliver):
-    task = make_task(title="Old")
-    task.title = "New"
-    task.save()
-    task.save()  # no change: no event
+def test_update_sends_changes_from_and_to(webhook, receiver, make_item, deliver):
+    item = make_item(title="Old")
+    item.title = "New"
+    item.save()
+    item.save()  # no change: no event
 
     deliver()
 
     # Sends to one endpoint may overlap, so they may arrive in either order.
     requests = sorted(receiver.wait_for(2), key=lambda r: r.event)
-    assert [r.event for r in requests] == ["issues.store", "issues.update"]
+    assert [r.event for r in requests] == ["items.store", "items.update"]
     body = requests[1].json()
     assert body["changes"] == {"title": {"from": "Old", "to": "New"}}
     assert body["data"]["title"] == "New"
     assert Event.objects.count() == 2
 
 
-def test_deleted_task_is_described_as_it_was(webhook, receiver, make_task, deliver):
-    task = make_task(title="Doomed")
-    uuid = str(task.uuid)
-    task.delete()
+def test_deleted_item_is_described_as_it_was(webhook, receiver, make_item, deliver):
+    item = make_item(title="Doomed")
+    uuid = str(item.uuid)
+    item.delete()
 
     deliver()
 
-    destroyed = {r.event: r for r in receiver.wait_for(2)}["issues.destroy"]
+    destroyed = {r.event: r for r in receiver.wait_for(2)}["items.destroy"]
     assert destroyed.json()["data"] == {
         **destroyed.json()["data"],
         "uuid": uuid,
@@ -92,14 +93,14 @@ def test_deleted_task_is_described_as_it_was(webhook, receiver, make_task, deliv
 
 
 def test_rolled_back_transaction_sends_nothing(
-    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks
+    webhook, receiver, make_item, deliver, django_capture_on_commit_callbacks
 ):
     with (
         django_capture_on_commit_callbacks() as callbacks,
         pytest.raises(RuntimeError),
         transaction.atomic(),
     ):
-        make_task()
+        make_item()
         raise RuntimeError("host's request failed")
 
     assert callbacks == []  # the queue was never asked
@@ -109,21 +110,21 @@ def test_rolled_back_transaction_sends_nothing(
 
 
 def test_queue_is_asked_once_per_transaction_after_commit(
-    webhook, make_task, django_capture_on_commit_callbacks
+    webhook, make_item, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
         for i in range(5):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
     assert len(callbacks) == 1
     assert Delivery.objects.count() == 5
 
 
 def test_server_error_is_retried_on_the_backoff_schedule(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(FAILURE_THRESHOLD=100)
     receiver.default = Reply(status=500, body=b"boom")
-    make_task()
+    make_item()
 
     deliver()
     delays = []
@@ -148,18 +149,18 @@ def test_server_error_is_retried_on_the_backoff_schedule(
     assert len({r.headers["webhook-id"] for r in receiver.requests}) == 1
 
 
-def test_retry_after_header_is_honoured(webhook, receiver, make_task, deliver):
+def test_retry_after_header_is_honoured(webhook, receiver, make_item, deliver):
     receiver.reply(Reply(status=429, headers={"Retry-After": "3600"}))
-    make_task()
+    make_item()
     deliver()
     d = only_delivery()
     assert (d.next_attempt_at - d.last_attempt_at).total_seconds() >= 3600
 
 
-def test_timeout_is_a_failure_and_retried(webhook, receiver, make_task, deliver, webhooks_settings):
+def test_timeout_is_a_failure_and_retried(webhook, receiver, make_item, deliver, webhooks_settings):
     webhooks_settings(TIMEOUT=0.5)
     receiver.reply(Reply(delay=5))
-    make_task()
+    make_item()
     deliver()
     log = DeliveryLog.objects.get()
     assert log.outcome == "failure" and log.response_status is None
@@ -169,10 +170,10 @@ def test_timeout_is_a_failure_and_retried(webhook, receiver, make_task, deliver,
 
 
 def test_connection_refused_is_a_failure_and_retried(
-    make_webhook, closed_port_url, make_task, deliver
+    make_webhook, closed_port_url, make_item, deliver
 ):
     make_webhook(closed_port_url)
-    make_task()
+    make_item()
     deliver()
     log = DeliveryLog.objects.get()
     assert log.outcome == "failure" and log.response_status is None
@@ -181,10 +182,10 @@ def test_connection_refused_is_a_failure_and_retried(
     assert d.status == Delivery.Status.PENDING and d.next_attempt_at > timezone.now()
 
 
-def test_redirect_is_not_followed_and_counts_as_failure(webhook, receiver, make_task, deliver):
+def test_redirect_is_not_followed_and_counts_as_failure(webhook, receiver, make_item, deliver):
     with Receiver() as elsewhere:
         receiver.reply(Reply(status=302, headers={"Location": elsewhere.url}))
-        make_task()
+        make_item()
         deliver()
         assert elsewhere.count == 0
     log = DeliveryLog.objects.get()
@@ -193,7 +194,7 @@ def test_redirect_is_not_followed_and_counts_as_failure(webhook, receiver, make_
 
 
 def test_gone_disables_the_endpoint_at_once(
-    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks, webhooks_settings
+    webhook, receiver, make_item, deliver, django_capture_on_commit_callbacks, webhooks_settings
 ):
     webhooks_settings(ENDPOINT_CONCURRENCY=1)  # one request at a time: the second waits
     receiver.reply(Reply(status=410))
@@ -202,14 +203,14 @@ def test_gone_disables_the_endpoint_at_once(
         lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t410"
     )
     try:
-        make_task()
-        make_task()
+        make_item()
+        make_item()
         with django_capture_on_commit_callbacks(execute=True):
             deliver()
     finally:
         signals.webhook_disabled.disconnect(dispatch_uid="t410")
     webhook.refresh_from_db()
-    assert not webhook.enabled and webhook.disabled_reason == DisabledReason.GONE
+    assert webhook.status == WebhookStatus.GONE
     assert receiver.count == 1
     assert [d["reason"] for d in disabled] == ["gone"]
     statuses = sorted(Delivery.objects.values_list("status", flat=True))
@@ -217,7 +218,7 @@ def test_gone_disables_the_endpoint_at_once(
 
 
 def test_fifth_consecutive_failure_disables_endpoint(
-    webhook, receiver, make_task, deliver, django_capture_on_commit_callbacks
+    webhook, receiver, make_item, deliver, django_capture_on_commit_callbacks
 ):
     receiver.default = Reply(status=503)
     disabled = []
@@ -225,13 +226,13 @@ def test_fifth_consecutive_failure_disables_endpoint(
         lambda **kw: disabled.append(kw), weak=False, dispatch_uid="t5"
     )
     try:
-        make_task(title="first")
+        make_item(title="first")
         deliver()
         for failures in range(1, 5):
             webhook.refresh_from_db()
-            assert webhook.enabled and webhook.consecutive_failures == failures
+            assert webhook.is_active and webhook.consecutive_failures == failures
             # Paused until its retry is due: a new event waits rather than fail too.
-            make_task(title=f"while paused {failures}")
+            make_item(title=f"while paused {failures}")
             assert deliver() == 0
             with django_capture_on_commit_callbacks(execute=True):
                 assert deliver(at=webhook.paused_until + timedelta(seconds=1)) == 1  # a probe
@@ -239,50 +240,48 @@ def test_fifth_consecutive_failure_disables_endpoint(
         signals.webhook_disabled.disconnect(dispatch_uid="t5")
 
     webhook.refresh_from_db()
-    assert not webhook.enabled
-    assert webhook.disabled_reason == DisabledReason.FAILURES
+    assert webhook.status == WebhookStatus.AUTO_DISABLED
     assert "5 consecutive failed deliveries" in webhook.disabled_detail
-    assert webhook.status == "auto-disabled"
     assert len(disabled) == 1 and disabled[0]["webhook"].pk == webhook.pk
 
     # Disabled: nothing more is attempted, even once retries fall due...
-    make_task(title="while disabled")
+    make_item(title="while disabled")
     assert deliver(after=86400) == 0
     assert receiver.count == 5
     # ...and nothing is lost: re-enabled, every held delivery goes out.
     receiver.default = Reply(status=200)
-    assert webhook.enable() == 6
+    assert operations.enable(webhook) == 6
     assert deliver() == 6
     assert receiver.count == 11
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
     webhook.refresh_from_db()
-    assert webhook.enabled and webhook.consecutive_failures == 0
+    assert webhook.is_active and webhook.consecutive_failures == 0
 
 
 def test_success_resets_the_consecutive_failure_count(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(ENDPOINT_CONCURRENCY=1)
     receiver.reply(*[Reply(status=422)] * 4)  # answered, so not paused: retried later
     for i in range(4):
-        make_task(title=f"t{i}")
+        make_item(title=f"t{i}")
         deliver()
     webhook.refresh_from_db()
-    assert webhook.consecutive_failures == 4 and webhook.status == "failing"
+    assert webhook.consecutive_failures == 4 and webhook.is_failing
 
-    make_task(title="ok")
+    make_item(title="ok")
     deliver()
     webhook.refresh_from_db()
-    assert webhook.consecutive_failures == 0 and webhook.enabled and webhook.status == "active"
+    assert webhook.consecutive_failures == 0 and webhook.status == WebhookStatus.ACTIVE
 
 
 def test_a_failing_endpoint_waits_for_its_retry_and_then_gets_one_probe_at_a_time(
-    webhook, receiver, make_task, deliver
+    webhook, receiver, make_item, deliver
 ):
     receiver.default = Reply(status=502)
     with transaction.atomic():
         for i in range(10):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
     attempted = deliver()
     # The first requests were in flight together; then the endpoint is paused.
     assert attempted == receiver.count <= 4
@@ -301,9 +300,9 @@ def test_a_failing_endpoint_waits_for_its_retry_and_then_gets_one_probe_at_a_tim
     assert Delivery.objects.filter(status="succeeded").count() == 10
 
 
-def test_huge_response_body_is_capped_in_the_log(webhook, receiver, make_task, deliver):
+def test_huge_response_body_is_capped_in_the_log(webhook, receiver, make_item, deliver):
     receiver.reply(Reply(body=b"x" * 5_000_000))
-    make_task()
+    make_item()
     deliver()
     log = DeliveryLog.objects.get()
     assert log.outcome == "success"
@@ -311,11 +310,11 @@ def test_huge_response_body_is_capped_in_the_log(webhook, receiver, make_task, d
 
 
 def test_trickling_response_is_cut_at_the_deadline(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(TIMEOUT=1)
     receiver.reply(Reply(body=b"y" * 200, drip=0.05))
-    make_task()
+    make_item()
     deliver()
     log = DeliveryLog.objects.get()
     assert log.response_status == 200
@@ -324,10 +323,10 @@ def test_trickling_response_is_cut_at_the_deadline(
 
 
 def test_private_addresses_are_refused_unless_allowed(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(ALLOWED_NETWORKS=[])
-    make_task()
+    make_item()
     deliver()
     log = DeliveryLog.objects.get()
     assert log.outcome == "failure"
@@ -335,16 +334,16 @@ def test_private_addresses_are_refused_unless_allowed(
     assert receiver.count == 0
 
 
-def test_sweep_recovers_a_delivery_whose_task_was_lost(webhook, receiver, make_task):
+def test_sweep_recovers_a_delivery_whose_task_was_lost(webhook, receiver, make_item):
     from webhooks_app.tasks import sweep
 
-    make_task()  # in this test's transaction: on_commit never runs, as if the broker lost it
+    make_item()  # in this test's transaction: on_commit never runs, as if the broker lost it
     assert sweep() == 1
     assert receiver.wait_for(1)[0].verified
 
 
-def test_sweep_recovers_a_delivery_whose_worker_died(webhook, receiver, make_task, deliver):
-    make_task()
+def test_sweep_recovers_a_delivery_whose_worker_died(webhook, receiver, make_item, deliver):
+    make_item()
     (claimed,) = held_by_a_worker()  # a worker claims it, then dies before sending
     assert deliver() == 0  # its lease protects it from double sending meanwhile
     assert deliver(at=claimed.next_attempt_at + timedelta(seconds=1)) == 1
@@ -353,16 +352,16 @@ def test_sweep_recovers_a_delivery_whose_worker_died(webhook, receiver, make_tas
 
 
 def test_redelivery_keeps_the_message_id_and_starts_a_new_round(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(RETRY_SCHEDULE=[])
     receiver.reply(Reply(status=500))
-    make_task()
+    make_item()
     deliver()
     d = only_delivery()
     assert d.status == Delivery.Status.FAILED
 
-    d.redeliver()
+    operations.redeliver(d)
     deliver()
     first, second = receiver.wait_for(2)
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
@@ -372,18 +371,18 @@ def test_redelivery_keeps_the_message_id_and_starts_a_new_round(
 
 
 def test_subscriptions_select_exact_events_families_or_everything(
-    make_webhook, project, other_project, make_task, deliver
+    make_webhook, project, other_project, make_item, deliver
 ):
     with Receiver() as exact, Receiver() as family, Receiver() as everything, Receiver() as org:
-        make_webhook(exact.url, ["issues.update"])
-        make_webhook(family.url, ["issues.*"])
+        make_webhook(exact.url, ["items.update"])
+        make_webhook(family.url, ["items.*"])
         make_webhook(everything.url, ["*"])
         make_webhook(org.url, ["*"], project=None)
-        make_webhook(Receiver().url, ["sprints.*"])
-        task = make_task()
-        task.title = "changed"
-        task.save()
-        make_task(project=other_project)
+        make_webhook(Receiver().url, ["items.tags.*"])
+        item = make_item()
+        item.title = "changed"
+        item.save()
+        make_item(project=other_project)
         deliver()
         assert exact.count == 1
         assert family.count == 2
@@ -391,19 +390,33 @@ def test_subscriptions_select_exact_events_families_or_everything(
         assert org.count == 3  # organisation-wide: every project's events
 
 
-def test_manually_disabled_webhook_gets_nothing(webhook, receiver, make_task, deliver):
-    webhook.disable()
-    make_task()
+def test_a_refused_project_sends_nothing_even_to_organisation_wide_webhooks(
+    make_webhook, project, other_project, make_item, deliver, receiver
+):
+    make_webhook(receiver.url, ["*"], project=None)
+    Project.objects.filter(pk=project.pk).update(plan=Project.Plan.FREE)
+
+    make_item(title="on the Free plan")
+    make_item(title="on the Pro plan", project=other_project)
+
+    assert deliver() == 1
+    (request,) = receiver.wait_for(1)
+    assert request.json()["data"]["title"] == "on the Pro plan"
+    assert Delivery.objects.count() == 1
+
+
+def test_manually_disabled_webhook_gets_nothing(webhook, receiver, make_item, deliver):
+    operations.disable(webhook)
+    make_item()
     assert deliver() == 0
     assert not Delivery.objects.exists()
     assert webhook.status == "disabled"
 
 
 def test_test_ping_is_sent_at_once_and_reports_its_outcome(webhook, receiver):
-    from webhooks_app.delivery import send_test
-
-    delivery = send_test(webhook)
-    assert delivery.status == Delivery.Status.SUCCEEDED
+    log = operations.send_test(webhook)
+    assert log.outcome == DeliveryLog.Outcome.SUCCESS
+    assert log.delivery.status == Delivery.Status.SUCCEEDED
     (request,) = receiver.wait_for(1)
     assert request.event == "ping" and request.verified
     assert json.loads(request.body)["data"]["webhook"]["uuid"] == str(webhook.uuid)
@@ -414,7 +427,7 @@ def test_emitting_an_unknown_event_is_an_error(db):
     from webhooks_app.exceptions import UnknownEventError, WebhookError
 
     with pytest.raises(UnknownEventError) as info:
-        emit("issues.stroe", {})
+        emit("items.stroe", {})
     assert isinstance(info.value, WebhookError)
 
 
@@ -425,39 +438,39 @@ def recording_statements() -> int:
 
 
 def test_fan_out_to_fifty_webhooks_takes_the_same_statements_as_to_one(
-    make_webhook, make_task, django_assert_num_queries
+    make_webhook, make_item, django_assert_num_queries
 ):
     make_webhook("http://127.0.0.1:9/a")
-    make_task()  # this process reads its routing map
+    make_item()  # this process reads its routing map
     with django_assert_num_queries(1 + recording_statements()):  # the host's INSERT, then ours
-        make_task()
+        make_item()
     for i in range(49):
         make_webhook(f"http://127.0.0.1:9/{i}")
-    make_task()
+    make_item()
     with django_assert_num_queries(1 + recording_statements()):
-        make_task()
+        make_item()
     assert Event.objects.count() == 4
     assert Delivery.objects.count() == 1 + 1 + 50 + 50
     assert Webhook.objects.count() == 50
 
 
 def test_a_save_nobody_subscribes_to_costs_no_query(
-    make_webhook, make_task, other_project, django_assert_num_queries
+    make_webhook, make_item, other_project, django_assert_num_queries
 ):
-    make_webhook("http://127.0.0.1:9/a", ["sprints.*"])
-    make_webhook("http://127.0.0.1:9/b", ["issues.*"], project=other_project)
-    make_task()
+    make_webhook("http://127.0.0.1:9/a", ["items.tags.*"])
+    make_webhook("http://127.0.0.1:9/b", ["items.*"], project=other_project)
+    make_item()
     with django_assert_num_queries(1):  # the host's own INSERT
-        make_task()
+        make_item()
     assert not Event.objects.exists()
 
 
 def test_tls_is_verified_unless_the_webhook_opts_out(
-    make_webhook, self_signed_cert, make_task, deliver
+    make_webhook, self_signed_cert, make_item, deliver
 ):
     with Receiver(tls=self_signed_cert) as tls_receiver:
         strict = make_webhook(tls_receiver.url)
-        make_task()
+        make_item()
         deliver()
         log = DeliveryLog.objects.get(webhook=strict)
         assert log.outcome == "failure" and "CERTIFICATE_VERIFY_FAILED" in log.error
@@ -465,7 +478,7 @@ def test_tls_is_verified_unless_the_webhook_opts_out(
 
         strict.delete()
         lax = make_webhook(tls_receiver.url, verify_tls=False)
-        make_task()
+        make_item()
         deliver()
         assert DeliveryLog.objects.get(webhook=lax).outcome == "success"
         assert tls_receiver.count == 1
@@ -483,79 +496,82 @@ def test_migrate_creates_the_sweep_schedule():
 
 
 def test_failed_deliveries_since_a_time_can_be_redelivered_together(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(RETRY_SCHEDULE=[], FAILURE_THRESHOLD=100)
     receiver.default = Reply(status=500)
-    old = make_task(title="old")
+    old = make_item(title="old")
     deliver()
     Delivery.objects.filter(event__body__contains=str(old.uuid)).update(
         created_at=timezone.now() - timedelta(days=2)
     )
-    make_task(title="a")
-    make_task(title="b")
+    make_item(title="a")
+    make_item(title="b")
     deliver()
     assert Delivery.objects.filter(status="failed").count() == 3
 
     receiver.default = Reply(status=200)
-    assert webhook.redeliver_failed(since=timezone.now() - timedelta(days=1)) == 2
+    assert operations.redeliver_failed(webhook, timezone.now() - timedelta(days=1)) == 2
     assert deliver() == 2
     assert Delivery.objects.filter(status="succeeded").count() == 2
     assert Delivery.objects.get(status="failed").event.body.count(str(old.uuid)) == 1
 
 
-def test_muted_block_emits_nothing_and_later_saves_report_only_new_changes(webhook, make_task):
+def test_muted_block_emits_nothing_and_later_saves_report_only_new_changes(webhook, make_item):
     from webhooks_app.registry import muted
 
     with muted():
-        task = make_task(title="quiet")
-        task.title = "still quiet"
-        task.save()
+        item = make_item(title="quiet")
+        item.title = "still quiet"
+        item.save()
     assert not Event.objects.exists()
-    task.title = "loud"
-    task.save()
+    item.title = "loud"
+    item.save()
     (event,) = Event.objects.all()
     assert json.loads(event.body)["changes"] == {"title": {"from": "still quiet", "to": "loud"}}
 
 
 def test_redelivery_never_takes_a_delivery_from_a_worker_sending_it(
-    webhook, receiver, make_task, deliver
+    webhook, receiver, make_item, deliver
 ):
-    make_task()
+    make_item()
     (held,) = held_by_a_worker(1)  # a worker is sending it right now
-    assert held.redeliver(now=True) is False
+    with pytest.raises(operations.DeliveryInFlight):
+        operations.redeliver(held, now=True)
     assert receiver.count == 0
     assert deliver(at=held.next_attempt_at + timedelta(seconds=1)) == 1  # its lease ran out
     d = only_delivery()
-    assert d.redeliver(now=True) is True
+    log = operations.redeliver(d, now=True)
+    assert (log.attempt, log.outcome) == (2, DeliveryLog.Outcome.SUCCESS)
+    d.refresh_from_db()
     assert receiver.count == 2 and d.attempts == 2 and d.status == Delivery.Status.SUCCEEDED
 
 
-def test_disabling_an_auto_disabled_webhook_by_hand_stops_it_collecting(webhook, make_task):
-    Webhook.objects.filter(pk=webhook.pk).update(enabled=False, disabled_reason="failures")
+def test_disabling_an_auto_disabled_webhook_by_hand_stops_it_collecting(webhook, make_item):
+    Webhook.objects.filter(pk=webhook.pk).update(status=WebhookStatus.AUTO_DISABLED)
     webhook.refresh_from_db()
-    assert webhook.disable() is False  # it was not enabled: no signal
+    assert operations.disable(webhook) is False  # it was not enabled: no signal
     assert webhook.status == "disabled"
-    make_task()
+    make_item()
     assert not Delivery.objects.exists()
 
 
-def test_enabling_leaves_alone_what_a_worker_is_sending(webhook, receiver, make_task, deliver):
-    make_task()
+def test_enabling_leaves_alone_what_a_worker_is_sending(webhook, receiver, make_item, deliver):
+    make_item()
     (held,) = held_by_a_worker(1)
-    webhook.disable()
-    webhook.enable()
+    operations.disable(webhook)
+    operations.enable(webhook)
     assert deliver() == 0  # still the worker's: not re-queued behind its back
     held.refresh_from_db()
     assert held.claim_token is not None
 
 
 def test_headers_sent_a_byte_at_a_time_are_cut_off_at_the_deadline(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(TIMEOUT=1)
     receiver.reply(Reply(drip_headers=0.05))  # ~4 s of headers, each byte well within 1 s
-    make_task()
+    make_item()
     deliver()
     log = DeliveryLog.objects.get()
     assert log.outcome == "failure" and log.response_status is None
@@ -564,13 +580,13 @@ def test_headers_sent_a_byte_at_a_time_are_cut_off_at_the_deadline(
 
 
 def test_a_connection_reused_after_a_cut_off_request_works(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(TIMEOUT=1, FAILURE_THRESHOLD=100)
     receiver.reply(Reply(drip_headers=0.05))
-    make_task()
+    make_item()
     deliver()
-    make_task()
+    make_item()
     deliver(after=3600)  # past the pause the timeout caused
     outcomes = list(DeliveryLog.objects.order_by("pk").values_list("outcome", flat=True))
     assert outcomes == ["failure", "success", "success"]  # the first one's retry, then the second

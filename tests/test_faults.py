@@ -39,12 +39,10 @@ def sent_once_and_recorded(receiver, count: int) -> None:
     assert DeliveryLog.objects.count() == count
 
 
-def test_recording_survives_a_terminated_database_connection(
-    webhook, receiver, make_task
-):
+def test_recording_survives_a_terminated_database_connection(webhook, receiver, make_item):
     with transaction.atomic():
         for i in range(20):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         (worker_pid,) = cursor.fetchone()
@@ -65,14 +63,14 @@ def test_recording_survives_a_terminated_database_connection(
 
 
 def test_recording_survives_a_session_the_server_closed_while_the_worker_was_sending(
-    webhook, receiver, make_task, webhooks_settings
+    webhook, receiver, make_item, webhooks_settings
 ):
     # One slot: while its request is out, the worker has nothing to claim or record, so
     # its session sits idle.
     webhooks_settings(CONCURRENCY=1)
     with transaction.atomic():
         for i in range(3):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
     with connection.cursor() as cursor:
         # As a proxy or a server setting does: an idle session is closed after 1 s.
         cursor.execute("SET idle_session_timeout = '1s'")

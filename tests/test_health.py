@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from webhooks_app.health import report
-from webhooks_app.models import Delivery, Webhook
+from webhooks_app.models import Delivery, Webhook, WebhookStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +31,9 @@ def health(*args: str) -> tuple[int, str]:
     return 0, out.getvalue()
 
 
-def test_the_command_reports_a_backlog_older_than_its_threshold_and_exits_1(
-    webhook, make_task
-):
-    make_task()
-    make_task()
+def test_the_command_reports_a_backlog_older_than_its_threshold_and_exits_1(webhook, make_item):
+    make_item()
+    make_item()
     due_for(600)  # nobody has claimed them for ten minutes
 
     code, out = health()
@@ -46,25 +44,25 @@ def test_the_command_reports_a_backlog_older_than_its_threshold_and_exits_1(
     assert health("--stall-after", "900")[0] == 0
 
 
-def test_a_fresh_backlog_or_none_is_healthy(webhook, make_task):
+def test_a_fresh_backlog_or_none_is_healthy(webhook, make_item):
     assert health() == (0, health()[1])
     assert "Nothing is due." in health()[1]
-    make_task()
+    make_item()
     code, out = health()
     assert code == 0 and "within bounds" in out
 
 
 def test_held_and_paused_deliveries_are_reported_but_are_not_a_stall(
-    make_webhook, make_task, other_project
+    make_webhook, make_item, other_project
 ):
     paused = make_webhook("http://127.0.0.1:9/paused")
     held = make_webhook("http://127.0.0.1:9/held")
-    make_task()
+    make_item()
     due_for(3600)
     Webhook.objects.filter(pk=paused.pk).update(
         consecutive_failures=2, paused_until=timezone.now() + timedelta(minutes=5)
     )
-    Webhook.objects.filter(pk=held.pk).update(enabled=False, disabled_reason="failures")
+    Webhook.objects.filter(pk=held.pk).update(status=WebhookStatus.AUTO_DISABLED)
 
     current = report()
     assert not current.stalled and current.oldest_due_age is None
@@ -75,7 +73,7 @@ def test_held_and_paused_deliveries_are_reported_but_are_not_a_stall(
 
 
 def test_the_json_view_is_for_staff_or_the_token_and_answers_503_when_stalled(
-    client, django_user_model, webhook, make_task, webhooks_settings
+    client, django_user_model, webhook, make_item, webhooks_settings
 ):
     url = "/webhooks/health/"
     assert client.get(url).status_code == 403
@@ -85,7 +83,7 @@ def test_the_json_view_is_for_staff_or_the_token_and_answers_503_when_stalled(
     healthy = client.get(url, HTTP_AUTHORIZATION="Bearer s3cret")
     assert healthy.status_code == 200 and healthy.json()["stalled"] is False
 
-    make_task()
+    make_item()
     due_for(600)
     staff = django_user_model.objects.create_user("ops", password="x", is_staff=True)
     client.force_login(staff)

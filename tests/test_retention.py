@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook
+from webhooks_app import operations
+from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
 from webhooks_app.retention import purge
 from webhooks_app.testing import Receiver, Reply
 
@@ -30,18 +31,18 @@ def cutoff():
 
 
 def test_purging_never_touches_pending_or_held_deliveries(
-    make_webhook, make_task, deliver, webhooks_settings
+    make_webhook, make_item, deliver, webhooks_settings
 ):
     webhooks_settings(RETRY_SCHEDULE=[60], FAILURE_THRESHOLD=100)
     with Receiver() as ok, Receiver() as failing:
         failing.default = Reply(status=500)
         delivered = make_webhook(ok.url)
-        retrying = make_webhook(failing.url, ["issues.store"])
-        held = make_webhook(ok.url, ["issues.store"])
-        make_task()
+        retrying = make_webhook(failing.url, ["items.store"])
+        held = make_webhook(ok.url, ["items.store"])
+        make_item()
         deliver()
-    Webhook.objects.filter(pk=held.pk).update(enabled=False, disabled_reason="failures")
-    make_task()  # while `held` is auto-disabled: its delivery is held, not attempted
+    Webhook.objects.filter(pk=held.pk).update(status=WebhookStatus.AUTO_DISABLED)
+    make_item()  # while `held` is auto-disabled: its delivery is held, not attempted
     age_everything()
 
     purged = purge(cutoff())
@@ -62,14 +63,14 @@ def test_purging_never_touches_pending_or_held_deliveries(
 
 
 def test_finished_history_and_orphaned_events_go_once_old_enough(
-    webhook, receiver, make_task, deliver
+    webhook, receiver, make_item, deliver
 ):
-    make_task()
-    make_task()
+    make_item()
+    make_item()
     deliver()
     assert purge(cutoff()).deliveries == 0  # too young
     age_everything()
-    make_task()  # a fresh event, delivered now: kept
+    make_item()  # a fresh event, delivered now: kept
     deliver()
 
     purged = purge(cutoff(), batch_size=1)  # one event per transaction: still all of them
@@ -79,12 +80,12 @@ def test_finished_history_and_orphaned_events_go_once_old_enough(
 
 
 def test_a_redelivery_keeps_an_old_event_for_another_retention_period(
-    webhook, receiver, make_task, deliver
+    webhook, receiver, make_item, deliver
 ):
-    make_task()
+    make_item()
     deliver()
     age_everything()
-    Delivery.objects.get().redeliver()
+    operations.redeliver(Delivery.objects.get())
     deliver()
 
     assert purge(cutoff()).deliveries == 0
@@ -92,9 +93,9 @@ def test_a_redelivery_keeps_an_old_event_for_another_retention_period(
 
 
 def test_the_command_counts_on_a_dry_run_and_deletes_otherwise(
-    webhook, receiver, make_task, deliver
+    webhook, receiver, make_item, deliver
 ):
-    make_task()
+    make_item()
     deliver()
     age_everything()
 
@@ -113,7 +114,7 @@ def test_the_command_counts_on_a_dry_run_and_deletes_otherwise(
 
 
 def test_the_scheduled_purge_follows_the_retention_setting(
-    webhook, receiver, make_task, deliver, webhooks_settings
+    webhook, receiver, make_item, deliver, webhooks_settings
 ):
     from django_q.models import Schedule
 
@@ -121,7 +122,7 @@ def test_the_scheduled_purge_follows_the_retention_setting(
     from webhooks_app.tasks import purge_history
 
     assert Schedule.objects.get(name=PURGE_NAME).func == PURGE_TASK
-    make_task()
+    make_item()
     deliver()
     age_everything()
     webhooks_settings(RETENTION=None)  # keep everything

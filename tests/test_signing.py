@@ -1,5 +1,8 @@
 import base64
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhooksVerifier
@@ -41,7 +44,7 @@ def test_generated_secret_is_standard_webhooks_form():
 
 
 def test_reference_verifier_accepts_our_signatures():
-    secret, body, now = generate_secret(), b'{"event":"issues.store"}', int(time.time())
+    secret, body, now = generate_secret(), b'{"event":"items.store"}', int(time.time())
     headers = signature_headers([secret], "msg_1", now, body)
     StandardWebhooksVerifier(secret).verify(body, headers)  # raises if wrong
 
@@ -79,3 +82,25 @@ def test_verify_falls_back_to_hex_header_and_ignores_header_case():
     assert verify(body, headers, secret) == body
     with pytest.raises(SignatureVerificationError):
         verify(body, headers, generate_secret())
+
+
+def test_signing_runs_with_the_standard_library_alone():
+    """A receiver without Django (or any third-party package) can sign and verify."""
+    root = Path(__file__).resolve().parent.parent
+    code = f"""
+import sys
+sys.path.insert(0, {str(root)!r})
+import time
+from webhooks_app.signing import generate_secret, signature_headers, verify
+secret = generate_secret()
+headers = signature_headers([secret], "msg_1", int(time.time()), b"{{}}")
+verify(b"{{}}", headers, secret)
+assert "django" not in sys.modules, sorted(sys.modules)
+print("verified")
+"""
+    # -I -S: no site-packages, no environment: Django is not importable at all.
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "verified"

@@ -52,24 +52,24 @@ def all_done() -> bool:
     return not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
 
 
-def test_real_qcluster_delivers_committed_events(webhook, receiver, make_task):
+def test_real_qcluster_delivers_committed_events(webhook, receiver, make_item):
     with qcluster(workers=1):
-        tasks = [make_task(title=f"task {i}") for i in range(3)]  # each commit enqueues
+        items = [make_item(title=f"item {i}") for i in range(3)]  # each commit enqueues
         received = receiver.wait_for(3, timeout=60)
         wait_until(all_done, timeout=30)
 
-    assert sorted(r.json()["data"]["uuid"] for r in received) == sorted(str(t.uuid) for t in tasks)
+    assert sorted(r.json()["data"]["uuid"] for r in received) == sorted(str(i.uuid) for i in items)
     assert all(r.verified for r in received)
     assert set(Delivery.objects.values_list("status", flat=True)) == {"succeeded"}
     assert DeliveryLog.objects.filter(outcome="success").count() == 3
 
 
-def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, receiver, make_task):
+def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, receiver, make_item):
     hooks = [make_webhook(receiver.url) for _ in range(3)]
     receiver.default = Reply(delay=0.01)  # keep requests in flight long enough to overlap
     with transaction.atomic():  # one backlog, one kick: the workers must share it
         for i in range(60):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
     expected = 60 * len(hooks)
 
     with qcluster(workers=2, WEBHOOKS_CONCURRENCY="4"):
@@ -109,14 +109,14 @@ def _run_in_threads(n: int, target) -> None:
 
 
 def test_concurrent_drains_never_claim_the_same_delivery(
-    make_webhook, receiver, make_task, webhooks_settings
+    make_webhook, receiver, make_item, webhooks_settings
 ):
     webhooks_settings(CONCURRENCY=7)
     for _ in range(2):
         make_webhook(receiver.url)
     with transaction.atomic():
         for i in range(50):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
 
     _run_in_threads(3, lambda: delivery.drain(time_limit=60))
 
@@ -125,7 +125,7 @@ def test_concurrent_drains_never_claim_the_same_delivery(
     assert Delivery.objects.filter(status="succeeded").count() == 100
 
 
-def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, webhooks_settings):
+def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_item, webhooks_settings):
     # 422: the endpoint answers, so it is not paused; every delivery is attempted, by
     # four workers of three slots each, all recording against one webhook row.
     webhooks_settings(CONCURRENCY=3, ENDPOINT_CONCURRENCY=12, FAILURE_THRESHOLD=1000)
@@ -133,7 +133,7 @@ def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, 
     webhook = make_webhook(receiver.url)
     with transaction.atomic():
         for i in range(12):
-            make_task(title=f"t{i}")
+            make_item(title=f"t{i}")
 
     _run_in_threads(4, lambda: delivery.drain(time_limit=30))
 
@@ -141,27 +141,27 @@ def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_task, 
     failures = DeliveryLog.objects.filter(outcome="failure").count()
     assert failures == 12
     assert webhook.consecutive_failures == failures
-    assert Webhook.objects.get().enabled
+    assert Webhook.objects.get().is_active
 
 
-def test_a_burst_of_commits_leaves_one_task_waiting_not_one_per_commit(webhook, make_task):
+def test_a_burst_of_commits_leaves_one_task_waiting_not_one_per_commit(webhook, make_item):
     from webhooks_app.queue import broker as _broker
 
     broker = _broker()
     broker.purge_queue()
     for i in range(5):
-        make_task(title=f"t{i}")  # five transactions, five on_commit kicks
+        make_item(title=f"t{i}")  # five transactions, five on_commit kicks
     assert broker.queue_size() == 1
     assert Delivery.objects.filter(status="pending").count() == 5
 
 
-def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_task):
+def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_item):
     from webhooks_app.testing import Receiver
 
     with Receiver() as doomed_receiver, Receiver() as healthy:
         doomed = make_webhook(doomed_receiver.url)
         make_webhook(healthy.url)
-        make_task()
+        make_item()
 
         def owner_deletes_it(request):  # while its request is in flight
             Webhook.objects.filter(pk=doomed.pk).delete()
@@ -175,7 +175,7 @@ def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_
     assert DeliveryLog.objects.count() == 1
 
 
-def test_an_unrelated_waiting_task_does_not_hold_back_a_delivery_task(webhook, make_task):
+def test_an_unrelated_waiting_task_does_not_hold_back_a_delivery_task(webhook, make_item):
     from django_q.tasks import async_task
 
     from webhooks_app.queue import broker as _broker
@@ -183,11 +183,11 @@ def test_an_unrelated_waiting_task_does_not_hold_back_a_delivery_task(webhook, m
     broker = _broker()
     broker.purge_queue()
     async_task("math.floor", 1.5)  # the host's own task, waiting in the shared queue
-    make_task()
+    make_item()
     assert broker.queue_size() == 2
 
 
-def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_task):
+def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -196,11 +196,11 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_task):
     from webhooks_app.queue import broker as _broker
 
     broker = _broker()
-    make_task()
+    make_item()
     broker.purge_queue()  # the broker lost it; the marker still says a task covers commits
-    make_task()
+    make_item()
     assert broker.queue_size() == 0
     # Once that coverage ends, the next commit enqueues a task of its own.
     DeliveryTaskMarker.objects.update(covered_until=timezone.now() - timedelta(seconds=1))
-    make_task()
+    make_item()
     assert broker.queue_size() == 1

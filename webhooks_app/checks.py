@@ -1,26 +1,54 @@
-"""System checks for the WEBHOOKS setting, with stable ids."""
+"""System checks: every configuration mistake is reported by ``manage.py check`` with a
+stable id and a hint naming the setting, rather than as a traceback or a silent failure.
+
+========  ==================================================================
+E000      ``WEBHOOKS`` is not a dict
+E001      ``PROJECT_MODEL`` missing, malformed, or not an installed model
+E002      ``TIMEOUT`` not seconds in (0, 30]
+E003      ``RETRY_SCHEDULE`` / ``RETRY_JITTER``
+E004      a setting that must be a positive number
+E005      ``EVENTS`` (the catalog)
+E006      a model registration (fields, serializer)
+E007      a model registration emits an event not in the catalog
+E008      ``ALLOWED_NETWORKS``
+E009      ``RETENTION``
+E010      ``SUBSCRIPTION_REFRESH``
+E011      ``django_q`` is not installed: nothing would ever be delivered
+E012      ``MANAGE_PERMISSION`` / ``ACTIVATION_RULE`` cannot be imported or called
+E013      a setting that must be True or False
+W001      an unknown key in ``WEBHOOKS``
+W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
+========  ==================================================================
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.core import checks
 
-from webhooks_app.conf import DEFAULTS, webhook_settings
+from webhooks_app.conf import DEFAULTS, WebhookConfigurationError, webhook_settings
 
-_POSITIVE_INTS = {
-    "FAILURE_THRESHOLD": "webhooks_app.E004",
-    "CONCURRENCY": "webhooks_app.E004",
-    "ENDPOINT_CONCURRENCY": "webhooks_app.E004",
-    "RESPONSE_BODY_LIMIT": "webhooks_app.E004",
-    "SWEEP_INTERVAL": "webhooks_app.E004",
-    "TASK_TIME_LIMIT": "webhooks_app.E004",
-    "SECRET_ROTATION_OVERLAP": "webhooks_app.E004",
-    "MAX_RETRY_AFTER": "webhooks_app.E004",
-    "PAGE_SIZE": "webhooks_app.E004",
-    "MAX_TESTS_PER_REQUEST": "webhooks_app.E004",
-    "STALL_AFTER": "webhooks_app.E004",
+_POSITIVE_INTS = (
+    "FAILURE_THRESHOLD",
+    "CONCURRENCY",
+    "ENDPOINT_CONCURRENCY",
+    "RESPONSE_BODY_LIMIT",
+    "SWEEP_INTERVAL",
+    "TASK_TIME_LIMIT",
+    "SECRET_ROTATION_OVERLAP",
+    "MAX_RETRY_AFTER",
+    "PAGE_SIZE",
+    "MAX_TESTS_PER_REQUEST",
+    "STALL_AFTER",
+)
+_BOOLEANS = ("BLOCK_PRIVATE_ADDRESSES", "DURABLE_AUTOCOMMIT")
+_CALLABLES = {
+    "MANAGE_PERMISSION": "a callable (user, project) -> bool",
+    "ACTIVATION_RULE": "a callable (project) -> None, or a message saying why not",
 }
 
 
@@ -28,41 +56,59 @@ def _error(msg: str, id_: str, hint: str | None = None) -> checks.Error:
     return checks.Error(msg, hint=hint, obj="settings.WEBHOOKS", id=id_)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 @checks.register()
-def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
-    from django.conf import settings
-
-    errors: list[checks.CheckMessage] = []
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     user = getattr(settings, "WEBHOOKS", None)
-    if user is None:
-        user = {}
-    if not isinstance(user, dict):
+    if user is not None and not isinstance(user, dict):
         return [_error("WEBHOOKS must be a dict.", "webhooks_app.E000")]
-    for key in user:
-        if key not in DEFAULTS:
-            errors.append(
-                checks.Warning(
-                    f"WEBHOOKS[{key!r}] is not a setting of webhooks_app; it is ignored.",
-                    hint="Known settings: " + ", ".join(sorted(DEFAULTS)),
-                    obj="settings.WEBHOOKS",
-                    id="webhooks_app.W001",
-                )
-            )
+    errors: list[checks.CheckMessage] = [
+        checks.Warning(
+            f"WEBHOOKS[{key!r}] is not a setting of webhooks_app; it is ignored.",
+            hint="Known settings: " + ", ".join(sorted(DEFAULTS)),
+            obj="settings.WEBHOOKS",
+            id="webhooks_app.W001",
+        )
+        for key in (user or {})
+        if key not in DEFAULTS
+    ]
+    for check in (
+        _project_model,
+        _timeouts_and_retries,
+        _numbers,
+        _catalog,
+        _networks,
+        _retention,
+        _dotted_paths,
+        _queue,
+    ):
+        errors.extend(check())
+    return errors
 
+
+def _project_model() -> list[checks.CheckMessage]:
     label = webhook_settings.PROJECT_MODEL
     try:
         apps.get_model(label)
     except (LookupError, ValueError, TypeError, AttributeError):
-        errors.append(
+        return [
             _error(
                 f"WEBHOOKS['PROJECT_MODEL'] = {label!r} does not name an installed model.",
                 "webhooks_app.E001",
-                hint="Use 'app_label.ModelName' of the model webhooks are scoped to.",
+                hint="Set it to 'app_label.ModelName' of the model webhooks belong to, as "
+                "AUTH_USER_MODEL names the user model.",
             )
-        )
+        ]
+    return []
 
+
+def _timeouts_and_retries() -> list[checks.CheckMessage]:
+    errors = []
     timeout = webhook_settings.TIMEOUT
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 30:
+    if not _is_number(timeout) or not 0 < timeout <= 30:
         errors.append(
             _error(
                 f"WEBHOOKS['TIMEOUT'] = {timeout!r} must be a number of seconds in (0, 30].",
@@ -70,10 +116,9 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 hint="Receivers are asked to answer within 30 seconds.",
             )
         )
-
     schedule = webhook_settings.RETRY_SCHEDULE
     if not isinstance(schedule, (list, tuple)) or not all(
-        isinstance(s, (int, float)) and not isinstance(s, bool) and s > 0 for s in schedule
+        _is_number(s) and s > 0 for s in schedule
     ):
         errors.append(
             _error(
@@ -83,55 +128,34 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     jitter = webhook_settings.RETRY_JITTER
-    if not isinstance(jitter, (int, float)) or not 0 <= jitter < 1:
+    if not _is_number(jitter) or not 0 <= jitter < 1:
         errors.append(
             _error(f"WEBHOOKS['RETRY_JITTER'] = {jitter!r} must be in [0, 1).", "webhooks_app.E003")
         )
+    return errors
 
-    for name, id_ in _POSITIVE_INTS.items():
+
+def _numbers() -> list[checks.CheckMessage]:
+    errors = []
+    for name in _POSITIVE_INTS:
         value = getattr(webhook_settings, name)
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             errors.append(
-                _error(f"WEBHOOKS[{name!r}] = {value!r} must be a positive integer.", id_)
-            )
-
-    try:
-        from webhooks_app.events import catalog
-
-        len(catalog)
-    except Exception as exc:
-        errors.append(_error(str(exc), "webhooks_app.E005"))
-
-    for net in webhook_settings.ALLOWED_NETWORKS:
-        try:
-            ipaddress.ip_network(net, strict=False)
-        except (TypeError, ValueError):
-            errors.append(
                 _error(
-                    f"WEBHOOKS['ALLOWED_NETWORKS'] has {net!r}, which is not a network.",
-                    "webhooks_app.E008",
-                    hint="Use CIDR strings such as '10.0.0.0/8'.",
+                    f"WEBHOOKS[{name!r}] = {value!r} must be a positive integer.",
+                    "webhooks_app.E004",
                 )
             )
-
-    retention = webhook_settings.RETENTION
-    if retention is not None and (
-        not isinstance(retention, int) or isinstance(retention, bool) or retention < 1
-    ):
-        errors.append(
-            _error(
-                f"WEBHOOKS['RETENTION'] = {retention!r} must be a number of days, or None.",
-                "webhooks_app.E009",
-                hint="e.g. 30; None keeps the delivery history forever.",
+    for name in _BOOLEANS:
+        value = getattr(webhook_settings, name)
+        if not isinstance(value, bool):
+            errors.append(
+                _error(
+                    f"WEBHOOKS[{name!r}] = {value!r} must be True or False.", "webhooks_app.E013"
+                )
             )
-        )
-
     refresh = webhook_settings.SUBSCRIPTION_REFRESH
-    if (
-        not isinstance(refresh, (int, float))
-        or isinstance(refresh, bool)
-        or not 0 <= refresh <= 1
-    ):
+    if not _is_number(refresh) or not 0 <= refresh <= 1:
         errors.append(
             _error(
                 f"WEBHOOKS['SUBSCRIPTION_REFRESH'] = {refresh!r} must be seconds in [0, 1].",
@@ -140,30 +164,129 @@ def check_settings(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
                 "it commits; 0 checks on every event.",
             )
         )
-
-    errors.extend(_check_queue_timeouts())
     return errors
 
 
-def _check_queue_timeouts() -> list[checks.CheckMessage]:
-    from django_q.conf import Conf
+def _catalog() -> list[checks.CheckMessage]:
+    from webhooks_app.events import configured_events
+    from webhooks_app.registry import registry
+
+    try:
+        configured_events()
+    except (WebhookConfigurationError, ImportError) as exc:
+        problem = str(exc)
+        if isinstance(exc, ImportError):
+            problem = (
+                f"WEBHOOKS['EVENTS'] = {webhook_settings.EVENTS!r} cannot be imported ({exc})."
+            )
+        return [
+            _error(
+                problem,
+                "webhooks_app.E005",
+                hint="e.g. [('orders.paid', 'Order paid', 'Orders')], or "
+                "'webhooks_app.presets.gitscrum.EVENTS'.",
+            )
+        ]
+    return [
+        checks.Error(message, obj=model._meta.label, id=id_)
+        for model, problems in registry.rejected.items()
+        for id_, message in problems
+    ]
+
+
+def _networks() -> list[checks.CheckMessage]:
+    networks = webhook_settings.ALLOWED_NETWORKS
+    hint = "A list of CIDR strings, such as ['10.0.0.0/8']."
+    if isinstance(networks, str) or not isinstance(networks, (list, tuple)):
+        return [
+            _error(
+                f"WEBHOOKS['ALLOWED_NETWORKS'] = {networks!r} must be a list of networks.",
+                "webhooks_app.E008",
+                hint=hint,
+            )
+        ]
+    errors = []
+    for net in networks:
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except (TypeError, ValueError):
+            errors.append(
+                _error(
+                    f"WEBHOOKS['ALLOWED_NETWORKS'] has {net!r}, which is not a network.",
+                    "webhooks_app.E008",
+                    hint=hint,
+                )
+            )
+    return errors
+
+
+def _retention() -> list[checks.CheckMessage]:
+    retention = webhook_settings.RETENTION
+    if retention is not None and (
+        not isinstance(retention, int) or isinstance(retention, bool) or retention < 1
+    ):
+        return [
+            _error(
+                f"WEBHOOKS['RETENTION'] = {retention!r} must be a number of days, or None.",
+                "webhooks_app.E009",
+                hint="e.g. 30; None keeps the delivery history forever.",
+            )
+        ]
+    return []
+
+
+def _dotted_paths() -> list[checks.CheckMessage]:
+    errors = []
+    for name, expected in _CALLABLES.items():
+        path = getattr(webhook_settings, name)
+        if path is None and name == "ACTIVATION_RULE":
+            continue
+        try:
+            found = webhook_settings.imported(name) if isinstance(path, str) else None
+        except ImportError as exc:
+            found, problem = None, f"cannot be imported ({exc})"
+        else:
+            problem = "is not callable"
+        if not callable(found):
+            errors.append(
+                _error(
+                    f"WEBHOOKS[{name!r}] = {path!r} {problem}.",
+                    "webhooks_app.E012",
+                    hint=f"The dotted path of {expected}.",
+                )
+            )
+    return errors
+
+
+def _queue() -> list[checks.CheckMessage]:
+    if not apps.is_installed("django_q"):
+        return [
+            checks.Error(
+                "django_q is not in INSTALLED_APPS: webhook deliveries would stay pending.",
+                hint="Add 'django_q' to INSTALLED_APPS and run `manage.py qcluster`.",
+                obj="settings.INSTALLED_APPS",
+                id="webhooks_app.E011",
+            )
+        ]
+    from webhooks_app.queue import cluster_timeouts
 
     limit, timeout = webhook_settings.TASK_TIME_LIMIT, webhook_settings.TIMEOUT
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (limit, timeout)):
-        return []  # already reported above
+    if not (_is_number(limit) and _is_number(timeout)):
+        return []  # reported above
     needed = limit + timeout
-    problems = []
-    if Conf.TIMEOUT is not None and Conf.TIMEOUT < needed:
+    task_timeout, retry = cluster_timeouts()
+    problems: list[checks.CheckMessage] = []
+    if task_timeout is not None and task_timeout < needed:
         problems.append(
             checks.Warning(
-                f"Q_CLUSTER['timeout'] ({Conf.TIMEOUT}s) is shorter than a delivery task may "
+                f"Q_CLUSTER['timeout'] ({task_timeout}s) is shorter than a delivery task may "
                 f"run (TASK_TIME_LIMIT + TIMEOUT = {needed}s).",
                 hint="Raise Q_CLUSTER['timeout'] or lower WEBHOOKS['TASK_TIME_LIMIT'].",
                 obj="settings.Q_CLUSTER",
                 id="webhooks_app.W002",
             )
         )
-    if Conf.RETRY is not None and Conf.TIMEOUT is not None and Conf.RETRY <= Conf.TIMEOUT:
+    if retry is not None and task_timeout is not None and retry <= task_timeout:
         problems.append(
             checks.Warning(
                 "Q_CLUSTER['retry'] must exceed Q_CLUSTER['timeout'], or tasks run twice.",

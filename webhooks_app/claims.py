@@ -167,7 +167,7 @@ _IN_FLIGHT = (
     "(SELECT count(*) FROM webhooks_app_delivery f WHERE f.webhook_id = w.id "
     "AND f.claim_token IS NOT NULL AND f.status = 'pending' AND f.next_attempt_at > %(now)s)"
 )
-_CLAIMABLE = "w.enabled AND (w.paused_until IS NULL OR w.paused_until <= %(now)s)"
+_CLAIMABLE = "w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= %(now)s)"
 
 
 def _endpoints_with_due_work(now: datetime, *, lock: bool = True) -> list[Endpoint]:
@@ -305,8 +305,24 @@ def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> dict[
 
 
 def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
-    (pk, due_at, webhook_id, event_id, attempts, round_offset, trigger, event_uuid, event_type,
-     body, url, secret, previous, previous_until, verify_tls, project_id) = row  # fmt: skip
+    (
+        pk,
+        due_at,
+        webhook_id,
+        event_id,
+        attempts,
+        round_offset,
+        trigger,
+        event_uuid,
+        event_type,
+        body,
+        url,
+        secret,
+        previous,
+        previous_until,
+        verify_tls,
+        project_id,
+    ) = row
     return Claimed(
         id=pk,
         due_at=_datetime(due_at),

@@ -10,7 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from webhooks_app.exceptions import WebhookError
+
+
+class WebhookConfigurationError(WebhookError, ImproperlyConfigured):
+    """The ``WEBHOOKS`` setting or a model registration is wrong."""
+
 
 DEFAULTS: dict[str, Any] = {
     # "app_label.ModelName" of the host's project model. Webhooks belong to one project,
@@ -23,15 +32,15 @@ DEFAULTS: dict[str, Any] = {
     "X_HEADER": None,
     # Seconds to wait for a receiver: connect, then the whole response. At most 30.
     "TIMEOUT": 30,
-    # Seconds to wait before each retry after a failed attempt (AgileTune's schedule:
-    # 1 min, 5 min, 30 min, 2 h, 12 h). After the last one the delivery is given up.
+    # Seconds to wait before each retry after a failed attempt (1 min, 5 min, 30 min,
+    # 2 h, 12 h). After the last one the delivery is given up.
     "RETRY_SCHEDULE": [60, 300, 1800, 7200, 43200],
     # Each retry delay is spread by +/- this fraction so failed receivers are not
     # hammered in lock-step when they come back.
     "RETRY_JITTER": 0.2,
     # A receiver's Retry-After is honoured up to this many seconds.
     "MAX_RETRY_AFTER": 43200,
-    # Consecutive failed requests after which an endpoint is disabled (iceScrum: 5).
+    # Consecutive failed requests after which an endpoint is disabled.
     "FAILURE_THRESHOLD": 5,
     # Requests one worker process sends at once (its sending threads).
     "CONCURRENCY": 16,
@@ -46,9 +55,9 @@ DEFAULTS: dict[str, Any] = {
     # Minutes between sweeps (a django-q2 Schedule) that send due retries and recover
     # deliveries whose task was lost or whose worker died.
     "SWEEP_INTERVAL": 1,
-    # Events a host adds to the built-in catalog: iterable of (name, description) or
-    # (name, description, category) tuples.
-    "EXTRA_EVENTS": [],
+    # The host's event catalog: (name, description[, category]) tuples, or the dotted
+    # path of such a list (e.g. "webhooks_app.presets.gitscrum.EVENTS").
+    "EVENTS": [],
     # In autocommit mode an emitting save is two transactions (Django commits the row
     # before post_save runs). On PostgreSQL the event's own transaction does not wait for
     # the disk unless this is True (about 0.3 ms more per save); inside a transaction
@@ -101,18 +110,31 @@ class WebhookSettings:
 
     def __init__(self) -> None:
         self._values: dict[str, Any] | None = None
+        self._imported: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
         if name not in DEFAULTS:
             raise AttributeError(f"Unknown WEBHOOKS setting {name!r}")
-        values = self._values
-        if values is None:
-            user = getattr(settings, "WEBHOOKS", None)
-            values = self._values = {**DEFAULTS, **(user if isinstance(user, dict) else {})}
-        return values[name]
+        return self.values()[name]
 
     def reload(self) -> None:
         self._values = None
+        self._imported = {}
+
+    def values(self) -> dict[str, Any]:
+        """The merged settings (a new object after each change: a cache key)."""
+        if self._values is None:
+            user = getattr(settings, "WEBHOOKS", None)
+            self._values = {**DEFAULTS, **(user if isinstance(user, dict) else {})}
+        return self._values
+
+    def imported(self, name: str) -> Any:
+        """The object a dotted-path setting names, imported once (None stays None)."""
+        imported = self._imported
+        if name not in imported:
+            path = getattr(self, name)
+            imported[name] = import_string(path) if path else None
+        return imported[name]
 
     @property
     def user_agent(self) -> str:
@@ -134,14 +156,16 @@ def _reload(*, setting: str, **kwargs: Any) -> None:
 setting_changed.connect(_reload, dispatch_uid="webhooks_app.conf")
 
 
-def project_model_label() -> str:
-    """The project model label for the Webhook.project foreign key (read at import)."""
-    label = (getattr(settings, "WEBHOOKS", None) or {}).get("PROJECT_MODEL")
-    if not label or not isinstance(label, str) or label.count(".") != 1:
-        from webhooks_app.exceptions import WebhookConfigurationError
+# What the project foreign keys point to while PROJECT_MODEL is missing or malformed: a
+# model that never exists, so the app still imports and ``manage.py check`` reports the
+# setting (webhooks_app.E001) instead of a traceback.
+UNCONFIGURED_PROJECT_MODEL = "webhooks_app.ProjectModelNotConfigured"
 
-        raise WebhookConfigurationError(
-            "WEBHOOKS['PROJECT_MODEL'] must name the host's project model as "
-            "'app_label.ModelName' (webhooks_app.E001)."
-        )
-    return label
+
+def project_model_label() -> str:
+    """The project model label for the project foreign keys (read when models load)."""
+    user = getattr(settings, "WEBHOOKS", None)
+    label = user.get("PROJECT_MODEL") if isinstance(user, dict) else None
+    if isinstance(label, str) and label.count(".") == 1 and all(label.split(".")):
+        return label
+    return UNCONFIGURED_PROJECT_MODEL

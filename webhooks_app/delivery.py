@@ -32,9 +32,7 @@ from django.utils import timezone
 from webhooks_app import claims, queue, transport
 from webhooks_app.claims import Claimed, endpoint_hold
 from webhooks_app.conf import webhook_settings
-from webhooks_app.dispatch import render_body
-from webhooks_app.models import Delivery, Event, Trigger, Webhook
-from webhooks_app.outcomes import Attempt, Recorded, record
+from webhooks_app.outcomes import Attempt, Judged, Recorded, record
 from webhooks_app.policy import RetryPolicy, stops_endpoint
 from webhooks_app.signing import signature_headers
 
@@ -251,8 +249,9 @@ class Courier:
             return True
         # Leaving: uncover first, then claim once more (the next turn), so a commit made
         # meanwhile is either claimed here or finds itself uncovered and enqueues a task.
-        self._reconnecting(lambda: queue.uncover(self.promise))
-        self.promise = None
+        promise, self.promise = self.promise, None
+        if promise is not None:
+            self._reconnecting(lambda: queue.uncover(promise))
         return True
 
     # -- the loop's steps ------------------------------------------------------------
@@ -309,7 +308,10 @@ class Courier:
     ) -> tuple[Recorded, list[Claimed]]:
         # One transaction on PostgreSQL, where locks are per row: a commit fewer. SQLite
         # has one writer for the whole file, and the host waits for it: there the claim
-        # runs after, in autocommit, its reads taking no lock and its UPDATE a short one.
+        # is a transaction of its own after the record, so neither holds the lock long.
+        # The claim must be one transaction even so: it reads the endpoints' in-flight
+        # counts and rate schedules, then writes them, and two workers reading before
+        # either writes would both send in the same slots.
         together = connection.vendor != "sqlite"
         taken: list[Claimed] = []
         with transaction.atomic():
@@ -318,7 +320,8 @@ class Courier:
             if wanted and together:
                 taken = claims.claim(wanted, self._now())
         if wanted and not together:
-            taken = claims.claim(wanted, self._now())
+            with transaction.atomic():
+                taken = claims.claim(wanted, self._now())
         return recorded, taken
 
     def _collect(self, timeout: float) -> None:
@@ -358,8 +361,8 @@ class Courier:
         """Promise to claim again for the next LINGER seconds, renewed halfway."""
         now = timezone.now()
         if self.promise is None or (self.promise - now).total_seconds() < self.linger / 2:
-            self.promise = now + timedelta(seconds=self.linger)
-            self._reconnecting(lambda: queue.cover(self.promise))
+            promise = self.promise = now + timedelta(seconds=self.linger)
+            self._reconnecting(lambda: queue.cover(promise))
 
     def _has_due_work(self) -> bool:
         return claims.has_due_work(self._now())
@@ -380,40 +383,15 @@ def drain(
     return Courier(time_limit=time_limit, now=now, task=task).run()
 
 
-def send_claimed(pk: int, token: uuid.UUID) -> Delivery:
-    """Send one delivery this process claimed with ``token`` (test pings, "redeliver
-    now") here and now, record it, and return it with its outcome. Claiming in the
-    statement that made the delivery due means no worker can take it in between."""
+def send_claimed(pk: int, token: uuid.UUID) -> Judged | None:
+    """Send one delivery this process claimed with ``token`` here and now (a test ping,
+    a "redeliver now"), record it, and return the attempt with its verdict; None if that
+    claim no longer holds it. Claiming in the statement that made the delivery due means
+    no worker can take it in between."""
     claimed = claims.held(pk, token, timezone.now())
-    if claimed is not None:
-        attempt = send(claimed)
-        with transaction.atomic():
-            record([attempt], RetryPolicy.from_settings())
-    return Delivery.objects.select_related("webhook", "event").get(pk=pk)
-
-
-def send_test(webhook: Webhook) -> Delivery:
-    """Send a ``ping`` to one webhook now, in this process, and return its delivery.
-
-    Works on a disabled webhook too: checking an endpoint before re-enabling it is the
-    point of a test.
-    """
-    now = timezone.now()
-    token, lease_until = claims.new_claim(now)
-    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
+    if claimed is None:
+        return None
+    attempt = send(claimed)
     with transaction.atomic():
-        event = Event.objects.create(
-            event_type="ping",
-            project_id=webhook.project_id,
-            body=render_body("ping", data, now, None),
-            created_at=now,
-        )
-        delivery = Delivery.objects.create(
-            webhook=webhook,
-            event=event,
-            trigger=Trigger.TEST,
-            next_attempt_at=lease_until,
-            claim_token=token,
-            created_at=now,
-        )
-    return send_claimed(delivery.pk, token)
+        recorded = record([attempt], RetryPolicy.from_settings())
+    return recorded.judged[0] if recorded.judged else None

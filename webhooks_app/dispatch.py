@@ -42,7 +42,7 @@ from webhooks_app import queue
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog, patterns_for
 from webhooks_app.models import RECEIVING_SQL, Event, Webhook
-from webhooks_app.routing import routing
+from webhooks_app.routing import project_gate, routing
 from webhooks_app.signals import event_emitted
 
 logger = logging.getLogger(__name__)
@@ -65,12 +65,17 @@ def render_body(
     return json.dumps(envelope, cls=DjangoJSONEncoder, ensure_ascii=False, separators=(",", ":"))
 
 
-def _project_ids(project: Any) -> list:
+def _projects(project: Any) -> list:
+    """Project instances or pks, flattened, None dropped, each once."""
     if project is None:
         return []
     if isinstance(project, (list, tuple, set)):
-        return list(dict.fromkeys(pk for p in project for pk in _project_ids(p)))
-    return [project.pk if isinstance(project, Model) else project]
+        found: dict[Any, Any] = {}
+        for item in project:
+            for one in _projects(item):
+                found.setdefault(one.pk if isinstance(one, Model) else one, one)
+        return list(found.values())
+    return [project]
 
 
 def emit(
@@ -89,7 +94,12 @@ def emit(
     Returns the stored Event, or None when no webhook is subscribed.
     """
     catalog.get(event_type)  # raises UnknownEventError for a typo, before anything is written
-    project_ids = _project_ids(project)
+    projects = _projects(project)
+    # A project the activation rule refuses (a Free plan) has no webhook receiving its
+    # events, organisation-wide ones included.
+    project_ids = project_gate.allowed(projects)
+    if projects and not project_ids:
+        return None
     patterns = patterns_for(event_type)
     if not routing.may_receive(patterns, project_ids):
         return None

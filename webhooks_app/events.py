@@ -1,94 +1,68 @@
 """The event catalog: every event a webhook can subscribe to.
 
-The default catalog is GitScrum's 26 events in six categories, plus ``ping`` (sent by
-"test" buttons; never subscribed to). A host adds its own with
-``WEBHOOKS["EXTRA_EVENTS"]`` or :meth:`EventCatalog.register`.
+The host declares its events with ``WEBHOOKS["EVENTS"]``: ``(name, description[,
+category])`` tuples or :class:`EventType` objects, or the dotted path of such a list
+(``webhooks_app.presets.gitscrum.EVENTS`` is GitScrum's 26). Code may add more with
+:meth:`EventCatalog.register`. ``ping`` is always there: "test" actions send it to one
+chosen webhook, and nobody subscribes to it.
 
-Subscriptions name an exact event (``issues.store``), every event under a dotted prefix
-(``issues.*``, ``time-tracking.*``), or everything (``*``).
+Subscriptions name an exact event (``orders.paid``), every event under a dotted prefix
+(``orders.*``), or everything (``*``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
-from webhooks_app.conf import webhook_settings
-from webhooks_app.exceptions import UnknownEventError, WebhookConfigurationError
+from webhooks_app.conf import WebhookConfigurationError, webhook_settings
+from webhooks_app.exceptions import UnknownEventError
 
 WILDCARD = "*"
 PING = "ping"
+OTHER = "Other events"
 
 
 @dataclass(frozen=True)
 class EventType:
     name: str
     description: str
-    category: str
+    category: str = OTHER
 
     @property
     def prefix(self) -> str:
-        """The subscription pattern of this event's family, e.g. ``issues.*``."""
+        """The subscription pattern of this event's family, e.g. ``orders.*``."""
         return self.name.split(".", 1)[0] + ".*"
 
-
-TASKS = "Task events"
-TIME_TRACKING = "Time tracking events"
-COMMENTS_MEDIA = "Comments & media events"
-USER_STORIES = "User story events"
-SPRINTS = "Sprint events"
-OTHER = "Other events"
-
-DEFAULT_EVENTS: tuple[EventType, ...] = (
-    EventType("issues.store", "Task created", TASKS),
-    EventType("issues.update", "Task updated", TASKS),
-    EventType("issues.move.board", "Task moved between board columns", TASKS),
-    EventType("issues.assignees.store", "Assignee added to task", TASKS),
-    EventType("issues.assignees.destroy", "Assignee removed from task", TASKS),
-    EventType("issues.destroy", "Task deleted", TASKS),
-    EventType("issues.move.project", "Task moved to another project", TASKS),
-    EventType("time-tracking.issues.start", "Timer started", TIME_TRACKING),
-    EventType("time-tracking.issues.stop", "Timer stopped", TIME_TRACKING),
-    EventType("time-tracking.issues.cancel", "Timer cancelled", TIME_TRACKING),
-    EventType("time-tracking.issues.destroy", "Time entry deleted", TIME_TRACKING),
-    EventType("time-tracking.issues.store", "Manual time entry created", TIME_TRACKING),
-    EventType("comments.issues.store", "Comment created", COMMENTS_MEDIA),
-    EventType("comments.issues.destroy", "Comment deleted", COMMENTS_MEDIA),
-    EventType("attachments.issues.store", "Attachment added", COMMENTS_MEDIA),
-    EventType("attachments.issues.destroy", "Attachment removed", COMMENTS_MEDIA),
-    EventType("videos.issues.store", "Video added", COMMENTS_MEDIA),
-    EventType("videos.issues.destroy", "Video removed", COMMENTS_MEDIA),
-    EventType("user-stories.store", "User story created", USER_STORIES),
-    EventType("user-stories.update", "User story updated", USER_STORIES),
-    EventType("user-stories.vote", "User story voted", USER_STORIES),
-    EventType("user-stories.destroy", "User story deleted", USER_STORIES),
-    EventType("sprints.store", "Sprint created", SPRINTS),
-    EventType("sprints.update", "Sprint updated", SPRINTS),
-    EventType("sprints.destroy", "Sprint deleted", SPRINTS),
-    EventType("discussions.vote", "Discussion voted", OTHER),
-)
 
 PING_EVENT = EventType(PING, "Test delivery sent by a 'test' action", "System")
 
 
 class EventCatalog:
-    """The built-in events plus the host's, looked up by name."""
+    """The host's events (``WEBHOOKS["EVENTS"]``) and registered ones, by name.
 
-    def __init__(self, events: tuple[EventType, ...] = DEFAULT_EVENTS):
-        self._builtin = {e.name: e for e in events}
+    Read once, and again whenever the setting changes or an event is registered: the
+    save path looks events up on every emit.
+    """
+
+    def __init__(self) -> None:
         self._registered: dict[str, EventType] = {}
+        self._events: dict[str, EventType] | None = None
+        self._for_settings: object = None
 
     def _all(self) -> dict[str, EventType]:
-        events = dict(self._builtin)
-        events.update(self._registered)
-        for extra in webhook_settings.EXTRA_EVENTS:
-            event = _coerce(extra)
-            events[event.name] = event
-        return events
+        current = webhook_settings.values()
+        if self._events is None or self._for_settings is not current:
+            events = {e.name: e for e in configured_events()}
+            events.update(self._registered)
+            self._events, self._for_settings = events, current
+        return self._events
 
     def register(self, name: str, description: str, category: str = OTHER) -> EventType:
         event = _coerce((name, description, category))
         self._registered[name] = event
+        self._events = None
         return event
 
     def __iter__(self) -> Iterator[EventType]:
@@ -123,14 +97,34 @@ class EventCatalog:
             return any(name.startswith(stem) for name in self._all())
         return pattern in self._all()
 
+    def patterns(self) -> list[str]:
+        """Every subscription pattern that selects an event: ``*``, families, events."""
+        found = {WILDCARD}
+        for name in self._all():
+            found.update(patterns_for(name))
+        return sorted(found)
+
     def events_matching(self, pattern: str) -> list[EventType]:
         return [e for e in self if pattern in patterns_for(e.name)]
+
+
+def configured_events() -> list[EventType]:
+    """The EVENTS setting, checked (a mistake raises WebhookConfigurationError)."""
+    value: Any = webhook_settings.EVENTS
+    if isinstance(value, str):
+        value = webhook_settings.imported("EVENTS")
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise WebhookConfigurationError(
+            f"WEBHOOKS['EVENTS'] must be a list of events or the dotted path of one; got "
+            f"{value!r} (webhooks_app.E005)."
+        )
+    return [_coerce(item) for item in value]
 
 
 def patterns_for(event_type: str) -> list[str]:
     """Every subscription pattern that selects ``event_type``.
 
-    ``issues.move.board`` is selected by itself, ``issues.move.*``, ``issues.*`` and ``*``.
+    ``orders.refund.paid`` is selected by itself, ``orders.refund.*``, ``orders.*``, ``*``.
     ``ping`` is selected by nothing: it is only ever sent to one chosen webhook.
     """
     if event_type == PING:
@@ -151,8 +145,8 @@ def _coerce(value: object) -> EventType:
         if isinstance(name, str) and name and "*" not in name and name != PING:
             return EventType(name, str(description), rest[0] if rest else OTHER)
     raise WebhookConfigurationError(
-        f"WEBHOOKS['EXTRA_EVENTS'] entries must be (name, description[, category]) with a "
-        f"name that has no '*' and is not 'ping'; got {value!r} (webhooks_app.E005)."
+        f"WEBHOOKS['EVENTS'] entries must be (name, description[, category]) with a name "
+        f"that has no '*' and is not 'ping'; got {value!r} (webhooks_app.E005)."
     )
 
 

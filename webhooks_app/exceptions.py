@@ -1,14 +1,13 @@
-"""One exception hierarchy, rooted in :class:`WebhookError`."""
+"""One exception hierarchy, rooted in :class:`WebhookError`.
 
-from django.core.exceptions import ImproperlyConfigured
+Standard library only, so that :mod:`webhooks_app.signing` runs without Django. The one
+error that is also Django's, :class:`~webhooks_app.conf.WebhookConfigurationError` (an
+``ImproperlyConfigured``), lives with the configuration.
+"""
 
 
 class WebhookError(Exception):
     """Base class of every error this app raises."""
-
-
-class WebhookConfigurationError(WebhookError, ImproperlyConfigured):
-    """The ``WEBHOOKS`` setting or a model registration is wrong."""
 
 
 class UnknownEventError(WebhookError, ValueError):
@@ -29,3 +28,11 @@ class BlockedDestinationError(WebhookError):
 
 class ActivationRefused(WebhookError):
     """The host's activation rule (e.g. a plan gate) refuses enabling this endpoint."""
+
+
+class DeliveryInFlight(WebhookError):
+    """A worker is sending this delivery right now; it is not taken from under it."""
+
+
+class UnknownEventPattern(WebhookError, ValueError):
+    """A subscription pattern that selects no event of the catalog."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib.admin import widgets
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from webhooks_app.conf import webhook_settings
 from webhooks_app.events import PING, WILDCARD, catalog
 from webhooks_app.models import Subscription, Webhook
 from webhooks_app.rules import activation_refusal
@@ -19,7 +22,7 @@ from webhooks_app.validators import validate_endpoint_url
 def event_choices() -> list:
     """The subscribable patterns, grouped by category for a ``<select>``.
 
-    Each category starts with its families (``issues.*``), which also cover events added
+    Each category starts with its families (``orders.*``), which also cover events added
     to the catalog later, then lists its events with their descriptions.
     """
     families: dict[str, list[str]] = {}
@@ -66,7 +69,7 @@ class SubscriptionForm(forms.ModelForm):
         max_length=100,
         widget=forms.Select,
         help_text=_(
-            "An event, a whole family such as “issues.*” (also covers events added later), "
+            "An event, a whole family such as “orders.*” (also covers events added later), "
             "or “*” for every event."
         ),
     )
@@ -80,7 +83,7 @@ class SubscriptionForm(forms.ModelForm):
         choices = event_choices()
         current = self.instance.event_type if self.instance.pk else ""
         # A stored pattern the select does not offer (a nested family such as
-        # "issues.move.*", or an event since removed from the catalog) must still show
+        # "orders.coupons.*", or an event since removed from the catalog) must still show
         # as selected, or saving the page would silently replace it.
         offered = {value for _group, options in choices[1:] for value, _label in options}
         if current and current not in offered:
@@ -100,7 +103,7 @@ class SubscriptionForm(forms.ModelForm):
             raise forms.ValidationError(
                 _(
                     "“%(value)s” is not a known event. Choose one from the list: an event, "
-                    "a family such as “issues.*”, or “*” for all events."
+                    "a family such as “orders.*”, or “*” for all events."
                 ),
                 code="unknown_event",
                 params={"value": value},
@@ -155,7 +158,9 @@ class RedeliverFailedForm(forms.Form):
 
 
 class WebhookForm(forms.ModelForm):
-    """The webhook change form; enabling passes the host's activation rule (plan gate)."""
+    """The webhook change form. ``enabled`` stands for the status; activating (by
+    ticking it, or by moving an active webhook to another project) passes the host's
+    activation rule here, so the refusal shows beside the field."""
 
     url = forms.URLField(
         label=_("payload URL"),
@@ -163,18 +168,51 @@ class WebhookForm(forms.ModelForm):
         assume_scheme="https",
         validators=[validate_endpoint_url],
     )
+    enabled = forms.BooleanField(
+        label=_("enabled"),
+        required=False,
+        initial=True,
+        help_text=_(
+            "Untick to disable the webhook by hand. Ticking it enables it again and sends "
+            "the events held while it was disabled after failures."
+        ),
+    )
 
     class Meta:
         model = Webhook
-        fields = ["project", "name", "url", "enabled", "verify_tls"]
+        # The project field is added per form: built at import, it would fail while
+        # WEBHOOKS["PROJECT_MODEL"] is wrong, before the system check can say so.
+        fields = ["name", "url", "verify_tls", "rate_limit"]
 
-    def clean(self):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["project"] = self._project_field()
+        if self.instance.pk:
+            self.initial.setdefault("project", self.instance.project_id)
+            self.initial.setdefault("enabled", self.instance.is_active)
+        self.order_fields(["project", "name", "url", "enabled", "verify_tls", "rate_limit"])
+
+    def _project_field(self) -> forms.ModelChoiceField:
+        model = apps.get_model(webhook_settings.PROJECT_MODEL)
+        return forms.ModelChoiceField(
+            queryset=model._default_manager.all(),
+            required=False,
+            label=_("project"),
+            empty_label=gettext("All projects (organisation-wide)"),
+            help_text=_(
+                "Leave empty for an organisation-wide webhook that gets every project's events."
+            ),
+        )
+
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        # clean() runs before the instance takes the new values: instance.enabled is
-        # still what is stored.
-        activating = cleaned.get("enabled") and not (self.instance.pk and self.instance.enabled)
-        if activating:
-            refusal = activation_refusal(cleaned.get("project"))
+        project = cleaned.get("project")
+        was_active = bool(self.instance.pk and self.instance.is_active)
+        moved = bool(self.instance.pk) and (project.pk if project else None) != (
+            self.instance.project_id
+        )
+        if cleaned.get("enabled") and (not was_active or moved):
+            refusal = activation_refusal(project)
             if refusal:
-                self.add_error("enabled", refusal)
+                self.add_error("project" if moved and was_active else "enabled", refusal)
         return cleaned

@@ -1,6 +1,6 @@
 """Is delivery keeping up? A report for monitors and operators.
 
-* the age of the oldest delivery that is due and could be sent now (its webhook enabled
+* the age of the oldest delivery that is due and could be sent now (its webhook active
   and not paused): when workers are alive this stays within seconds, or a minute when a
   kick was lost and the sweep had to find it; past ``STALL_AFTER`` seconds the report
   says the workers are stalled;
@@ -26,7 +26,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
 from webhooks_app.conf import webhook_settings
-from webhooks_app.models import Delivery, DeliveryLog, Webhook
+from webhooks_app.models import Delivery, DeliveryLog, Webhook, WebhookStatus
 
 
 @dataclass
@@ -66,7 +66,10 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
     now = now or timezone.now()
     sendable = Q(webhook__paused_until__isnull=True) | Q(webhook__paused_until__lte=now)
     oldest = Delivery.objects.filter(
-        sendable, status=Delivery.Status.PENDING, next_attempt_at__lte=now, webhook__enabled=True
+        sendable,
+        status=Delivery.Status.PENDING,
+        next_attempt_at__lte=now,
+        webhook__status=WebhookStatus.ACTIVE,
     ).aggregate(oldest=Min("next_attempt_at"))["oldest"]
     return Report(
         checked_at=now,
@@ -76,15 +79,16 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
         backlog=_backlog(now),
         failing=[
             str(pk)
-            for pk in Webhook.objects.filter(enabled=True, consecutive_failures__gt=0)
+            for pk in Webhook.objects.active()
+            .filter(consecutive_failures__gt=0)
             .order_by("pk")
             .values_list("uuid", flat=True)
         ],
         disabled=[
             str(pk)
-            for pk in Webhook.objects.filter(enabled=False).order_by("pk").values_list(
-                "uuid", flat=True
-            )
+            for pk in Webhook.objects.exclude(status=WebhookStatus.ACTIVE)
+            .order_by("pk")
+            .values_list("uuid", flat=True)
         ],
     )
 
@@ -111,9 +115,9 @@ def _backlog(now: datetime) -> list[Backlog]:
             Backlog(
                 webhook=str(webhook.uuid),
                 name=str(webhook),
-                due=row["due"] if webhook.enabled else 0,
-                waiting_for_retry=row["later"] if webhook.enabled else 0,
-                held=0 if webhook.enabled else pending,
+                due=row["due"] if webhook.is_active else 0,
+                waiting_for_retry=row["later"] if webhook.is_active else 0,
+                held=0 if webhook.is_active else pending,
                 oldest_due=row["oldest"],
                 paused_until=webhook.paused_until,
                 consecutive_failures=webhook.consecutive_failures,

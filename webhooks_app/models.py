@@ -7,29 +7,34 @@ given up, so a lost django-q2 task or a dead worker delays a delivery but never 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from webhooks_app.conf import project_model_label, webhook_settings
-from webhooks_app.exceptions import ActivationRefused
+from webhooks_app.conf import project_model_label
 from webhooks_app.signals import routes_changed
 from webhooks_app.signing import active_secrets, generate_secret
 
 
-class DisabledReason(models.TextChoices):
-    NONE = "", _("Not disabled")
-    MANUAL = "manual", _("Disabled by hand")
-    FAILURES = "failures", _("Disabled automatically after consecutive failures")
-    GONE = "gone", _("Disabled automatically: the endpoint answered 410 Gone")
+class WebhookStatus(models.TextChoices):
+    """Where a webhook stands. Only :mod:`webhooks_app.operations` (for people) and the
+    workers (for failures and 410s) move it."""
+
+    ACTIVE = "active", _("Active")
+    DISABLED = "disabled", _("Disabled by hand")
+    AUTO_DISABLED = "auto-disabled", _("Disabled after consecutive failures")
+    GONE = "gone", _("Disabled: the endpoint answered 410 Gone")
 
 
-# WebhookQuerySet.receiving() in SQL, for the statements that record events (alias w).
-RECEIVING_SQL = "(w.enabled OR w.disabled_reason = 'failures')"
+# Webhooks that get deliveries: active ones, and ones disabled after failures, whose
+# deliveries are held until someone enables them, so an endpoint that was down loses
+# nothing. (WebhookQuerySet.receiving() in SQL, for the statements that record events.)
+RECEIVING = (WebhookStatus.ACTIVE, WebhookStatus.AUTO_DISABLED)
+RECEIVING_SQL = "w.status IN ('active', 'auto-disabled')"
 
 
 class RoutingQuerySet(models.QuerySet):
@@ -52,17 +57,14 @@ class RoutingQuerySet(models.QuerySet):
 
 
 class WebhookQuerySet(RoutingQuerySet):
-    routing_fields = frozenset({"project", "project_id", "enabled", "disabled_reason"})
+    routing_fields = frozenset({"project", "project_id", "status"})
 
     def receiving(self) -> WebhookQuerySet:
-        """Webhooks that get deliveries of the events they subscribe to.
+        """Webhooks that get deliveries of the events they subscribe to (see RECEIVING)."""
+        return self.filter(status__in=RECEIVING)
 
-        Webhooks disabled automatically for failing keep collecting deliveries, held until
-        the endpoint is re-enabled, so a receiver that was down loses nothing; webhooks
-        disabled by hand, or gone (410), get nothing. (``RECEIVING_SQL`` is the same rule
-        for the statements that record events.)
-        """
-        return self.filter(Q(enabled=True) | Q(disabled_reason=DisabledReason.FAILURES))
+    def active(self) -> WebhookQuerySet:
+        return self.filter(status=WebhookStatus.ACTIVE)
 
 
 class Webhook(models.Model):
@@ -84,7 +86,13 @@ class Webhook(models.Model):
     # can switch secrets without dropping a delivery.
     previous_secret = models.CharField(max_length=120, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    enabled = models.BooleanField(_("enabled"), default=True)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=WebhookStatus.choices,
+        default=WebhookStatus.ACTIVE,
+        editable=False,
+    )
     verify_tls = models.BooleanField(
         _("verify TLS certificate"),
         default=True,
@@ -102,9 +110,7 @@ class Webhook(models.Model):
     # The rate limit's schedule: when the next delivery may start (GCRA).
     next_slot_at = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
-    disabled_reason = models.CharField(
-        max_length=20, choices=DisabledReason.choices, blank=True, editable=False
-    )
+    # Why it was disabled after failures (the last error), for the people who enable it.
     disabled_detail = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -117,13 +123,16 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return self.name or self.url
 
+    Status = WebhookStatus
+
     @property
-    def status(self) -> str:
-        if self.enabled:
-            return "failing" if self.consecutive_failures else "active"
-        if self.disabled_reason == DisabledReason.MANUAL:
-            return "disabled"
-        return "auto-disabled"
+    def is_active(self) -> bool:
+        return self.status == WebhookStatus.ACTIVE
+
+    @property
+    def is_failing(self) -> bool:
+        """Active, but its last deliveries failed."""
+        return self.is_active and self.consecutive_failures > 0
 
     def signing_secrets(self, now: datetime | None = None) -> list[str]:
         return list(
@@ -135,110 +144,9 @@ class Webhook(models.Model):
             )
         )
 
-    def disable(self) -> bool:
-        """Disable by hand. Returns whether it was enabled (only then is
-        ``webhook_disabled`` sent).
-
-        Also turns an automatic disabling into a manual one, so the webhook stops
-        collecting held deliveries.
-        """
-        from webhooks_app.signals import webhook_disabled
-
-        with transaction.atomic():
-            was_enabled = Webhook.objects.filter(pk=self.pk, enabled=True).exists()
-            Webhook.objects.filter(pk=self.pk).exclude(
-                enabled=False, disabled_reason=DisabledReason.MANUAL
-            ).update(
-                enabled=False,
-                disabled_at=timezone.now(),
-                disabled_reason=DisabledReason.MANUAL,
-                disabled_detail="",
-            )
-        self.refresh_from_db()
-        if was_enabled:
-            transaction.on_commit(
-                lambda: webhook_disabled.send(
-                    sender=Webhook, webhook=self, reason=DisabledReason.MANUAL, detail=""
-                )
-            )
-        return was_enabled
-
-    def activation_refusal(self) -> str | None:
-        """Why the host's ACTIVATION_RULE refuses enabling this webhook, or None."""
-        from webhooks_app.rules import activation_refusal
-
-        return activation_refusal(self.project) if self.project_id else None
-
-    def enable(self, *, resume: bool = True) -> int:
-        """Re-enable, reset the failure count and (by default) send what was held.
-
-        Returns how many held deliveries were made due again. Raises
-        :class:`ActivationRefused` when the host's activation rule says no.
-        """
-        from webhooks_app.queue import request_delivery
-
-        refusal = self.activation_refusal()
-        if refusal:
-            raise ActivationRefused(refusal)
-        with transaction.atomic():
-            # Deliveries before the webhook row: a worker recording a batch locks them in
-            # that order too, so the two cannot deadlock.
-            resumed = 0
-            if resume:
-                now = timezone.now()
-                # Not the ones a worker is sending right now: re-queued, they would be
-                # sent twice.
-                not_held = Q(claim_token__isnull=True) | Q(next_attempt_at__lte=now)
-                resumed = self.deliveries.filter(not_held, status=Delivery.Status.PENDING).update(
-                    next_attempt_at=now, claim_token=None
-                )
-            Webhook.objects.filter(pk=self.pk).update(
-                enabled=True,
-                consecutive_failures=0,
-                paused_until=None,
-                disabled_at=None,
-                disabled_reason=DisabledReason.NONE,
-                disabled_detail="",
-            )
-            if resumed:
-                request_delivery()
-        self.refresh_from_db()
-        return resumed
-
-    def redeliver_failed(self, since: datetime) -> int:
-        """Send again every delivery given up since ``since`` (Svix's "recover")."""
-        from webhooks_app.queue import request_delivery
-
-        with transaction.atomic():
-            count = self.deliveries.filter(
-                status=Delivery.Status.FAILED, created_at__gte=since
-            ).update(
-                status=Delivery.Status.PENDING,
-                trigger=Trigger.REDELIVERY,
-                round_offset=models.F("attempts"),
-                next_attempt_at=timezone.now(),
-                claim_token=None,
-            )
-            if count:
-                # Someone asks for them now: a pause waiting for a retry no longer applies.
-                Webhook.objects.filter(pk=self.pk).update(paused_until=None)
-                request_delivery()
-        return count
-
-    def rotate_secret(self) -> str:
-        """Issue a new secret; the old one keeps signing for the overlap window."""
-        overlap = timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP)
-        self.previous_secret = self.secret
-        self.previous_secret_expires_at = timezone.now() + overlap
-        self.secret = generate_secret()
-        self.save(
-            update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
-        )
-        return self.secret
-
 
 class Subscription(models.Model):
-    """One webhook x one event pattern: ``issues.store``, ``issues.*`` or ``*``."""
+    """One webhook x one event pattern: ``orders.paid``, ``orders.*`` or ``*``."""
 
     webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="subscriptions")
     event_type = models.CharField(_("event"), max_length=100)
@@ -364,41 +272,6 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event.event_type} -> {self.webhook}"
-
-    def redeliver(self, *, now: bool = False) -> bool:
-        """Send again, with the same message id, starting a fresh retry round.
-
-        ``now`` sends it in this process (the caller wants the outcome) instead of
-        asking the queue; to a disabled webhook it is held, as any delivery would be.
-        Returns False, changing nothing, while a worker holds the delivery: taking it
-        from under the worker would send it twice.
-        """
-        from webhooks_app.claims import new_claim
-        from webhooks_app.delivery import send_claimed
-        from webhooks_app.queue import request_delivery
-
-        now = now and Webhook.objects.filter(pk=self.webhook_id, enabled=True).exists()
-        moment = timezone.now()
-        token, lease_until = new_claim(moment)
-        not_held = Q(claim_token__isnull=True) | Q(next_attempt_at__lte=moment)
-        with transaction.atomic():
-            taken = Delivery.objects.filter(not_held, pk=self.pk).update(
-                status=Delivery.Status.PENDING,
-                trigger=Trigger.REDELIVERY,
-                round_offset=models.F("attempts"),
-                # Sent here: claimed in this same statement, so no worker takes it first.
-                next_attempt_at=lease_until if now else moment,
-                claim_token=token if now else None,
-            )
-            if taken:
-                # Someone asks for it now: a pause waiting for a retry no longer applies.
-                Webhook.objects.filter(pk=self.webhook_id).update(paused_until=None)
-            if taken and not now:
-                request_delivery()
-        if taken and now:
-            send_claimed(self.pk, token)
-        self.refresh_from_db()
-        return bool(taken)
 
 
 class DeliveryLog(models.Model):

@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from webhooks_app.claims import Claimed
-from webhooks_app.models import Delivery, DeliveryLog, DisabledReason, Trigger, Webhook
+from webhooks_app.models import Delivery, DeliveryLog, Trigger, Webhook, WebhookStatus
 from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict
 from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
 from webhooks_app.sql import preparer
@@ -56,8 +56,29 @@ class Judged:
     @property
     def status(self) -> str:
         if self.verdict.succeeded:
-            return Delivery.Status.SUCCEEDED
-        return Delivery.Status.PENDING if self.verdict.retry_at else Delivery.Status.FAILED
+            return str(Delivery.Status.SUCCEEDED)
+        status = Delivery.Status.PENDING if self.verdict.retry_at else Delivery.Status.FAILED
+        return str(status)
+
+    def as_log(self) -> DeliveryLog:
+        """The attempt as its log row (not read back from the database), with its
+        delivery in the state the attempt left it."""
+        attnames = [DeliveryLog._meta.get_field(name).attname for name in _LOG_FIELDS]
+        log = DeliveryLog(**dict(zip(attnames, _log_row(self), strict=True)))
+        log._state.adding = False
+        claimed = self.attempt.claimed
+        log.delivery = Delivery(
+            pk=claimed.id,
+            webhook_id=claimed.webhook_id,
+            event_id=claimed.event_id,
+            status=self.status,
+            attempts=self.attempt.number,
+            next_attempt_at=self.verdict.retry_at,
+            last_attempt_at=self.attempt.finished_at,
+            last_status_code=self.attempt.response.status,
+        )
+        log.delivery._state.adding = False
+        return log
 
 
 @dataclass
@@ -74,7 +95,7 @@ class Recorded:
             logger.warning("Webhook %s disabled: %s", webhook_id, detail)
         if delivery_attempted.has_listeners(DeliveryLog) or delivery_failed.has_listeners(Delivery):
             for item in self.judged:
-                log = _log_instance(item)
+                log = item.as_log()
                 delivery_attempted.send(sender=DeliveryLog, log=log)
                 if item.verdict.gave_up:
                     delivery_failed.send(sender=Delivery, delivery=log.delivery, log=log)
@@ -129,10 +150,25 @@ def _still_held(attempts: Sequence[Attempt]) -> set[int]:
 
 
 _LOG_FIELDS = (
-    "uuid", "delivery", "webhook", "project", "event", "event_type", "attempt", "trigger",
-    "url", "request_headers", "response_status", "response_headers", "response_body",
-    "duration_ms", "error", "outcome", "next_attempt_at", "created_at",
-)  # fmt: skip
+    "uuid",
+    "delivery",
+    "webhook",
+    "project",
+    "event",
+    "event_type",
+    "attempt",
+    "trigger",
+    "url",
+    "request_headers",
+    "response_status",
+    "response_headers",
+    "response_body",
+    "duration_ms",
+    "error",
+    "outcome",
+    "next_attempt_at",
+    "created_at",
+)
 
 
 def _log_row(item: Judged) -> tuple[Any, ...]:
@@ -141,12 +177,25 @@ def _log_row(item: Judged) -> tuple[Any, ...]:
     claimed, response = attempt.claimed, attempt.response
     outcome = DeliveryLog.Outcome.SUCCESS if verdict.succeeded else DeliveryLog.Outcome.FAILURE
     return (
-        attempt.uuid, claimed.id, claimed.webhook_id, claimed.project_id, claimed.event_id,
-        claimed.event_type, attempt.number, claimed.trigger, claimed.url,
-        attempt.request_headers, response.status, response.headers, response.body,
-        round(response.duration_ms, 2), response.error, outcome, verdict.retry_at,
+        attempt.uuid,
+        claimed.id,
+        claimed.webhook_id,
+        claimed.project_id,
+        claimed.event_id,
+        claimed.event_type,
+        attempt.number,
+        claimed.trigger,
+        claimed.url,
+        attempt.request_headers,
+        response.status,
+        response.headers,
+        response.body,
+        round(response.duration_ms, 2),
+        response.error,
+        outcome,
+        verdict.retry_at,
         attempt.finished_at,
-    )  # fmt: skip
+    )
 
 
 def _insert_logs(judged: Sequence[Judged]) -> None:
@@ -164,9 +213,16 @@ def _insert_logs(judged: Sequence[Judged]) -> None:
 
 
 _DELIVERY_FIELDS = (
-    "status", "trigger", "attempts", "next_attempt_at", "claim_token", "last_attempt_at",
-    "last_status_code", "updated_at", "id",
-)  # fmt: skip
+    "status",
+    "trigger",
+    "attempts",
+    "next_attempt_at",
+    "claim_token",
+    "last_attempt_at",
+    "last_status_code",
+    "updated_at",
+    "id",
+)
 
 
 def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
@@ -236,34 +292,14 @@ def _endpoint_change(
             paused_until=tally.pause_until,
         )
     if tally.gone:
-        reason, detail = DisabledReason.GONE, "The endpoint answered 410 Gone."
-        hit = webhook.filter(enabled=True)
+        status, detail = WebhookStatus.GONE, "The endpoint answered 410 Gone."
+        hit = webhook.active()
     elif tally.trailing:
-        reason, detail = DisabledReason.FAILURES, tally.describe(policy.failure_threshold)
-        hit = webhook.filter(enabled=True, consecutive_failures__gte=policy.failure_threshold)
+        status, detail = WebhookStatus.AUTO_DISABLED, tally.describe(policy.failure_threshold)
+        hit = webhook.active().filter(consecutive_failures__gte=policy.failure_threshold)
     else:
         return None
     # Only the worker whose UPDATE flips the flag reports it.
-    if hit.update(enabled=False, disabled_at=now, disabled_reason=reason, disabled_detail=detail):
-        return (webhook_id, reason, detail)
+    if hit.update(status=status, disabled_at=now, disabled_detail=detail):
+        return (webhook_id, str(status), detail)
     return None
-
-
-def _log_instance(item: Judged) -> DeliveryLog:
-    """The attempt as a model instance, for signal receivers."""
-    attnames = [DeliveryLog._meta.get_field(name).attname for name in _LOG_FIELDS]
-    log = DeliveryLog(**dict(zip(attnames, _log_row(item), strict=True)))
-    log._state.adding = False
-    claimed = item.attempt.claimed
-    log.delivery = Delivery(
-        pk=claimed.id,
-        webhook_id=claimed.webhook_id,
-        event_id=claimed.event_id,
-        status=item.status,
-        attempts=item.attempt.number,
-        next_attempt_at=item.verdict.retry_at,
-        last_attempt_at=item.attempt.finished_at,
-        last_status_code=item.attempt.response.status,
-    )
-    log.delivery._state.adding = False
-    return log

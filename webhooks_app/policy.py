@@ -1,7 +1,7 @@
 """What an attempt's answer means: for the delivery (done, retry when, give up) and for
 its endpoint (count a failure, pause it, disable it). Pure: no database, no HTTP.
 
-The schedule is AgileTune's by default (1 min, 5 min, 30 min, 2 h, 12 h, +/- 20 %
+The default schedule is 1 min, 5 min, 30 min, 2 h, 12 h (+/- 20 %
 jitter); a receiver's ``Retry-After`` is honoured up to a cap; a redirect is a failure
 (following it could bounce signed payloads elsewhere); ``410 Gone`` disables the
 endpoint; the ``FAILURE_THRESHOLD``-th consecutive failure disables it until someone

@@ -190,6 +190,13 @@ def _enqueue_task() -> None:
         logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
 
 
+def cluster_timeouts() -> tuple[int | None, int | None]:
+    """The cluster's ``timeout`` and ``retry`` (seconds; None when unset)."""
+    from django_q.conf import Conf
+
+    return Conf.TIMEOUT, Conf.RETRY
+
+
 def is_sync() -> bool:
     """django-q2's sync mode runs a task in the enqueuing process, at once."""
     from django_q.conf import Conf

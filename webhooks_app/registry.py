@@ -4,15 +4,15 @@ A host describes each model once, usually in ``<app>/webhooks.py`` (autodiscover
 
     from webhooks_app.registry import ModelEvents, register
 
-    @register(Task)
-    class TaskEvents(ModelEvents):
-        serializer_class = TaskSerializer     # or override serialize()
-        project_field = "project"
-        created = "issues.store"
-        updated = "issues.update"
-        deleted = "issues.destroy"
-        field_events = {"column": "issues.move.board", "project": "issues.move.project"}
-        m2m_events = {"assignees": ("issues.assignees.store", "issues.assignees.destroy")}
+    @register(Order)
+    class OrderEvents(ModelEvents):
+        serializer_class = OrderSerializer    # or override serialize()
+        project_field = "store"
+        created = "orders.created"
+        updated = "orders.updated"
+        deleted = "orders.deleted"
+        field_events = {"status": "orders.status", "store": "orders.moved"}
+        m2m_events = {"coupons": ("orders.coupons.add", "orders.coupons.remove")}
 
 An update emits the event of each changed field listed in ``field_events`` and, if any
 other tracked field changed too, ``updated``; a save that changes nothing emits nothing.
@@ -30,9 +30,9 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
+from webhooks_app.conf import WebhookConfigurationError
 from webhooks_app.dispatch import emit
 from webhooks_app.events import catalog
-from webhooks_app.exceptions import WebhookConfigurationError
 
 if TYPE_CHECKING:
     from webhooks_app.models import Event
@@ -119,33 +119,51 @@ class ModelEvents:
             fields[field.attname] = field
         return fields
 
-    def validate(self) -> None:
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with this registration, as (check id, message) pairs."""
+        name, model = type(self).__name__, self.model.__name__
+        found = []
         if self.serializer_class is None and type(self).serialize is ModelEvents.serialize:
-            raise WebhookConfigurationError(
-                f"{type(self).__name__}: set serializer_class or override serialize(); "
-                "webhooks never send a model's fields by default (webhooks_app.E006)."
+            found.append(
+                (
+                    "webhooks_app.E006",
+                    f"{name}: set serializer_class or override serialize(); "
+                    "webhooks never send a model's fields by default.",
+                )
             )
         names = [self.created, self.updated, self.deleted, *self.field_events.values()]
         names += [n for pair in self.m2m_events.values() for n in pair]
-        for name in filter(None, names):
-            if name not in catalog:
-                raise WebhookConfigurationError(
-                    f"{type(self).__name__} emits {name!r}, which is not in the event "
-                    "catalog; add it with WEBHOOKS['EXTRA_EVENTS'] (webhooks_app.E007)."
+        try:
+            known = {event.name for event in catalog}
+        except (WebhookConfigurationError, ImportError):
+            known = set(filter(None, names))  # the catalog itself is reported (E005)
+        for event in filter(None, names):
+            if event not in known:
+                found.append(
+                    (
+                        "webhooks_app.E007",
+                        f"{name} emits {event!r}, which is not in the event "
+                        "catalog: declare it in WEBHOOKS['EVENTS'].",
+                    )
                 )
-        for field in [*self.field_events, *self.m2m_events]:
+        fields = [*self.field_events, *self.m2m_events]
+        if self.project_field:
+            fields.append(self.project_field)
+        for field in fields:
             try:
-                self.model._meta.get_field(field)
+                found_field = self.model._meta.get_field(field)
             except FieldDoesNotExist:
-                raise WebhookConfigurationError(
-                    f"{type(self).__name__}: {self.model.__name__} has no field {field!r} "
-                    "(webhooks_app.E006)."
-                ) from None
-        for field in self.m2m_events:
-            if not self.model._meta.get_field(field).many_to_many:
-                raise WebhookConfigurationError(
-                    f"{type(self).__name__}.m2m_events: {field!r} is not a many-to-many field."
+                found.append(("webhooks_app.E006", f"{name}: {model} has no field {field!r}."))
+                continue
+            if field in self.m2m_events and not found_field.many_to_many:
+                found.append(
+                    ("webhooks_app.E006", f"{name}.m2m_events: {field!r} is not many-to-many.")
                 )
+            if field == self.project_field and not found_field.many_to_one:
+                found.append(
+                    ("webhooks_app.E006", f"{name}.project_field: {field!r} is not a foreign key.")
+                )
+        return found
 
     def snapshot(self, instance: models.Model) -> None:
         values = instance.__dict__
@@ -240,8 +258,10 @@ class ModelEvents:
 
 
 class Registry:
-    def __init__(self):
+    def __init__(self) -> None:
         self._models: dict[type[models.Model], ModelEvents] = {}
+        # Registrations that are wrong, never connected: a system check reports them.
+        self.rejected: dict[type[models.Model], list[tuple[str, str]]] = {}
 
     def __contains__(self, model) -> bool:
         return model in self._models
@@ -258,9 +278,16 @@ class Registry:
             ) from None
 
     def register(self, model: type[models.Model], config_class: type[ModelEvents]) -> ModelEvents:
+        """Connect ``config_class`` to ``model``'s signals. A registration with problems
+        is not connected (its saves would fail after their rows commit): the system
+        check reports it."""
         config = config_class(model)
-        config.validate()
         self.unregister(model)
+        problems = config.problems()
+        if problems:
+            self.rejected[model] = problems
+            return config
+        self.rejected.pop(model, None)
         self._models[model] = config
         uid = f"webhooks_app:{model._meta.label}"
         post_init.connect(_post_init, sender=model, dispatch_uid=uid)
@@ -288,7 +315,7 @@ registry = Registry()
 
 
 def register(model: type[models.Model]) -> Callable[[type[ModelEvents]], type[ModelEvents]]:
-    """Class decorator: ``@register(Task) class TaskEvents(ModelEvents): ...``."""
+    """Class decorator: ``@register(Order) class OrderEvents(ModelEvents): ...``."""
 
     def wrapper(config_class: type[ModelEvents]) -> type[ModelEvents]:
         registry.register(model, config_class)

@@ -23,11 +23,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.db import transaction
+from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.models import RoutingVersion, Subscription, Webhook
+from webhooks_app.rules import activation_refusal
 from webhooks_app.signals import routes_changed
 
 # Past this many (pattern, project) pairs the map keeps patterns only: a very large
@@ -135,6 +138,53 @@ def _patterns_only(version: int | None) -> dict[str, frozenset[Any]]:
 
 
 routing = RoutingMap()
+
+
+class ProjectGate:
+    """The activation rule's answer per project, as of at most SUBSCRIPTION_REFRESH ago.
+
+    A project the rule refuses (a Free plan) has no webhooks receiving its events, not
+    even organisation-wide ones. The answer is cached so a save pays no query for it;
+    changing a project's plan is honoured within the same bound as a subscription."""
+
+    def __init__(self) -> None:
+        self._answers: dict[Any, tuple[bool, float]] = {}
+        self._generation = -1
+
+    def allowed(self, projects: Sequence[Any]) -> list[Any]:
+        """The pks of ``projects`` (instances or pks) the rule lets use webhooks."""
+        if webhook_settings.ACTIVATION_RULE is None:
+            return [_pk(p) for p in projects]
+        if self._generation != routing._generation:
+            self._answers, self._generation = {}, routing._generation
+        now = time.monotonic()
+        refresh = webhook_settings.SUBSCRIPTION_REFRESH
+        allowed = []
+        for project in projects:
+            pk = _pk(project)
+            answer = self._answers.get(pk)
+            if answer is None or now - answer[1] >= refresh:
+                answer = (_ask_rule(project), now)
+                self._answers[pk] = answer
+            if answer[0]:
+                allowed.append(pk)
+        return allowed
+
+
+def _pk(project: Any) -> Any:
+    return project.pk if isinstance(project, Model) else project
+
+
+def _ask_rule(project: Any) -> bool:
+    if not isinstance(project, Model):
+        model = apps.get_model(webhook_settings.PROJECT_MODEL)
+        project = model._default_manager.filter(pk=project).first()
+        if project is None:
+            return True  # deleted meanwhile: nothing to refuse
+    return activation_refusal(project) is None
+
+
+project_gate = ProjectGate()
 
 
 def _local_change(**kwargs: Any) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils.module_loading import import_string
-
 from webhooks_app.conf import webhook_settings
 
 
@@ -18,15 +16,13 @@ def default_can_manage(user: Any, project: Any) -> bool:
 def can_manage(user: Any, project: Any) -> bool:
     if not (user and user.is_authenticated):
         return False
-    return bool(import_string(webhook_settings.MANAGE_PERMISSION)(user, project))
+    return bool(webhook_settings.imported("MANAGE_PERMISSION")(user, project))
 
 
 def activation_refusal(project: Any) -> str | None:
-    """Why ``project`` may not activate endpoints, or None when it may.
-
-    Organisation-wide webhooks (no project) are not gated.
-    """
-    rule = webhook_settings.ACTIVATION_RULE
-    if not rule or project is None:
+    """Why ``project`` may not use webhooks, or None when it may. (Organisation-wide
+    webhooks have no project: this is asked of each project whose events they get.)"""
+    rule = webhook_settings.imported("ACTIVATION_RULE")
+    if rule is None or project is None:
         return None
-    return import_string(rule)(project)
+    return rule(project)

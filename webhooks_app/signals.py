@@ -15,8 +15,9 @@ delivery_attempted = Signal()
 delivery_failed = Signal()
 
 # A webhook was disabled, by hand or automatically.
-# Arguments: sender (the Webhook class), webhook (Webhook), reason (a DisabledReason
-# value: "manual", "failures" or "gone"), detail (str: why, e.g. the last error).
+# Arguments: sender (the Webhook class), webhook (Webhook), reason (the WebhookStatus
+# it now has: "disabled", "auto-disabled" or "gone"), detail (str: why, e.g. the last
+# error).
 webhook_disabled = Signal()
 
 # Internal: webhooks or subscriptions changed in a way that may change who receives

@@ -9,22 +9,21 @@ the whole exchange (connecting to every address, headers, body) has one deadline
 receiver that drips bytes cannot hold a worker past its claim. Proxies from the
 environment are not used: they would bypass the address guard.
 
-SSRF guard: unless ``WEBHOOKS["BLOCK_PRIVATE_ADDRESSES"]`` is off, every address a host
-name resolves to is checked *at connect time*, on the socket actually being opened, so a
-DNS answer that changes between validation and delivery (rebinding) gains nothing.
+SSRF guard: every address a host name resolves to is checked against
+:mod:`webhooks_app.addresses` *at connect time*, on the socket actually being opened, so
+a DNS answer that changes between validation and delivery (rebinding) gains nothing.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
-import ipaddress
 import os
 import socket
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from requests.certs import where as default_ca_bundle
 from urllib3 import PoolManager, Timeout
@@ -34,11 +33,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 from urllib3.util import parse_url
 
+from webhooks_app.addresses import blocked_reason
 from webhooks_app.conf import webhook_settings
 from webhooks_app.exceptions import BlockedDestinationError
-
-NAT64 = ipaddress.ip_network("64:ff9b::/96")
-CGNAT = ipaddress.ip_network("100.64.0.0/10")
 
 
 @dataclass
@@ -57,35 +54,6 @@ class Response:
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
-
-
-def blocked_reason(ip: str) -> str | None:
-    """Why deliveries may not connect to ``ip``, or None if they may."""
-    if not webhook_settings.BLOCK_PRIVATE_ADDRESSES:
-        return None
-    addr = ipaddress.ip_address(ip.split("%", 1)[0])
-    for net in webhook_settings.ALLOWED_NETWORKS:
-        if addr in ipaddress.ip_network(net, strict=False):
-            return None
-    if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return blocked_reason(str(addr.ipv4_mapped))
-        if addr in NAT64:
-            return blocked_reason(str(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)))
-    checks = (
-        ("loopback", addr.is_loopback),
-        ("link-local", addr.is_link_local),
-        ("private", addr.is_private),
-        ("multicast", addr.is_multicast),
-        ("reserved", addr.is_reserved),
-        ("unspecified", addr.is_unspecified),
-        ("shared (CGNAT)", isinstance(addr, ipaddress.IPv4Address) and addr in CGNAT),
-        ("non-global", not addr.is_global),
-    )
-    for label, hit in checks:
-        if hit:
-            return f"{ip} is a {label} address"
-    return None
 
 
 class _Watch:
@@ -173,7 +141,13 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
-class _GuardedConnectionMixin:
+if TYPE_CHECKING:
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
+
+
+class _GuardedConnectionMixin(_ConnectionBase):
     """Resolve, check every address, then connect: the check is on the real socket."""
 
     def request(self, *args, **kwargs):
@@ -190,7 +164,7 @@ class _GuardedConnectionMixin:
             raise NewConnectionError(self, f"Could not resolve {host}: {exc}") from exc
         last_error: Exception | None = None
         for family, socktype, proto, _canon, sockaddr in infos:
-            reason = blocked_reason(sockaddr[0])
+            reason = blocked_reason(str(sockaddr[0]))
             if reason:
                 last_error = BlockedDestinationError(f"Refused to connect: {reason}.")
                 continue

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from webhooks_app.transport import blocked_reason
+from webhooks_app.addresses import blocked_reason
 
 
 def validate_endpoint_url(value: str) -> str:

@@ -1,21 +1,12 @@
-"""DRF permission and plan-gate glue over :mod:`webhooks_app.rules`."""
+"""The DRF permission over :mod:`webhooks_app.rules`."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 
-from webhooks_app.rules import activation_refusal, can_manage
+from webhooks_app.rules import can_manage
 
 NOT_A_MANAGER = "Only the project's managers may see or change its webhooks."
-
-
-def ensure_can_activate(project: Any) -> None:
-    refusal = activation_refusal(project)
-    if refusal:
-        raise PermissionDenied(refusal)
 
 
 class CanManageProjectWebhooks(BasePermission):

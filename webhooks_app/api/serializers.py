@@ -4,20 +4,34 @@ creating a webhook or rotating its secret."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.db import transaction
 from rest_framework import serializers
 
+from webhooks_app import operations
+from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
-from webhooks_app.models import DeliveryLog, Subscription, Webhook
+from webhooks_app.models import DeliveryLog, Webhook, WebhookStatus
 from webhooks_app.validators import validate_endpoint_url
 
 
-def validate_event_patterns(patterns: list[str]) -> list[str]:
+class EventPatternField(serializers.ChoiceField):
+    """An event of the host's catalog, a family of them ('<prefix>.*') or '*'.
+
+    The choices are read from the catalog each time a serializer is made, so the schema
+    lists exactly the host's events and their families."""
+
+    default_error_messages = {"invalid_choice": "Unknown event {input!r}."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "An event, a family ('<prefix>.*') or '*' for all.")
+        super().__init__(choices=catalog.patterns(), **kwargs)
+
+
+def unique_patterns(patterns: list[str]) -> list[str]:
     seen: set[str] = set()
     for pattern in patterns:
-        if not catalog.is_valid_pattern(pattern):
-            raise serializers.ValidationError(f"Unknown event {pattern!r}.")
         if pattern in seen:
             raise serializers.ValidationError(f"Duplicate subscription {pattern!r}.")
         seen.add(pattern)
@@ -47,12 +61,24 @@ class CategorySerializer(serializers.Serializer):
 
 
 class WebhookSerializer(serializers.ModelSerializer):
+    """A webhook. Writing goes through :mod:`webhooks_app.operations`, which applies the
+    activation rule and the status transitions."""
+
     id = serializers.UUIDField(source="uuid", read_only=True)
     url = serializers.CharField(max_length=2000, validators=[validate_endpoint_url])
-    events = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+    enabled = serializers.BooleanField(
+        source="is_active",
         required=False,
-        help_text="Exact events ('issues.store'), families ('issues.*') or '*' for all.",
+        default=True,
+        help_text="Whether it receives its events; false prepares it disabled.",
+    )
+    rate_limit = serializers.IntegerField(
+        min_value=1, required=False, allow_null=True, help_text="Most deliveries per second."
+    )
+    events = serializers.ListField(
+        child=EventPatternField(),
+        required=False,
+        help_text="Exact events, families ('<prefix>.*') or '*' for all.",
     )
     categories = serializers.ListField(
         child=serializers.CharField(),
@@ -60,7 +86,6 @@ class WebhookSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text="Subscribe to every event of these categories (see the event catalog).",
     )
-    status = serializers.CharField(read_only=True)
 
     class Meta:
         model = Webhook
@@ -70,37 +95,37 @@ class WebhookSerializer(serializers.ModelSerializer):
             "url",
             "enabled",
             "verify_tls",
+            "rate_limit",
             "events",
             "categories",
             "status",
             "consecutive_failures",
+            "paused_until",
             "disabled_at",
-            "disabled_reason",
             "disabled_detail",
             "created_at",
             "updated_at",
         ]
         read_only_fields = [
+            "status",
             "consecutive_failures",
+            "paused_until",
             "disabled_at",
-            "disabled_reason",
             "disabled_detail",
             "created_at",
             "updated_at",
         ]
 
     def validate_events(self, value: list[str]) -> list[str]:
-        return validate_event_patterns(value)
+        return unique_patterns(value)
 
     def validate_categories(self, value: list[str]) -> list[str]:
         return events_of_categories(value)
 
     def validate(self, attrs: dict) -> dict:
         if "categories" in attrs:
-            merged = attrs.get("events", []) + [
-                e for e in attrs.pop("categories") if e not in attrs.get("events", [])
-            ]
-            attrs["events"] = merged
+            events = attrs.get("events", [])
+            attrs["events"] = events + [e for e in attrs.pop("categories") if e not in events]
         return attrs
 
     def to_representation(self, instance: Webhook) -> dict:
@@ -108,41 +133,21 @@ class WebhookSerializer(serializers.ModelSerializer):
         data["events"] = [s.event_type for s in instance.subscriptions.all()]
         return data
 
-    @transaction.atomic
     def create(self, validated_data: dict) -> Webhook:
-        events = validated_data.pop("events", [])
-        webhook = Webhook.objects.create(project=self.context["project"], **validated_data)
-        self._set_events(webhook, events)
-        return webhook
-
-    @transaction.atomic
-    def update(self, instance: Webhook, validated_data: dict) -> Webhook:
-        events = validated_data.pop("events", None)
-        enabled = validated_data.pop("enabled", None)
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        if validated_data:
-            # Only the fields sent: workers update the failure counter (and may disable
-            # the webhook) meanwhile, and a full save would write stale values back.
-            instance.save(update_fields=[*validated_data, "updated_at"])
-        # Through the model, which records who disabled it, or resets the count and
-        # sends what was held.
-        if enabled and not instance.enabled:
-            instance.enable()
-        elif enabled is False and instance.status != "disabled":
-            instance.disable()
-        if events is not None:
-            instance.subscriptions.exclude(event_type__in=events).delete()
-            self._set_events(instance, events)
-        return instance
-
-    def _set_events(self, webhook: Webhook, events: list[str]) -> None:
-        existing = set(webhook.subscriptions.values_list("event_type", flat=True))
-        Subscription.objects.bulk_create(
-            [Subscription(webhook=webhook, event_type=e) for e in events if e not in existing]
+        active = validated_data.pop("is_active", True)
+        return operations.create_webhook(
+            project=self.context["project"], active=active, **validated_data
         )
-        if hasattr(webhook, "_prefetched_objects_cache"):
-            webhook._prefetched_objects_cache.pop("subscriptions", None)
+
+    def update(self, instance: Webhook, validated_data: dict) -> Webhook:
+        active = validated_data.pop("is_active", None)
+        with transaction.atomic():
+            operations.update_webhook(instance, **validated_data)
+            if active and not instance.is_active:
+                operations.enable(instance)
+            elif active is False and instance.status != WebhookStatus.DISABLED:
+                operations.disable(instance)
+        return instance
 
 
 class WebhookWithSecretSerializer(WebhookSerializer):
@@ -160,10 +165,9 @@ class SecretSerializer(serializers.Serializer):
 
 
 class SubscriptionSerializer(serializers.Serializer):
-    event = serializers.CharField(max_length=100)
+    event = EventPatternField()
 
     def validate_event(self, value: str) -> str:
-        validate_event_patterns([value])
         if self.context["webhook"].subscriptions.filter(event_type=value).exists():
             raise serializers.ValidationError(
                 f"Duplicate subscription: this webhook is already subscribed to {value!r}."
@@ -171,14 +175,29 @@ class SubscriptionSerializer(serializers.Serializer):
         return value
 
 
+class ReceiverSerializer(serializers.Serializer):
+    webhook = serializers.UUIDField(source="webhook.uuid")
+    url = serializers.CharField(source="webhook.url")
+    status = serializers.CharField(source="webhook.status")
+    pattern = serializers.CharField(help_text="The subscription that selects the event.")
+    organisation_wide = serializers.SerializerMethodField(
+        help_text="An organisation-wide webhook (it receives every project's events)."
+    )
+
+    def get_organisation_wide(self, row: dict) -> bool:
+        return row["webhook"].project_id is None
+
+
 class GridRowSerializer(serializers.Serializer):
-    """GitScrum's form: one row per event, with the endpoint URL set for it (or null)."""
+    """The per-event form: one row per event, with the endpoint URL set for it (or null),
+    and every webhook of the project that receives it (families and '*' included)."""
 
     event = serializers.CharField()
     description = serializers.CharField()
     category = serializers.CharField()
     url = serializers.CharField(allow_null=True)
     webhook = serializers.UUIDField(allow_null=True)
+    receivers = ReceiverSerializer(many=True)
 
 
 class GridUpdateSerializer(serializers.Serializer):
@@ -244,8 +263,16 @@ class RedeliverFailedSerializer(serializers.Serializer):
 
 
 class TestOutcomeSerializer(serializers.Serializer):
+    """A test ping's attempt (``delivery``), or "skipped" beyond the per-request limit."""
+
     webhook = serializers.UUIDField(source="webhook.uuid")
     delivery = DeliveryLogDetailSerializer(source="log", allow_null=True)
     outcome = serializers.CharField()
-    status_code = serializers.IntegerField(allow_null=True)
-    error = serializers.CharField(allow_blank=True)
+    status_code = serializers.IntegerField(source="log.response_status", allow_null=True)
+    error = serializers.SerializerMethodField()
+
+    def get_error(self, outcome: operations.TestOutcome) -> str:
+        if outcome.log is None:
+            limit = webhook_settings.MAX_TESTS_PER_REQUEST
+            return f"Not tested: a request tests at most {limit} webhooks; test it alone."
+        return outcome.log.error

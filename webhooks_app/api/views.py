@@ -8,30 +8,32 @@ sees nothing of projects they do not manage.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from django.apps import apps
 from django.db import transaction
+from django.db.models import Q
 from django.http import Http404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from webhooks_app import operations
 from webhooks_app.api import serializers as s
-from webhooks_app.api.permissions import CanManageProjectWebhooks, ensure_can_activate
+from webhooks_app.api.permissions import CanManageProjectWebhooks
 from webhooks_app.conf import webhook_settings
-from webhooks_app.delivery import send_test
-from webhooks_app.events import catalog
-from webhooks_app.models import Delivery, DeliveryLog, Subscription, Webhook
+from webhooks_app.events import PING, catalog, patterns_for
+from webhooks_app.exceptions import ActivationRefused
+from webhooks_app.models import RECEIVING, DeliveryLog, Subscription, Webhook
+from webhooks_app.routing import project_gate
 
 
-class ProjectScopedMixin:
+class ProjectScopedMixin(GenericAPIView):
     permission_classes = [IsAuthenticated, CanManageProjectWebhooks]
 
     @cached_property
@@ -50,6 +52,15 @@ class ProjectScopedMixin:
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "project": self.project}
 
+    def handle_exception(self, exc: Exception) -> Response:
+        # What the operations refuse, as HTTP: the plan gate is a permission, a delivery
+        # a worker is sending is a conflict.
+        if isinstance(exc, ActivationRefused):
+            exc = PermissionDenied(str(exc))
+        elif isinstance(exc, operations.DeliveryInFlight):
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return super().handle_exception(exc)
+
     def project_webhooks(self):
         return Webhook.objects.filter(project=self.project).prefetch_related("subscriptions")
 
@@ -66,27 +77,6 @@ class EventCatalogView(GenericAPIView):
             {"name": name, "events": events} for name, events in catalog.by_category().items()
         ]
         return Response(s.CategorySerializer(categories, many=True).data)
-
-
-@dataclass
-class _TestOutcome:
-    webhook: Webhook
-    log: DeliveryLog | None
-    outcome: str
-    status_code: int | None
-    error: str
-
-
-def _test(webhook: Webhook) -> _TestOutcome:
-    delivery = send_test(webhook)
-    log = delivery.attempt_logs.order_by("-attempt").first()
-    return _TestOutcome(
-        webhook=webhook,
-        log=log,
-        outcome=log.outcome if log else "not sent",
-        status_code=log.response_status if log else None,
-        error=log.error if log else "",
-    )
 
 
 class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
@@ -109,52 +99,39 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
             return s.RedeliverFailedSerializer
         return super().get_serializer_class()
 
-    def perform_create(self, serializer) -> None:
-        if serializer.validated_data.get("enabled", True):
-            ensure_can_activate(self.project)
-        serializer.save()
-
-    def perform_update(self, serializer) -> None:
-        if serializer.validated_data.get("enabled") and not serializer.instance.enabled:
-            ensure_can_activate(self.project)
-        serializer.save()
+    def perform_destroy(self, instance: Webhook) -> None:
+        operations.delete_webhook(instance)
 
     @action(detail=True, methods=["post"])
     def enable(self, request, **kwargs) -> Response:
         webhook = self.get_object()
-        ensure_can_activate(self.project)
-        webhook.enable()
+        operations.enable(webhook)
         return Response(s.WebhookSerializer(webhook).data)
 
     @action(detail=True, methods=["post"])
     def disable(self, request, **kwargs) -> Response:
         webhook = self.get_object()
-        webhook.disable()
+        operations.disable(webhook)
         return Response(s.WebhookSerializer(webhook).data)
 
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, **kwargs) -> Response:
         webhook = self.get_object()
-        webhook.rotate_secret()
+        operations.rotate_secret(webhook)
         return Response(s.SecretSerializer(webhook).data)
 
     @action(detail=True, methods=["post"])
     def test(self, request, **kwargs) -> Response:
-        """Send a ``ping`` now and answer with its outcome."""
-        return Response(s.TestOutcomeSerializer(_test(self.get_object())).data)
+        """Send a ``ping`` now and answer with its attempt."""
+        webhook = self.get_object()
+        outcome = operations.TestOutcome(webhook, operations.send_test(webhook))
+        return Response(s.TestOutcomeSerializer(outcome).data)
 
     @action(detail=False, methods=["post"], url_path="test-all")
     def test_all(self, request, **kwargs) -> Response:
         """Ping every webhook of the project, up to ``MAX_TESTS_PER_REQUEST`` of them
         (each may take up to TIMEOUT while the user waits); the rest answer "skipped"."""
-        limit = webhook_settings.MAX_TESTS_PER_REQUEST
-        outcomes = []
-        for index, webhook in enumerate(self.get_queryset()):
-            if index < limit:
-                outcomes.append(_test(webhook))
-            else:
-                reason = f"Not tested: test-all pings at most {limit} webhooks; test it alone."
-                outcomes.append(_TestOutcome(webhook, None, "skipped", None, reason))
+        outcomes = operations.test_all(self.get_queryset())
         return Response(s.TestOutcomeSerializer(outcomes, many=True).data)
 
     @action(detail=True, methods=["post"], url_path="redeliver-failed")
@@ -162,7 +139,7 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         webhook = self.get_object()
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        queued = webhook.redeliver_failed(serializer.validated_data["since"])
+        queued = operations.redeliver_failed(webhook, serializer.validated_data["since"])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @action(detail=True, methods=["post"])
@@ -171,42 +148,62 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         webhook = self.get_object()
         serializer = s.SubscriptionSerializer(data=request.data, context={"webhook": webhook})
         serializer.is_valid(raise_exception=True)
-        Subscription.objects.create(webhook=webhook, event_type=serializer.validated_data["event"])
+        operations.subscribe(webhook, serializer.validated_data["event"])
         return Response(s.WebhookSerializer(self.get_object()).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["delete"], url_path=r"subscriptions/(?P<event>[^/]+)")
     def unsubscribe(self, request, event: str, **kwargs) -> Response:
-        deleted, _ = self.get_object().subscriptions.filter(event_type=event).delete()
-        if not deleted:
+        if not operations.unsubscribe(self.get_object(), event):
             raise Http404("This webhook is not subscribed to that event.")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class SubscriptionGridView(ProjectScopedMixin, GenericAPIView):
-    """GitScrum's grid: one endpoint URL per event, set or cleared row by row."""
+    """The per-event grid (as GitScrum shows it): one endpoint URL per event, set or
+    cleared row by row."""
 
     serializer_class = s.GridRowSerializer
     pagination_class = None
 
     def rows(self) -> list[dict]:
-        owner: dict[str, Webhook] = {}
-        for sub in Subscription.objects.filter(webhook__project=self.project).select_related(
-            "webhook"
-        ):
-            owner.setdefault(sub.event_type, sub.webhook)
+        own: dict[str, list[Subscription]] = {}
+        receiving: dict[str, list[Subscription]] = {}
+        for sub in self._subscriptions():
+            if sub.webhook.project_id is not None:
+                own.setdefault(sub.event_type, []).append(sub)
+            if sub.webhook.status in RECEIVING:
+                receiving.setdefault(sub.event_type, []).append(sub)
+        # A project the activation rule refuses gets nothing, organisation-wide included.
+        if not project_gate.allowed([self.project]):
+            receiving = {}
         rows = []
         for event in catalog:
-            webhook = owner.get(event.name)
+            exact = own.get(event.name, [])
+            receivers = [
+                {"webhook": sub.webhook, "pattern": pattern}
+                for pattern in patterns_for(event.name)
+                for sub in receiving.get(pattern, [])
+            ]
             rows.append(
                 {
                     "event": event.name,
                     "description": event.description,
                     "category": event.category,
-                    "url": webhook.url if webhook else None,
-                    "webhook": webhook.uuid if webhook else None,
+                    "url": exact[0].webhook.url if exact else None,
+                    "webhook": exact[0].webhook.uuid if exact else None,
+                    "receivers": receivers,
                 }
             )
         return rows
+
+    def _subscriptions(self) -> Any:
+        """The subscriptions of this project's webhooks and of organisation-wide ones."""
+        mine = Q(webhook__project=self.project) | Q(webhook__project__isnull=True)
+        return (
+            Subscription.objects.filter(mine)
+            .select_related("webhook")
+            .order_by("webhook__created_at", "webhook_id")
+        )
 
     def get(self, request, **kwargs) -> Response:
         return Response(s.GridRowSerializer(self.rows(), many=True).data)
@@ -216,7 +213,7 @@ class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
     serializer_class = s.GridUpdateSerializer
 
     def _event(self, event: str) -> str:
-        if event not in catalog or event == "ping":
+        if event not in catalog or event == PING:
             raise ValidationError({"event": [f"Unknown event {event!r}."]})
         return event
 
@@ -226,13 +223,16 @@ class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
         serializer.is_valid(raise_exception=True)
         url = serializer.validated_data["url"]
         with transaction.atomic():
-            Subscription.objects.filter(webhook__project=self.project, event_type=event).delete()
+            for sub in Subscription.objects.filter(
+                webhook__project=self.project, event_type=event
+            ).select_related("webhook"):
+                operations.unsubscribe(sub.webhook, event)
             webhook = Webhook.objects.filter(project=self.project, url=url).first()
             created = webhook is None
             if created:
-                ensure_can_activate(self.project)
-                webhook = Webhook.objects.create(project=self.project, url=url)
-            Subscription.objects.create(webhook=webhook, event_type=event)
+                webhook = operations.create_webhook(project=self.project, url=url, events=[event])
+            else:
+                operations.subscribe(webhook, event)
         body = {"event": event, "url": url, "webhook": webhook.uuid}
         if created:
             body["secret"] = webhook.secret  # shown once: this is the webhook's creation
@@ -240,7 +240,10 @@ class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
 
     def delete(self, request, event: str, **kwargs) -> Response:
         event = self._event(event)
-        Subscription.objects.filter(webhook__project=self.project, event_type=event).delete()
+        for sub in Subscription.objects.filter(
+            webhook__project=self.project, event_type=event
+        ).select_related("webhook"):
+            operations.unsubscribe(sub.webhook, event)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -295,20 +298,13 @@ class DeliveryLogViewSet(
 
     @action(detail=True, methods=["post"])
     def redeliver(self, request, **kwargs) -> Response:
-        """Send this attempt's delivery again now (same message id) and return the attempt."""
+        """Send this attempt's delivery again now (same message id); answer with the new
+        attempt."""
         log = self.get_object()
-        delivery: Delivery = log.delivery
-        if not delivery.webhook.enabled:
+        if not log.webhook.is_active:
             return Response(
                 {"detail": "The webhook is disabled; enable it before redelivering."},
                 status=status.HTTP_409_CONFLICT,
             )
-        if not delivery.redeliver(now=True):
-            return Response(
-                {"detail": "A worker is sending this delivery right now; try again shortly."},
-                status=status.HTTP_409_CONFLICT,
-            )
-        latest = (
-            delivery.attempt_logs.select_related("webhook", "event").order_by("-attempt").first()
-        )
-        return Response(s.DeliveryLogDetailSerializer(latest).data, status=status.HTTP_201_CREATED)
+        attempt = operations.redeliver(log.delivery, now=True)
+        return Response(s.DeliveryLogDetailSerializer(attempt).data, status=status.HTTP_201_CREATED)

@@ -53,8 +53,10 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be positive.")
         when = before.isoformat(timespec="seconds")
         if dry_run:
-            self.stdout.write(f"Would delete, for what finished before {when}: "
-                              + self._describe(count_purgeable(before)))
+            self.stdout.write(
+                f"Would delete, for what finished before {when}: "
+                + self._describe(count_purgeable(before))
+            )
             return
         self.stdout.write(f"Purging what finished before {when}…")
         total = purge(before, batch_size=options["batch_size"], progress=self._progress)

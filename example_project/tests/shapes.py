@@ -1,8 +1,8 @@
 """Comparing payloads with the documented JSON, key by key and type by type.
 
-The documented examples live in ``tests/fixtures/seeds/`` (copied verbatim from the
-GitScrum pages in /work/shared/seeds) and ``tests/fixtures/designed/`` (the resources
-docs/events.md designs for comments, attachments, videos and discussion votes).
+The documented examples live in ``fixtures/seeds/`` beside this file (copied verbatim
+from the GitScrum pages in /work/shared/seeds) and ``fixtures/designed/`` (the resources
+the README designs for comments, attachments, videos and discussion votes).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from example_project.agile import scenario
-from tests.agile_factories import make_company, make_project
-from tests.shapes import assert_same_shape, expected_resource
+from example_project.tests.factories import make_company, make_project
+from example_project.tests.shapes import assert_same_shape, expected_resource
 from webhooks_app.events import catalog
 from webhooks_app.models import Event
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 
 from webhooks_app.conf import project_model_label
 
-ROUTING_COLUMNS = ("project_id", "enabled", "disabled_reason")
+ROUTING_COLUMNS = ("project_id", "status")
 
 POSTGRES_TRIGGERS = """
 CREATE OR REPLACE FUNCTION webhooks_app_bump_routing() RETURNS trigger
@@ -51,7 +51,7 @@ BEGIN
     SELECT array_agg(w.id) INTO recipients
     FROM webhooks_app_webhook w
     WHERE (w.project_id IS NULL OR w.project_id = ANY (p_projects))
-      AND (w.enabled OR w.disabled_reason = 'failures')
+      AND w.status IN ('active', 'auto-disabled')
       AND EXISTS (SELECT 1 FROM webhooks_app_subscription s
                   WHERE s.webhook_id = w.id AND s.event_type = ANY (p_patterns));
     recorded_deliveries := coalesce(cardinality(recipients), 0);
@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         migrations.swappable_dependency(project_model_label()),
-        ("webhooks_app", "0002_delivery_task_marker"),
+        ("webhooks_app", "0003_webhook_status"),
     ]
 
     operations = [

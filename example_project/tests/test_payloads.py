@@ -11,8 +11,8 @@ from django.utils import timezone
 from example_project.agile import services
 from example_project.agile.dates import date_object, for_humans, hms
 from example_project.agile.models import Task
-from tests.agile_factories import make_user
-from tests.shapes import (
+from example_project.tests.factories import make_user
+from example_project.tests.shapes import (
     DATE_OBJECT,
     DOCUMENTED_NULLS,
     assert_same_shape,

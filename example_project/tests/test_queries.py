@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from example_project.agile import services
 from example_project.agile.models import Sprint, Task
-from tests.agile_factories import make_labels, make_user
+from example_project.tests.factories import make_labels, make_user
 from webhooks_app.models import Delivery, Subscription, Webhook
 from webhooks_app.registry import registry
 

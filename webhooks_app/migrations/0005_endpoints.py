@@ -23,7 +23,7 @@ def drop_pending_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('webhooks_app', '0003_routing_and_scale'),
+        ('webhooks_app', '0004_routing_and_scale'),
     ]
 
     operations = [

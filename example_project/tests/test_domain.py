@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from example_project.agile import services
 from example_project.agile.models import Company, Project, TimeEntry
-from tests.agile_factories import make_company, make_project, make_user
+from example_project.tests.factories import make_company, make_project, make_user
 
 pytestmark = pytest.mark.django_db
 

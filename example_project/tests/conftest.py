@@ -1,4 +1,8 @@
-"""Fixtures of the agile domain's tests (fixtures of tests/conftest.py apply here too)."""
+"""Fixtures of the example product's tests.
+
+The host-agnostic fixtures of the library's own tests (a real receiver, the worker loop
+run in-process, a webhook factory, settings overrides) serve here too.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,14 @@ from django.utils import timezone
 
 from example_project.agile import services
 from example_project.agile.models import BoardColumn, Company, Project, Task
-from tests.agile_factories import make_company, make_project, make_user
+from example_project.tests.factories import make_company, make_project, make_user
+from tests.conftest import (  # noqa: F401 (fixtures)
+    deliver,
+    fresh_routing_map,
+    make_webhook,
+    receiver,
+    webhooks_settings,
+)
 from webhooks_app.models import Event, Subscription, Webhook
 
 
@@ -27,6 +38,12 @@ def company(db) -> Company:
 def board(company) -> Project:
     """A project with the default To Do / In Progress / Done board."""
     return make_project(company)
+
+
+@pytest.fixture
+def project(board) -> Project:
+    """The project of ``make_webhook``'s webhooks."""
+    return board
 
 
 @pytest.fixture

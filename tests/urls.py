@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+
+from webhooks_app.health import health_view
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("webhooks/health/", health_view, name="webhooks-health"),
+    path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+]

@@ -1,0 +1,367 @@
+"""Everything an operator does to webhooks and deliveries, in one place.
+
+The admin, the REST API, the settings pages and host code all call these functions;
+the models only hold state. The rules live here, once:
+
+* the activation rule (``WEBHOOKS["ACTIVATION_RULE"]``, e.g. a plan gate) whenever a
+  webhook would become active in a project: created active, enabled, moved while active;
+* the status transitions: people enable and disable; workers disable after failures or
+  a 410 (:mod:`webhooks_app.outcomes`); enabling sends what was held meanwhile;
+* nothing takes a delivery a worker is sending: a redelivery of one is refused, and
+  enabling leaves it alone (taken from under the worker, it would be sent twice).
+
+Sending functions return the attempt, as its log row, so no caller reads it back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from webhooks_app import queue
+from webhooks_app.claims import new_claim
+from webhooks_app.conf import webhook_settings
+from webhooks_app.delivery import send_claimed
+from webhooks_app.dispatch import render_body
+from webhooks_app.events import PING, catalog
+from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight, UnknownEventPattern
+from webhooks_app.models import (
+    Delivery,
+    DeliveryLog,
+    Event,
+    Subscription,
+    Trigger,
+    Webhook,
+    WebhookStatus,
+)
+from webhooks_app.rules import activation_refusal
+from webhooks_app.signals import webhook_disabled
+from webhooks_app.signing import generate_secret
+
+__all__ = [
+    "ActivationRefused",
+    "DeliveryInFlight",
+    "TestOutcome",
+    "UnknownEventPattern",
+    "create_webhook",
+    "delete_webhook",
+    "disable",
+    "enable",
+    "ensure_may_activate",
+    "latest_attempt",
+    "move",
+    "redeliver",
+    "redeliver_failed",
+    "rotate_secret",
+    "send_test",
+    "set_events",
+    "subscribe",
+    "test_all",
+    "unsubscribe",
+    "update_webhook",
+]
+
+
+def ensure_may_activate(project: Any) -> None:
+    """Raise :class:`ActivationRefused` if the activation rule refuses ``project``."""
+    refusal = activation_refusal(project)
+    if refusal:
+        raise ActivationRefused(refusal)
+
+
+# -- webhooks -----------------------------------------------------------------------------
+
+
+def create_webhook(
+    *,
+    url: str,
+    project: Any = None,
+    events: Iterable[str] = (),
+    name: str = "",
+    active: bool = True,
+    verify_tls: bool = True,
+    rate_limit: int | None = None,
+) -> Webhook:
+    """A new webhook with its subscriptions; active unless ``active`` is False (which
+    the activation rule never refuses: webhooks can be prepared disabled)."""
+    if active:
+        ensure_may_activate(project)
+    patterns = _checked_patterns(events)
+    with transaction.atomic():
+        webhook = Webhook.objects.create(
+            project=project,
+            url=url,
+            name=name,
+            verify_tls=verify_tls,
+            rate_limit=rate_limit,
+            status=WebhookStatus.ACTIVE if active else WebhookStatus.DISABLED,
+            disabled_at=None if active else timezone.now(),
+        )
+        _add_subscriptions(webhook, patterns)
+    return webhook
+
+
+def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
+    """Change ``url``, ``name``, ``verify_tls``, ``rate_limit``, ``project`` (a move)
+    and ``events`` (replacing the subscriptions). Only the fields given are written:
+    workers update the failure count meanwhile, and a full save would write back a
+    stale one."""
+    events = changes.pop("events", None)
+    project = changes.pop("project", webhook.project)
+    unknown = set(changes) - {"url", "name", "verify_tls", "rate_limit"}
+    if unknown:
+        raise TypeError(f"update_webhook() cannot change {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        if _project_pk(project) != webhook.project_id:
+            move(webhook, project)
+        for name, value in changes.items():
+            setattr(webhook, name, value)
+        if changes:
+            webhook.save(update_fields=[*changes, "updated_at"])
+        if events is not None:
+            set_events(webhook, events)
+    return webhook
+
+
+def move(webhook: Webhook, project: Any) -> Webhook:
+    """Move a webhook to another project (None: organisation-wide). An active webhook
+    moves only where the activation rule allows it: it would go on receiving there."""
+    if webhook.is_active:
+        ensure_may_activate(project)
+    Webhook.objects.filter(pk=webhook.pk).update(project=project)
+    webhook.project = project
+    return webhook
+
+
+def set_events(webhook: Webhook, patterns: Iterable[str]) -> None:
+    """Replace the webhook's subscriptions with ``patterns``."""
+    wanted = _checked_patterns(patterns)
+    with transaction.atomic():
+        webhook.subscriptions.exclude(event_type__in=wanted).delete()
+        have = set(webhook.subscriptions.values_list("event_type", flat=True))
+        _add_subscriptions(webhook, [p for p in wanted if p not in have])
+
+
+def subscribe(webhook: Webhook, pattern: str) -> Subscription:
+    (pattern,) = _checked_patterns([pattern])
+    return Subscription.objects.create(webhook=webhook, event_type=pattern)
+
+
+def unsubscribe(webhook: Webhook, pattern: str) -> bool:
+    deleted, _ = webhook.subscriptions.filter(event_type=pattern).delete()
+    return bool(deleted)
+
+
+def enable(webhook: Webhook) -> int:
+    """Make the webhook active again: the failure count restarts and what was held while
+    it was disabled after failures goes out. Returns how many held deliveries were made
+    due. Raises :class:`ActivationRefused` when the activation rule says no."""
+    ensure_may_activate(webhook.project)
+    now = timezone.now()
+    with transaction.atomic():
+        # Deliveries before the webhook row: a worker recording an outcome locks them in
+        # that order too, so the two cannot deadlock.
+        resumed = webhook.deliveries.filter(
+            _not_in_flight(now), status=Delivery.Status.PENDING
+        ).update(next_attempt_at=now, claim_token=None)
+        Webhook.objects.filter(pk=webhook.pk).update(
+            status=WebhookStatus.ACTIVE,
+            consecutive_failures=0,
+            paused_until=None,
+            disabled_at=None,
+            disabled_detail="",
+        )
+        if resumed:
+            queue.request_delivery()
+    webhook.refresh_from_db()
+    return resumed
+
+
+def disable(webhook: Webhook) -> bool:
+    """Disable by hand; returns whether it was active (only then is ``webhook_disabled``
+    sent). A webhook disabled after failures becomes disabled by hand: it stops
+    collecting held deliveries."""
+    with transaction.atomic():
+        was_active = Webhook.objects.filter(pk=webhook.pk).active().exists()
+        Webhook.objects.filter(pk=webhook.pk).exclude(status=WebhookStatus.DISABLED).update(
+            status=WebhookStatus.DISABLED, disabled_at=timezone.now(), disabled_detail=""
+        )
+    webhook.refresh_from_db()
+    if was_active:
+        transaction.on_commit(
+            lambda: webhook_disabled.send(
+                sender=Webhook, webhook=webhook, reason=WebhookStatus.DISABLED, detail=""
+            )
+        )
+    return was_active
+
+
+def rotate_secret(webhook: Webhook) -> str:
+    """A new secret; the previous one keeps signing for SECRET_ROTATION_OVERLAP."""
+    overlap = timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP)
+    webhook.previous_secret = webhook.secret
+    webhook.previous_secret_expires_at = timezone.now() + overlap
+    webhook.secret = generate_secret()
+    webhook.save(
+        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
+    )
+    return webhook.secret
+
+
+def delete_webhook(webhook: Webhook) -> None:
+    """Delete the webhook with its subscriptions, deliveries and their attempts."""
+    webhook.delete()
+
+
+# -- sending now ----------------------------------------------------------------------------
+
+
+def send_test(webhook: Webhook) -> DeliveryLog:
+    """Send a ``ping`` to the webhook now, in this process, and return the attempt.
+    Works on a disabled webhook too: checking an endpoint before enabling it is the point."""
+    now = timezone.now()
+    token, lease_until = new_claim(now)
+    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
+    with transaction.atomic():
+        event = Event.objects.create(
+            event_type=PING,
+            project_id=webhook.project_id,
+            body=render_body(PING, data, now, None),
+            created_at=now,
+        )
+        # Claimed as it is written: no worker can take it before this process sends it.
+        delivery = Delivery.objects.create(
+            webhook=webhook,
+            event=event,
+            trigger=Trigger.TEST,
+            next_attempt_at=lease_until,
+            claim_token=token,
+            created_at=now,
+        )
+    log = _sent(delivery.pk, token, webhook, event)
+    assert log is not None  # nothing else holds a delivery created a moment ago
+    return log
+
+
+@dataclass(frozen=True)
+class TestOutcome:
+    webhook: Webhook
+    log: DeliveryLog | None  # None: not tested (beyond the limit)
+
+    @property
+    def outcome(self) -> str:
+        return self.log.outcome if self.log else "skipped"
+
+
+def test_all(webhooks: Iterable[Webhook]) -> list[TestOutcome]:
+    """Ping each webhook, up to MAX_TESTS_PER_REQUEST of them (each may take TIMEOUT
+    while someone waits); the rest are reported as not tested."""
+    limit = webhook_settings.MAX_TESTS_PER_REQUEST
+    return [
+        TestOutcome(webhook, send_test(webhook) if index < limit else None)
+        for index, webhook in enumerate(webhooks)
+    ]
+
+
+def redeliver(delivery: Delivery, *, now: bool = False) -> DeliveryLog | None:
+    """Send the delivery again, with the same message id, starting a fresh retry round.
+
+    With ``now`` it is sent in this process and the attempt returned, if its webhook is
+    active (to a disabled one it is held, like any delivery); otherwise the workers send
+    it and None is returned. Raises :class:`DeliveryInFlight` while a worker holds it.
+    """
+    moment = timezone.now()
+    token, lease_until = new_claim(moment)
+    send_now = now and Webhook.objects.filter(pk=delivery.webhook_id).active().exists()
+    with transaction.atomic():
+        taken = Delivery.objects.filter(_not_in_flight(moment), pk=delivery.pk).update(
+            status=Delivery.Status.PENDING,
+            trigger=Trigger.REDELIVERY,
+            round_offset=models.F("attempts"),
+            # Sent here: claimed in this same statement, so no worker takes it first.
+            next_attempt_at=lease_until if send_now else moment,
+            claim_token=token if send_now else None,
+        )
+        if not taken:
+            raise DeliveryInFlight("A worker is sending this delivery right now.")
+        _unpause(delivery.webhook_id)
+        if not send_now:
+            queue.request_delivery()
+    log = _sent(delivery.pk, token, delivery.webhook, delivery.event) if send_now else None
+    delivery.refresh_from_db()
+    return log
+
+
+def redeliver_failed(webhook: Webhook, since: datetime) -> int:
+    """Send again every delivery of the webhook given up since ``since`` (Svix's
+    "recover"); returns how many. To a disabled webhook they are held."""
+    with transaction.atomic():
+        count = webhook.deliveries.filter(
+            status=Delivery.Status.FAILED, created_at__gte=since
+        ).update(
+            status=Delivery.Status.PENDING,
+            trigger=Trigger.REDELIVERY,
+            round_offset=models.F("attempts"),
+            next_attempt_at=timezone.now(),
+            claim_token=None,
+        )
+        if count:
+            _unpause(webhook.pk)
+            queue.request_delivery()
+    return count
+
+
+def latest_attempt(delivery: Delivery) -> DeliveryLog | None:
+    """The last attempt of a delivery (the admin and the API show it)."""
+    return (
+        delivery.attempt_logs.select_related("webhook", "event").order_by("-attempt", "-pk").first()
+    )
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _sent(pk: int, token: uuid.UUID, webhook: Webhook, event: Event) -> DeliveryLog | None:
+    judged = send_claimed(pk, token)
+    if judged is None:
+        return None
+    log = judged.as_log()
+    log.webhook, log.event = webhook, event  # already at hand: no query to show them
+    return log
+
+
+def _not_in_flight(now: datetime) -> Q:
+    """Deliveries no worker holds: unclaimed, or whose claim's lease has run out."""
+    return Q(claim_token__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def _unpause(webhook_id: int) -> None:
+    # Someone asks for a delivery now: a pause waiting for a retry no longer applies.
+    Webhook.objects.filter(pk=webhook_id, paused_until__isnull=False).update(paused_until=None)
+
+
+def _checked_patterns(patterns: Iterable[str]) -> list[str]:
+    checked = list(dict.fromkeys(patterns))
+    for pattern in checked:
+        if pattern == PING or not catalog.is_valid_pattern(pattern):
+            raise UnknownEventPattern(f"Unknown event {pattern!r}.")
+    return checked
+
+
+def _add_subscriptions(webhook: Webhook, patterns: Sequence[str]) -> None:
+    Subscription.objects.bulk_create(
+        [Subscription(webhook=webhook, event_type=pattern) for pattern in patterns]
+    )
+    # A prefetched list of them (the API's) is stale now.
+    getattr(webhook, "_prefetched_objects_cache", {}).pop("subscriptions", None)
+
+
+def _project_pk(project: Any) -> Any:
+    return project.pk if isinstance(project, models.Model) else project

@@ -1,0 +1,1 @@
+"""Event catalogs a host can select with ``WEBHOOKS["EVENTS"]`` (a dotted path)."""
