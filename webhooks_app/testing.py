@@ -1,4 +1,5 @@
-"""A real HTTP receiver for tests, demos and benchmarks: ``with Receiver() as r: ...``.
+"""Helpers for a host's tests: a real HTTP receiver (``with Receiver() as r: ...``) and
+:func:`deliver_due`, which does a worker's job in the test's own process.
 
 It listens on 127.0.0.1, records every request (verifying its signature with
 :func:`webhooks_app.signing.verify` when given the secret), and answers with scripted
@@ -14,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -88,7 +90,8 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"{self.scheme}://{host}:{port}/hook"
+        name = host.decode() if isinstance(host, bytes) else host
+        return f"{self.scheme}://{name}:{port}/hook"
 
     def start(self) -> Receiver:
         # A short poll interval: stop() waits for the serving loop to notice.
@@ -227,3 +230,17 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"Condition not met within {timeout}s.")
         time.sleep(interval)
+
+
+def deliver_due(*, after: float | None = None, at: datetime | None = None) -> int:
+    """Send what is due now, in this process, as a django-q2 worker would; return how many
+    requests were made. ``after`` (seconds) or ``at`` sends what would be due then: a
+    retry's backoff without the wait. It claims and records on this thread's database
+    connection, so a plain ``django_db`` test sees its own uncommitted events sent."""
+    from django.utils import timezone
+
+    from webhooks_app.delivery import drain
+
+    if after is not None:
+        at = timezone.now() + timedelta(seconds=after)
+    return drain(time_limit=60, now=at)
