@@ -1,9 +1,13 @@
 # Both entry points create and use .venv themselves: `make demo`, `make test`.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
+# Another Django for a CI leg, e.g. DJANGO='django>=6,<7' VENV=.venv-django6 (a pip spec).
+DJANGO ?=
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
+
+CODE := webhooks_app example_project examples tests bench
 
 .PHONY: demo test lint format bench install clean
 
@@ -11,7 +15,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 		{ echo "Python 3.11+ is needed (PYTHON=$(PYTHON))"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]' $(if $(DJANGO),'$(DJANGO)')
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -29,20 +33,27 @@ $(CHROMIUM):
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
 	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
+# The library's own tests (a tiny test app), then the two example hosts' tests.
 test: $(STAMP) $(CHROMIUM)
-	$(PY) -m ruff check webhooks_app example_project tests bench
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m mypy
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest example_project/tests --ds=example_project.tests.settings $(PYTEST_ARGS)
+	cd examples/shop && $(CURDIR)/$(PY) -m pytest $(PYTEST_ARGS)
 
+# Figures are ratios against a baseline measured in the same run (README: Performance).
 bench: $(STAMP)
+	$(PY) bench/save_path.py
 	$(PY) bench/throughput.py
+	$(PY) bench/isolation.py
 
 lint: $(STAMP)
-	$(PY) -m ruff check webhooks_app example_project tests bench
-	$(PY) -m ruff format --check webhooks_app example_project tests bench
+	$(PY) -m ruff check $(CODE)
+	$(PY) -m ruff format --check $(CODE)
 
 format: $(STAMP)
-	$(PY) -m ruff format webhooks_app example_project tests bench
-	$(PY) -m ruff check --fix webhooks_app example_project tests bench
+	$(PY) -m ruff format $(CODE)
+	$(PY) -m ruff check --fix $(CODE)
 
 clean:
-	rm -rf $(VENV) test-artifacts demo.sqlite3*
+	rm -rf $(VENV) test-artifacts demo.sqlite3* examples/shop/shop.sqlite3
