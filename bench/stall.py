@@ -46,7 +46,7 @@ def worker_pids(log: Path, count: int, timeout: float = 30) -> list[int]:
         if len(found) >= count:
             return found[:count]
         time.sleep(0.2)
-    raise SystemExit(f"{count} workers did not report ready within {timeout:g} s:\n{log.read_text()}")
+    raise SystemExit(f"{count} workers not ready within {timeout:g} s:\n{log.read_text()}")
 
 
 def syscall(pid: int) -> int | None:

@@ -673,7 +673,13 @@ def test_delivery_list_shows_pending_and_failed_deliveries_and_redelivers_them(
 
 @pytest.mark.parametrize(
     "url, message",
-    [("ftp://example.com/x", "http"), ("https://u:p@example.com/x", "credentials")],
+    [
+        ("ftp://example.com/x", "http"),
+        ("https://u:p@example.com/x", "credentials"),
+        ("http://[::1/", "valid URL"),
+        ("http://example.com/\r\nX-Injected: 1", "control characters"),
+        ("http://a..example/", "host name is not valid"),
+    ],
 )
 def test_admin_rejects_bad_endpoint_urls(admin_client, project, url, message):
     response = admin_client.post(

@@ -280,7 +280,8 @@ def test_redeliver_failed_since_a_time(
     "payload, field, message",
     [
         ({"url": "ftp://example.com/hook"}, "url", "http"),
-        ({"url": "not a url"}, "url", "http"),
+        ({"url": "not a url"}, "url", "spaces"),
+        ({"url": "example.com/hook"}, "url", "http"),
         ({"url": "https://user:pass@example.com/hook"}, "url", "credentials"),
         ({"url": "http://169.254.169.254/latest"}, "url", "link-local"),
         ({"url": "https://example.com/hook", "events": ["items.nope"]}, "events", "Unknown event"),
@@ -294,6 +295,11 @@ def test_redeliver_failed_since_a_time(
             "categories",
             "Unknown category",
         ),
+        (
+            {"url": "https://example.com/hook", "categories": ["Item events", "Item events"]},
+            "categories",
+            "Duplicate category",
+        ),
     ],
 )
 def test_bad_input_gets_a_400_naming_the_field(api, base, payload, field, message):
@@ -301,6 +307,47 @@ def test_bad_input_gets_a_400_naming_the_field(api, base, payload, field, messag
     assert response.status_code == 400
     assert field in response.json(), response.json()
     assert message in str(response.json()[field])
+    assert not Webhook.objects.exists()
+
+
+BAD_URLS = [
+    pytest.param("http://2130706433/", "loopback", id="decimal-ipv4"),
+    pytest.param("http://127.1/", "loopback", id="short-ipv4"),
+    pytest.param("http://0x7f.0.0.1/", "loopback", id="hex-ipv4"),
+    pytest.param("http://0177.0.0.1/", "loopback", id="octal-ipv4"),
+    pytest.param("http://[fec0::1]/", "site-local", id="ipv6-site-local"),
+    pytest.param("http://[::ffff:10.0.0.1]/", "private", id="ipv4-mapped"),
+    pytest.param("http://[not-an-ip]/", "valid URL", id="bracketed-name"),
+    pytest.param("http://[::1/", "valid URL", id="unclosed-bracket"),
+    pytest.param("http://example.com/\r\nX-Injected: 1", "control characters", id="crlf"),
+    pytest.param("http://" + "a" * 64 + ".example/", "host name", id="label-too-long"),
+    pytest.param("http://a..example/", "host name", id="empty-label"),
+    pytest.param("http://example.com:99999/", "valid URL", id="port-out-of-range"),
+]
+
+
+@pytest.mark.parametrize("url, message", BAD_URLS)
+def test_every_way_of_entering_a_bad_url_gets_a_400_and_saves_nothing(
+    api, base, url, message, webhooks_settings, make_webhook
+):
+    webhooks_settings(ALLOWED_NETWORKS=[])  # the tests' receivers' loopback is let through
+    existing = make_webhook("https://example.com/kept")
+    attempts = [
+        api.post(f"{base}/webhooks/", {"url": url}, format="json"),
+        api.patch(f"{base}/webhooks/{existing.uuid}/", {"url": url}, format="json"),
+        api.put(f"{base}/subscriptions/grid/items.store/", {"url": url}, format="json"),
+    ]
+    for response in attempts:
+        assert response.status_code == 400, (response.status_code, response.content)
+        assert message in str(response.json()["url"])
+    assert list(Webhook.objects.values_list("url", flat=True)) == ["https://example.com/kept"]
+
+
+def test_json_nested_beyond_the_recursion_limit_is_a_400(api, base):
+    body = '{"url": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = api.post(f"{base}/webhooks/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
     assert not Webhook.objects.exists()
 
 

@@ -49,39 +49,64 @@ def test_reference_verifier_accepts_our_signatures():
     StandardWebhooksVerifier(secret).verify(body, headers)  # raises if wrong
 
 
-def test_verify_accepts_any_current_secret_during_rotation():
+@pytest.mark.parametrize("schemes", [["standard"], ["hex"]])
+def test_a_receiver_holding_either_secret_verifies_during_a_rotation(schemes):
     old, new, body, now = generate_secret(), generate_secret(), b"{}", int(time.time())
     headers = signature_headers([new, old], "msg_1", now, body)
     assert len(headers["webhook-signature"].split()) == 2
-    assert verify(body, headers, old) == body
-    assert verify(body, headers, new) == body
+    assert len(headers["X-Webhook-Signature-256"].split(", ")) == 2
+    if schemes == ["hex"]:  # what a hex-only receiver sees: webhook-* stripped
+        headers = {"X-Webhook-Signature-256": headers["X-Webhook-Signature-256"]}
+    assert verify(body, headers, old, schemes=schemes) == body
+    assert verify(body, headers, new, schemes=schemes) == body
+    with pytest.raises(SignatureVerificationError, match="match"):
+        verify(body, headers, generate_secret(), schemes=schemes)
+
+
+def _shifted(seconds):
+    return lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) + seconds)}, b)
 
 
 @pytest.mark.parametrize(
     "tamper, reason",
     [
-        (lambda h, b: (h, b + b" "), "No webhook-signature matches"),
-        (
-            lambda h, b: ({**h, "webhook-timestamp": str(int(h["webhook-timestamp"]) - 600)}, b),
-            "tolerance",
-        ),
-        (lambda h, b: ({**h, "webhook-id": "msg_other"}, b), "No webhook-signature matches"),
-        (lambda h, b: ({"Content-Type": "application/json"}, b), "no signature header"),
+        pytest.param(lambda h, b: (h, b + b" "), "mismatch", id="body"),
+        pytest.param(_shifted(-600), "too old", id="replayed"),
+        pytest.param(_shifted(+600), "too new", id="from-the-future"),
+        pytest.param(lambda h, b: ({**h, "webhook-id": "msg_other"}, b), "mismatch", id="id"),
+        pytest.param(lambda h, b: ({"Content-Type": "application/json"}, b), "no signature"),
     ],
 )
 def test_verify_rejects_tampered_replayed_or_unsigned_requests(tamper, reason):
     secret, body = generate_secret(), b'{"a":1}'
     headers, body = tamper(signature_headers([secret], "msg_1", int(time.time()), body), body)
-    with pytest.raises(SignatureVerificationError, match=reason):
+    with pytest.raises(SignatureVerificationError) as raised:
         verify(body, headers, secret)
+    assert raised.value.reason == reason
 
 
-def test_verify_falls_back_to_hex_header_and_ignores_header_case():
+def test_a_replayed_request_stripped_of_its_timestamp_does_not_verify():
+    """The hex header signs no timestamp: verify() never falls back to it unasked."""
+    secret, body = generate_secret(), b'{"event":"items.store"}'
+    sent_long_ago = int(time.time()) - 11 * 86400
+    captured = signature_headers([secret], "msg_1", sent_long_ago, body)
+    replayed = {"X-Webhook-Signature-256": captured["X-Webhook-Signature-256"]}
+    with pytest.raises(SignatureVerificationError) as raised:
+        verify(body, replayed, secret)
+    assert raised.value.reason == "no signature"
+    with pytest.raises(SignatureVerificationError) as raised:
+        verify(body, captured, secret, schemes=["standard", "hex"])
+    assert raised.value.reason == "too old"  # a failed timed signature is final
+
+
+def test_hex_scheme_verifies_only_when_asked_and_ignores_header_case():
     secret, body = generate_secret(), b"{}"
     headers = {"x-webhook-signature-256": "sha256=" + sign_hex(secret, body)}
-    assert verify(body, headers, secret) == body
-    with pytest.raises(SignatureVerificationError):
-        verify(body, headers, generate_secret())
+    assert verify(body, headers, secret, schemes=["hex"]) == body
+    with pytest.raises(SignatureVerificationError, match="match"):
+        verify(body, headers, generate_secret(), schemes=["hex"])
+    with pytest.raises(ValueError, match="Unknown signature schemes"):
+        verify(body, headers, secret, schemes=["github"])
 
 
 def test_signing_runs_with_the_standard_library_alone():

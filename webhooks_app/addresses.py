@@ -1,15 +1,18 @@
 """Which addresses deliveries may connect to: the SSRF policy.
 
 Refused, unless ``WEBHOOKS["ALLOWED_NETWORKS"]`` lets them through: loopback, private,
-link-local (169.254.169.254 included), CGNAT, multicast, reserved and unspecified
-addresses, and anything else not globally routable; IPv4-mapped IPv6 and NAT64 forms are
-judged by the IPv4 address they carry. The transport applies this to every address a
-host name resolves to, at connect time; the URL validators to address literals.
+link-local (169.254.169.254 included), CGNAT, IPv6 site-local (fec0::/10), multicast,
+reserved and unspecified addresses, and anything else not globally routable; IPv4-mapped
+IPv6 and NAT64 forms are judged by the IPv4 address they carry. The transport applies
+this to every address a host name resolves to, at connect time; the URL validators to
+address literals, numeric IPv4 forms included.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
+import socket
 from functools import lru_cache
 
 from webhooks_app.conf import webhook_settings
@@ -40,6 +43,7 @@ def _judge(addr: Address, shown: str) -> str | None:
         ("loopback", addr.is_loopback),
         ("link-local", addr.is_link_local),
         ("private", addr.is_private),
+        ("site-local", isinstance(addr, ipaddress.IPv6Address) and addr.is_site_local),
         ("multicast", addr.is_multicast),
         ("reserved", addr.is_reserved),
         ("unspecified", addr.is_unspecified),
@@ -50,6 +54,26 @@ def _judge(addr: Address, shown: str) -> str | None:
         if hit:
             return f"{shown} is a {label} address"
     return None
+
+
+def ip_literal(host: str) -> Address | None:
+    """The address ``host`` denotes when it is an address literal, in any form a resolver
+    accepts: ``127.0.0.1``, ``::1``, and the numeric IPv4 forms ``2130706433``, ``127.1``,
+    ``0x7f.0.0.1`` and ``0177.0.0.1``, which getaddrinfo() reads as 127.0.0.1."""
+    host = host.strip("[]").split("%", 1)[0]
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if not _NUMERIC_IPV4.fullmatch(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host.rstrip(".")))
+    except OSError:
+        return None
+
+
+_NUMERIC_IPV4 = re.compile(r"(?:0x[0-9a-f]*|[0-9]+)(?:\.(?:0x[0-9a-f]*|[0-9]+)){0,3}\.?", re.I)
 
 
 @lru_cache(maxsize=8)

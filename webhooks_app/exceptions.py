@@ -19,7 +19,12 @@ class UnknownEventError(WebhookError, ValueError):
 
 
 class SignatureVerificationError(WebhookError):
-    """A received webhook's signature or timestamp did not verify."""
+    """A received webhook's signature or timestamp did not verify. ``reason`` is one of
+    ``"no signature"``, ``"too old"``, ``"too new"`` and ``"mismatch"``."""
+
+    def __init__(self, reason: str, message: str = "") -> None:
+        super().__init__(message or reason)
+        self.reason = reason
 
 
 class BlockedDestinationError(WebhookError):

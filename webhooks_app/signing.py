@@ -10,6 +10,13 @@ Two schemes are sent on every delivery:
   what lets receivers reject replays.
 * GitHub style (``X-Webhook-Signature-256: sha256=<hex>``): HMAC-SHA256 of the body,
   keyed with the secret string's UTF-8 bytes, for receivers that only know that scheme.
+  It signs no timestamp, so a captured request verifies forever: :func:`verify` checks
+  it only when asked to.
+
+During a secret rotation's overlap both headers carry one signature per secret, the
+new one first (``webhook-signature`` space-separated, as Standard Webhooks specifies;
+``X-Webhook-Signature-256`` comma-separated), so a receiver holding either secret
+verifies.
 """
 
 from __future__ import annotations
@@ -75,9 +82,12 @@ def signature_headers(
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": " ".join(sign_standard(s, msg_id, timestamp, body) for s in secrets_),
-        # The hex header carries one value only: the current (first) secret's.
-        "X-Webhook-Signature-256": "sha256=" + sign_hex(secrets_[0], body),
+        "X-Webhook-Signature-256": ", ".join("sha256=" + sign_hex(s, body) for s in secrets_),
     }
+
+
+STANDARD = "standard"
+HEX = "hex"
 
 
 def verify(
@@ -85,51 +95,90 @@ def verify(
     headers: Mapping[str, str],
     secret: str | Iterable[str],
     *,
+    schemes: Iterable[str] = (STANDARD,),
     tolerance: int = DEFAULT_TOLERANCE,
     now: float | None = None,
 ) -> bytes:
-    """Check a received webhook and return its body bytes, or raise.
+    """Check a received webhook and return its body bytes, or raise
+    :class:`SignatureVerificationError`, whose ``reason`` is ``"no signature"``,
+    ``"too old"``, ``"too new"`` or ``"mismatch"``.
 
     ``headers`` is any mapping of the request headers (names are matched without regard
-    to case). ``secret`` may be several secrets, e.g. during a rotation. The Standard
-    Webhooks signature is checked when present, else the ``X-Webhook-Signature-256`` one.
-    Raises :class:`SignatureVerificationError` with the reason.
+    to case). ``secret`` may be several secrets, e.g. during a rotation. ``schemes`` are
+    the signatures accepted, tried in order: ``"standard"`` (Standard Webhooks, with
+    replay protection: the timestamp must be within ``tolerance`` seconds) and ``"hex"``
+    (``X-Webhook-Signature-256``, which signs no timestamp: a captured request verifies
+    forever, so accept it only if you deduplicate on ``webhook-id`` for good).
     """
     body = _as_bytes(body)
     lowered = {k.lower(): v for k, v in headers.items()}
     candidates = [secret] if isinstance(secret, str) else list(secret)
     if not candidates:
-        raise SignatureVerificationError("No secret to verify with.")
+        raise ValueError("verify() needs at least one secret.")
+    checks = {STANDARD: _verify_standard, HEX: _verify_hex}
+    chosen = list(schemes)
+    unknown = [scheme for scheme in chosen if scheme not in checks]
+    if unknown or not chosen:
+        raise ValueError(f"Unknown signature schemes {unknown!r}; choose from {list(checks)}.")
+    current = time.time() if now is None else now
+    for scheme in chosen:
+        # The first scheme the request carries decides: a request whose Standard
+        # Webhooks signature fails is never let through by an untimed one.
+        if checks[scheme](body, lowered, candidates, tolerance, current):
+            return body
+    raise SignatureVerificationError(
+        "no signature", f"The request carries no {' or '.join(chosen)} signature."
+    )
 
-    if "webhook-signature" in lowered:
-        msg_id = lowered.get("webhook-id")
-        raw_ts = lowered.get("webhook-timestamp")
-        if not msg_id or not raw_ts:
-            raise SignatureVerificationError("Missing webhook-id or webhook-timestamp header.")
-        try:
-            timestamp = int(raw_ts)
-        except ValueError:
-            raise SignatureVerificationError("webhook-timestamp is not an integer.") from None
-        current = time.time() if now is None else now
-        # Replay protection: a captured request is only good for a few minutes.
-        if abs(current - timestamp) > tolerance:
-            raise SignatureVerificationError("webhook-timestamp is outside the tolerance.")
-        received = [
-            part.split(",", 1)[1]
-            for part in lowered["webhook-signature"].split()
-            if part.startswith(SIGNATURE_VERSION + ",")
-        ]
-        for candidate in candidates:
-            expected = sign_standard(candidate, msg_id, timestamp, body).split(",", 1)[1]
-            if any(hmac.compare_digest(expected, sig) for sig in received):
-                return body
-        raise SignatureVerificationError("No webhook-signature matches.")
 
-    if "x-webhook-signature-256" in lowered:
-        received_hex = lowered["x-webhook-signature-256"].removeprefix("sha256=")
-        for candidate in candidates:
-            if hmac.compare_digest(sign_hex(candidate, body), received_hex):
-                return body
-        raise SignatureVerificationError("X-Webhook-Signature-256 does not match.")
+def _verify_standard(
+    body: bytes, headers: dict[str, str], secrets_: list[str], tolerance: int, now: float
+) -> bool:
+    if "webhook-signature" not in headers:
+        return False
+    msg_id, raw_ts = headers.get("webhook-id"), headers.get("webhook-timestamp")
+    if not msg_id or not raw_ts:
+        raise SignatureVerificationError(
+            "no signature", "Missing webhook-id or webhook-timestamp header."
+        )
+    try:
+        timestamp = int(raw_ts)
+    except ValueError:
+        raise SignatureVerificationError(
+            "mismatch", "webhook-timestamp is not an integer."
+        ) from None
+    # Replay protection: a captured request is only good for a few minutes.
+    if now - timestamp > tolerance:
+        raise SignatureVerificationError(
+            "too old", f"webhook-timestamp is more than {tolerance} s in the past."
+        )
+    if timestamp - now > tolerance:
+        raise SignatureVerificationError(
+            "too new", f"webhook-timestamp is more than {tolerance} s in the future."
+        )
+    received = [
+        part.split(",", 1)[1]
+        for part in headers["webhook-signature"].split()
+        if part.startswith(SIGNATURE_VERSION + ",")
+    ]
+    for candidate in secrets_:
+        expected = sign_standard(candidate, msg_id, timestamp, body).split(",", 1)[1]
+        if any(hmac.compare_digest(expected, sig) for sig in received):
+            return True
+    raise SignatureVerificationError("mismatch", "No webhook-signature matches.")
 
-    raise SignatureVerificationError("The request carries no signature header.")
+
+def _verify_hex(
+    body: bytes, headers: dict[str, str], secrets_: list[str], tolerance: int, now: float
+) -> bool:
+    if "x-webhook-signature-256" not in headers:
+        return False
+    received = [
+        value.strip().removeprefix("sha256=")
+        for value in headers["x-webhook-signature-256"].split(",")
+    ]
+    for candidate in secrets_:
+        expected = sign_hex(candidate, body)
+        if any(hmac.compare_digest(expected, sig) for sig in received):
+            return True
+    raise SignatureVerificationError("mismatch", "X-Webhook-Signature-256 does not match.")

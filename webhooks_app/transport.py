@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import http.client
 import os
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,6 +38,8 @@ from urllib3.util import parse_url
 from webhooks_app.addresses import blocked_reason
 from webhooks_app.conf import webhook_settings
 from webhooks_app.exceptions import BlockedDestinationError
+
+BLOCKED = "blocked: the address is not public"
 
 
 @dataclass
@@ -160,13 +164,13 @@ class _GuardedConnectionMixin(_ConnectionBase):
         host = self._dns_host.strip("[]")
         try:
             infos = socket.getaddrinfo(host, self.port, 0, socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise NewConnectionError(self, f"Could not resolve {host}: {exc}") from exc
-        last_error: Exception | None = None
+        except (OSError, UnicodeError) as exc:
+            raise NewConnectionError(self, f"DNS lookup of {host} failed") from exc
+        failure: tuple[str, OSError] | None = None
         for family, socktype, proto, _canon, sockaddr in infos:
-            reason = blocked_reason(str(sockaddr[0]))
-            if reason:
-                last_error = BlockedDestinationError(f"Refused to connect: {reason}.")
+            if blocked_reason(str(sockaddr[0])):
+                # Never say which address was refused: a test ping would otherwise let
+                # a project's manager map what internal names resolve to.
                 continue
             sock = socket.socket(family, socktype, proto)
             try:
@@ -185,10 +189,24 @@ class _GuardedConnectionMixin(_ConnectionBase):
                 return sock
             except OSError as exc:
                 sock.close()
-                last_error = exc
-        if isinstance(last_error, BlockedDestinationError):
-            raise last_error
-        raise NewConnectionError(self, f"Failed to establish a new connection: {last_error}")
+                failure = (_host_port(sockaddr), exc)
+        if failure is None:
+            raise BlockedDestinationError(BLOCKED)
+        raise NewConnectionError(self, _connect_failure(*failure))
+
+
+def _host_port(sockaddr: tuple) -> str:
+    ip, port = sockaddr[0], sockaddr[1]
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _connect_failure(where: str, exc: OSError) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused by {where}"
+    if isinstance(exc, TimeoutError):
+        return f"no connection to {where} within the time limit"
+    reason = exc.strerror or exc.__class__.__name__
+    return f"could not connect to {where}: {reason[:1].lower()}{reason[1:]}"
 
 
 class _GuardedHTTPConnection(_GuardedConnectionMixin, HTTPConnection):
@@ -292,22 +310,15 @@ def post(
         finally:
             _release(resp)
             watch.finish()
-    except BlockedDestinationError as exc:
-        result.error, result.transport_failure = str(exc), True
-    except NewConnectionError as exc:  # before timeouts: urllib3 makes it one of them
-        result.error, result.transport_failure = _describe(exc, "Connection failed"), True
-    except (urllib3_exceptions.ConnectTimeoutError, urllib3_exceptions.ReadTimeoutError) as exc:
-        result.error = _describe(exc, f"Timed out after {timeout:g}s")
-        result.transport_failure = True
-    except (urllib3_exceptions.HTTPError, OSError) as exc:
-        blocked = _find_cause(exc, BlockedDestinationError)
-        result.error = str(blocked) if blocked else _describe(exc, "Connection failed")
-        result.transport_failure = True
+    except Exception as exc:
+        # Whatever went wrong is this attempt's outcome, worded for the person reading
+        # the log: no internal class names, and no address a blocked name resolved to.
+        result.error, result.transport_failure = _failure(exc, timeout), True
     finally:
         watch.finish()
         _local.watch = None
     if watch.expired and result.status is None:
-        result.error = f"Timed out: no complete answer within {timeout:g}s ({result.error})"
+        result.error = _timed_out(timeout)
         result.transport_failure = True
     result.duration_ms = (time.monotonic() - started) * 1000
     return result
@@ -331,7 +342,7 @@ def _read(resp: Any, result: Response, limit: int, deadline: float, timeout: flo
                 raise TimeoutError
     except (TimeoutError, OSError, urllib3_exceptions.HTTPError):
         # The status arrived, so the receiver answered; only the body is partial.
-        result.error = f"Response body not complete within {timeout:g}s; cut short."
+        result.error = f"response body not complete within {timeout:g} s; cut short"
     result.body = b"".join(chunks)[:limit].decode(_charset(result.headers), errors="replace")
     if 300 <= resp.status < 400:
         location = result.headers.get("Location", "")
@@ -378,5 +389,31 @@ def _find_cause(exc: BaseException, kind: type) -> BaseException | None:
     return None
 
 
-def _describe(exc: Exception, prefix: str) -> str:
-    return f"{prefix}: {exc.__class__.__name__}: {exc}"
+def _timed_out(timeout: float) -> str:
+    return f"no response within {timeout:g} s (the sender's limit)"
+
+
+def _failure(exc: Exception, timeout: float) -> str:
+    """What went wrong, for a person: the cause, not the exception chain."""
+    if _find_cause(exc, BlockedDestinationError):
+        return BLOCKED
+    unconnected = _find_cause(exc, NewConnectionError)
+    if isinstance(unconnected, NewConnectionError):  # raised by _new_conn, already worded
+        return unconnected._message
+    if isinstance(exc, urllib3_exceptions.TimeoutError):
+        return _timed_out(timeout)
+    untrusted = _find_cause(exc, ssl.SSLCertVerificationError)
+    if isinstance(untrusted, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {untrusted.verify_message or untrusted.reason}"
+    tls = _find_cause(exc, ssl.SSLError)
+    if isinstance(tls, ssl.SSLError):
+        return f"TLS handshake failed: {tls.reason or tls.__class__.__name__}"
+    if _find_cause(exc, TimeoutError):
+        return _timed_out(timeout)
+    if isinstance(exc, (UnicodeError, urllib3_exceptions.LocationValueError, ValueError)):
+        return "the URL's host name is not valid"
+    if _find_cause(exc, ConnectionResetError) or _find_cause(exc, http.client.RemoteDisconnected):
+        return "the receiver closed the connection without answering"
+    if isinstance(exc, (urllib3_exceptions.HTTPError, OSError)):
+        return "the exchange failed: the receiver's answer was not valid HTTP"
+    return f"could not send: {exc.__class__.__name__}"

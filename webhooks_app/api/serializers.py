@@ -41,7 +41,9 @@ def unique_patterns(patterns: list[str]) -> list[str]:
 def events_of_categories(names: list[str]) -> list[str]:
     grouped = catalog.by_category()
     events: list[str] = []
-    for name in names:
+    for index, name in enumerate(names):
+        if name in names[:index]:
+            raise serializers.ValidationError(f"Duplicate category {name!r}.")
         if name not in grouped:
             raise serializers.ValidationError(
                 f"Unknown category {name!r}; one of: {', '.join(grouped)}."

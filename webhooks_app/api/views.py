@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from webhooks_app import operations
 from webhooks_app.api import serializers as s
+from webhooks_app.api.parsers import PARSER_CLASSES
 from webhooks_app.api.permissions import CanManageProjectWebhooks
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import PING, catalog, patterns_for
@@ -35,6 +36,7 @@ from webhooks_app.routing import project_gate
 
 class ProjectScopedMixin(GenericAPIView):
     permission_classes = [IsAuthenticated, CanManageProjectWebhooks]
+    parser_classes = PARSER_CLASSES
 
     @cached_property
     def project(self) -> Any:
