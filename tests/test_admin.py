@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -51,6 +52,9 @@ def webhook_form(project, url: str, events=(), *, extra_forms: int = 1, **fields
         "url": url,
         "enabled": "on",
         "verify_tls": "on",
+        "signatures": ["standard", "hex"],
+        "extra_headers": "{}",
+        "content_type": "json",
         "subscriptions-TOTAL_FORMS": str(len(events) + extra_forms),
         "subscriptions-INITIAL_FORMS": "0",
         "subscriptions-MIN_NUM_FORMS": "0",
@@ -69,6 +73,9 @@ def change_form(webhook: Webhook, **fields) -> dict:
         "project": webhook.project_id or "",
         "name": webhook.name,
         "url": webhook.url,
+        "signatures": webhook.signatures,
+        "extra_headers": json.dumps(webhook.extra_headers),
+        "content_type": webhook.content_type,
         "subscriptions-TOTAL_FORMS": str(len(subscriptions)),
         "subscriptions-INITIAL_FORMS": str(len(subscriptions)),
         "subscriptions-MIN_NUM_FORMS": "0",
@@ -263,6 +270,26 @@ def test_saving_the_form_does_not_overwrite_the_failure_count(admin_client, make
     webhook.refresh_from_db()
     assert webhook.name == "CI server"
     assert webhook.consecutive_failures == 2
+
+
+def test_delivery_options_are_changed_in_the_admin(admin_client, make_webhook):
+    webhook = make_webhook("https://ci.example.com/hook")
+    data = change_form(
+        webhook,
+        signatures=["standard", "icescrum"],
+        extra_headers='{"X-Tenant": "acme"}',
+        content_type="form",
+    )
+    admin_client.post(change_url(webhook), data)
+    webhook.refresh_from_db()
+    assert webhook.signatures == ["standard", "icescrum"]
+    assert webhook.extra_headers == {"X-Tenant": "acme"}
+    assert webhook.content_type == "form"
+
+    refused = admin_client.post(change_url(webhook), {**data, "extra_headers": '{"Host": "x"}'})
+    assert "set by the sender" in refused.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.extra_headers == {"X-Tenant": "acme"}
 
 
 def test_change_page_shows_why_a_webhook_was_disabled(admin_client, make_webhook):

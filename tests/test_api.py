@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -509,3 +510,56 @@ def test_test_all_pings_at_most_the_limit_and_reports_the_rest(
     assert [o["outcome"] for o in outcomes] == ["success", "success", "skipped"]
     assert "at most 2" in outcomes[2]["error"]
     assert receiver.count == 2
+
+
+def test_delivery_options_are_set_and_shown(api, base):
+    created = api.post(
+        f"{base}/webhooks/",
+        {
+            "url": "https://example.com/hook",
+            "signatures": ["standard", "agiletune"],
+            "extra_headers": {"X-Tenant": "acme"},
+            "content_type": "form",
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    shown = api.get(f"{base}/webhooks/{created.json()['id']}/").json()
+    assert shown["signatures"] == ["standard", "agiletune"]
+    assert shown["extra_headers"] == {"X-Tenant": "acme"}
+    assert shown["content_type"] == "form"
+
+
+@pytest.mark.parametrize(
+    "options, field, message",
+    [
+        ({"signatures": []}, "signatures", "one or more"),
+        ({"signatures": ["bogus"]}, "signatures", "not a valid choice"),
+        ({"signatures": ["github", "github"]}, "signatures", "twice"),
+        ({"extra_headers": {"Content-Type": "text/plain"}}, "extra_headers", "set by the sender"),
+        ({"extra_headers": {"webhook-id": "msg_x"}}, "extra_headers", "set by the sender"),
+        ({"extra_headers": {"X-Hub-Signature-256": "x"}}, "extra_headers", "set by the sender"),
+        ({"extra_headers": {"Bad Header": "x"}}, "extra_headers", "not a valid header name"),
+        ({"extra_headers": {"X-A": "x\r\nX-B: y"}}, "extra_headers", "printable"),
+        ({"extra_headers": ["X-A"]}, "extra_headers", "dictionary"),
+        ({"content_type": "xml"}, "content_type", "not a valid choice"),
+    ],
+)
+def test_bad_delivery_options_get_a_400_naming_the_field(api, base, options, field, message):
+    response = api.post(
+        f"{base}/webhooks/", {"url": "https://example.com/hook", **options}, format="json"
+    )
+    assert response.status_code == 400, response.json()
+    assert message in str(response.json()[field]), response.json()
+    assert not Webhook.objects.exists()
+
+
+def test_host_code_gets_the_same_validation_before_anything_is_written(project):
+    with pytest.raises(ValidationError) as raised:
+        operations.create_webhook(
+            url="https://example.com/hook",
+            project=project,
+            extra_headers={"Host": "evil.example"},
+        )
+    assert "extra_headers" in raised.value.message_dict
+    assert not Webhook.objects.exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from urllib.parse import parse_qs
 
 import pytest
 from django.db import connection, transaction
@@ -13,6 +14,7 @@ from tests.conftest import held_by_a_worker
 from tests.testapp.models import Project
 from webhooks_app import operations, signals, transport
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
+from webhooks_app.signing import verify
 from webhooks_app.testing import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
@@ -608,3 +610,27 @@ def test_a_connection_reused_after_a_cut_off_request_works(
     deliver(after=3600)  # past the pause the timeout caused
     outcomes = list(DeliveryLog.objects.order_by("pk").values_list("outcome", flat=True))
     assert outcomes == ["failure", "success", "success"]  # the first one's retry, then the second
+
+
+def test_a_webhook_gets_the_signatures_headers_and_body_format_it_asked_for(
+    make_webhook, receiver, make_item, deliver
+):
+    webhook = make_webhook(
+        receiver.url,
+        signatures=["github", "icescrum"],
+        extra_headers={"X-Tenant": "acme", "Authorization": "Bearer t0ken"},
+        content_type="form",
+    )
+    make_item(title="Ship it")
+    deliver()
+
+    (request,) = receiver.wait_for(1)
+    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request.headers["X-Tenant"] == "acme"
+    assert request.headers["Authorization"] == "Bearer t0ken"
+    assert request.headers["x-icescrum-event"] == "items.store"
+    assert "webhook-signature" not in request.headers
+    for scheme in ("github", "icescrum"):
+        assert verify(request.body, request.headers, webhook.secret, schemes=[scheme])
+    form = parse_qs(request.body.decode("ascii"), strict_parsing=True)
+    assert json.loads(form["payload"][0])["data"]["title"] == "Ship it"

@@ -25,6 +25,7 @@ Every function here runs inside the caller's transaction.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from collections.abc import Sequence
@@ -77,6 +78,9 @@ class Claimed:
     url: str
     secrets: tuple[str, ...]
     verify_tls: bool
+    schemes: tuple[str, ...]
+    extra_headers: dict[str, str]
+    form: bool  # sent as payload=<the JSON>, form-encoded
     attempts: int
     round_offset: int
     trigger: str
@@ -213,7 +217,8 @@ def _endpoints_with_due_work(now: datetime, *, lock: bool = True) -> list[Endpoi
 _TAKEN_COLUMNS = (
     "d.id, {due}, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
     "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
-    "w.previous_secret_expires_at, w.verify_tls, w.project_id"
+    "w.previous_secret_expires_at, w.verify_tls, w.project_id, w.signatures, "
+    "w.extra_headers, w.content_type"
 )
 
 
@@ -322,6 +327,9 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         previous_until,
         verify_tls,
         project_id,
+        signatures,
+        extra_headers,
+        content_type,
     ) = row
     return Claimed(
         id=pk,
@@ -336,6 +344,9 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         url=url,
         secrets=active_secrets(secret, previous, _datetime(previous_until), now),
         verify_tls=bool(verify_tls),
+        schemes=tuple(_json(signatures)),
+        extra_headers=_json(extra_headers),
+        form=content_type == "form",
         attempts=attempts,
         round_offset=round_offset,
         trigger=trigger,
@@ -360,6 +371,11 @@ def _prep_datetime(value: datetime) -> Any:
 
 def _prep_uuid(value: uuid.UUID) -> Any:
     return prepare_value(Event, "uuid", value)
+
+
+def _json(value: Any) -> Any:
+    """JSON columns come back as text from a raw cursor (PostgreSQL's too, under Django)."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def _uuid(value: Any) -> uuid.UUID:

@@ -25,6 +25,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
+from urllib.parse import quote_plus
 
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
@@ -44,17 +45,37 @@ POLL_INTERVAL = 0.05  # how often a lingering task looks for new work
 # Recording that fails on a lost connection is tried again this often, for this long.
 RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
 
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
 T = TypeVar("T")
 
 
-def build_headers(claimed: Claimed, attempt_uuid: uuid.UUID) -> dict[str, str]:
+def wire_body(claimed: Claimed) -> bytes:
+    """The bytes sent (and signed): the event's JSON, or ``payload=<the JSON>`` form-encoded
+    for a webhook that asked for it, as GitHub offers."""
+    if claimed.form:
+        return b"payload=" + quote_plus(claimed.body).encode("ascii")
+    return claimed.body
+
+
+def build_headers(claimed: Claimed, attempt_uuid: uuid.UUID, body: bytes) -> dict[str, str]:
+    # The webhook's own headers first: validation keeps them off every name set below.
     return {
-        "Content-Type": "application/json",
+        **claimed.extra_headers,
+        "Content-Type": FORM if claimed.form else JSON,
         "User-Agent": webhook_settings.user_agent,
         "X-Header": webhook_settings.x_header,
         "X-Webhook-Event": claimed.event_type,
         "X-Webhook-Delivery": str(attempt_uuid),
-        **signature_headers(claimed.secrets, claimed.msg_id, int(time.time()), claimed.body),
+        **signature_headers(
+            claimed.secrets,
+            claimed.msg_id,
+            int(time.time()),
+            body,
+            schemes=claimed.schemes,
+            event_type=claimed.event_type,
+        ),
     }
 
 
@@ -65,12 +86,13 @@ def send(claimed: Claimed) -> Attempt:
     attempt_uuid = uuid.uuid4()
     headers: dict[str, str] = {}
     try:
-        headers = build_headers(claimed, attempt_uuid)
-        response = transport.post(claimed.url, claimed.body, headers, verify_tls=claimed.verify_tls)
+        body = wire_body(claimed)
+        headers = build_headers(claimed, attempt_uuid, body)
+        response = transport.post(claimed.url, body, headers, verify_tls=claimed.verify_tls)
     except Exception as exc:
         # Recorded as this delivery's failure: raising would lose the attempt.
         logger.exception("Delivery %s could not be attempted", claimed.id)
-        response = transport.Response(error=f"Could not send: {exc!r}")
+        response = transport.Response(error=f"could not send: {exc!r}")
     return Attempt(claimed, attempt_uuid, headers, response, timezone.now())
 
 

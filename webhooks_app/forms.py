@@ -16,7 +16,8 @@ from webhooks_app.conf import webhook_settings
 from webhooks_app.events import PING, WILDCARD, catalog
 from webhooks_app.models import Subscription, Webhook
 from webhooks_app.rules import activation_refusal
-from webhooks_app.validators import validate_endpoint_url
+from webhooks_app.signing import DEFAULT_SCHEMES, SCHEMES
+from webhooks_app.validators import validate_endpoint_url, validate_signature_schemes
 
 
 def event_choices() -> list:
@@ -157,6 +158,16 @@ class RedeliverFailedForm(forms.Form):
         return cleaned
 
 
+# A webhook's fields beside its project, name, URL and status, in the order shown.
+WEBHOOK_SETTINGS = [
+    "verify_tls",
+    "rate_limit",
+    "signatures",
+    "extra_headers",
+    "content_type",
+]
+
+
 class WebhookForm(forms.ModelForm):
     """The webhook change form. ``enabled`` stands for the status; activating (by
     ticking it, or by moving an active webhook to another project) passes the host's
@@ -178,11 +189,28 @@ class WebhookForm(forms.ModelForm):
         ),
     )
 
+    signatures = forms.MultipleChoiceField(
+        label=_("signatures"),
+        choices=[(scheme, scheme) for scheme in SCHEMES],
+        initial=list(DEFAULT_SCHEMES),
+        widget=forms.CheckboxSelectMultiple,
+        validators=[validate_signature_schemes],
+        help_text=Webhook._meta.get_field("signatures").help_text,
+    )
+
     class Meta:
         model = Webhook
         # The project field is added per form: built at import, it would fail while
         # WEBHOOKS["PROJECT_MODEL"] is wrong, before the system check can say so.
-        fields = ["name", "url", "verify_tls", "rate_limit"]
+        fields = [
+            "name",
+            "url",
+            "verify_tls",
+            "rate_limit",
+            "signatures",
+            "extra_headers",
+            "content_type",
+        ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -190,7 +218,7 @@ class WebhookForm(forms.ModelForm):
         if self.instance.pk:
             self.initial.setdefault("project", self.instance.project_id)
             self.initial.setdefault("enabled", self.instance.is_active)
-        self.order_fields(["project", "name", "url", "enabled", "verify_tls", "rate_limit"])
+        self.order_fields(["project", "name", "url", "enabled", *WEBHOOK_SETTINGS])
 
     def _project_field(self) -> forms.ModelChoiceField:
         model = apps.get_model(webhook_settings.PROJECT_MODEL)

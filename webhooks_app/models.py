@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 
 from webhooks_app.conf import project_model_label
 from webhooks_app.signals import routes_changed
-from webhooks_app.signing import active_secrets, generate_secret
+from webhooks_app.signing import DEFAULT_SCHEMES, active_secrets, generate_secret
+from webhooks_app.validators import validate_extra_headers, validate_signature_schemes
 
 
 class WebhookStatus(models.TextChoices):
@@ -67,6 +68,15 @@ class WebhookQuerySet(RoutingQuerySet):
         return self.filter(status=WebhookStatus.ACTIVE)
 
 
+class BodyFormat(models.TextChoices):
+    JSON = "json", _("application/json")
+    FORM = "form", _("application/x-www-form-urlencoded (payload=<the JSON>)")
+
+
+def default_signatures() -> list[str]:
+    return list(DEFAULT_SCHEMES)
+
+
 class Webhook(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -97,6 +107,29 @@ class Webhook(models.Model):
         _("verify TLS certificate"),
         default=True,
         help_text=_("Disable only if you know what you are doing."),
+    )
+    signatures = models.JSONField(
+        _("signatures"),
+        default=default_signatures,
+        validators=[validate_signature_schemes],
+        help_text=_(
+            "Signature headers sent: standard (Standard Webhooks, with replay protection), "
+            "hex (X-Webhook-Signature-256), github (X-Hub-Signature-256), agiletune "
+            "(X-AgileTune-Signature), icescrum (x-icescrum-signature, HMAC-SHA1)."
+        ),
+    )
+    extra_headers = models.JSONField(
+        _("extra headers"),
+        default=dict,
+        blank=True,
+        validators=[validate_extra_headers],
+        help_text=_('Headers added to every request, as {"name": "value"}.'),
+    )
+    content_type = models.CharField(
+        _("content type"),
+        max_length=8,
+        choices=BodyFormat.choices,
+        default=BodyFormat.JSON,
     )
     rate_limit = models.PositiveIntegerField(
         _("rate limit"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +45,7 @@ from webhooks_app.models import (
 from webhooks_app.rules import activation_refusal
 from webhooks_app.signals import webhook_disabled
 from webhooks_app.signing import generate_secret
+from webhooks_app.validators import validate_endpoint_url
 
 __all__ = [
     "ActivationRefused",
@@ -78,6 +80,9 @@ def ensure_may_activate(project: Any) -> None:
 
 # -- webhooks -----------------------------------------------------------------------------
 
+# How a webhook's requests are made, beside its URL (see Webhook's fields).
+DELIVERY_OPTIONS = ("signatures", "extra_headers", "content_type")
+
 
 def create_webhook(
     *,
@@ -88,9 +93,16 @@ def create_webhook(
     active: bool = True,
     verify_tls: bool = True,
     rate_limit: int | None = None,
+    **options: Any,
 ) -> Webhook:
     """A new webhook with its subscriptions; active unless ``active`` is False (which
-    the activation rule never refuses: webhooks can be prepared disabled)."""
+    the activation rule never refuses: webhooks can be prepared disabled). ``options``:
+    ``signatures``, ``extra_headers``, ``content_type``. Raises Django's
+    ``ValidationError`` for a bad URL or option, before anything is written."""
+    unknown = set(options) - set(DELIVERY_OPTIONS)
+    if unknown:
+        raise TypeError(f"create_webhook() got unknown options {', '.join(sorted(unknown))}.")
+    _validate({"url": url, **options})
     if active:
         ensure_may_activate(project)
     patterns = _checked_patterns(events)
@@ -103,21 +115,23 @@ def create_webhook(
             rate_limit=rate_limit,
             status=WebhookStatus.ACTIVE if active else WebhookStatus.DISABLED,
             disabled_at=None if active else timezone.now(),
+            **options,
         )
         _add_subscriptions(webhook, patterns)
     return webhook
 
 
 def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
-    """Change ``url``, ``name``, ``verify_tls``, ``rate_limit``, ``project`` (a move)
-    and ``events`` (replacing the subscriptions). Only the fields given are written:
-    workers update the failure count meanwhile, and a full save would write back a
-    stale one."""
+    """Change ``url``, ``name``, ``verify_tls``, ``rate_limit``, the delivery options,
+    ``project`` (a move) and ``events`` (replacing the subscriptions). Only the fields
+    given are written: workers update the failure count meanwhile, and a full save
+    would write back a stale one."""
     events = changes.pop("events", None)
     project = changes.pop("project", webhook.project)
-    unknown = set(changes) - {"url", "name", "verify_tls", "rate_limit"}
+    unknown = set(changes) - {"url", "name", "verify_tls", "rate_limit", *DELIVERY_OPTIONS}
     if unknown:
         raise TypeError(f"update_webhook() cannot change {', '.join(sorted(unknown))}.")
+    _validate(changes)
     with transaction.atomic():
         if _project_pk(project) != webhook.project_id:
             move(webhook, project)
@@ -345,6 +359,23 @@ def _not_in_flight(now: datetime) -> Q:
 def _unpause(webhook_id: int) -> None:
     # Someone asks for a delivery now: a pause waiting for a retry no longer applies.
     Webhook.objects.filter(pk=webhook_id, paused_until__isnull=False).update(paused_until=None)
+
+
+def _validate(values: dict[str, Any]) -> None:
+    """The fields' own validators (those the admin and the API run too), for host code."""
+    errors: dict[str, list[str]] = {}
+    for name in ("url", *DELIVERY_OPTIONS):
+        if name not in values:
+            continue
+        try:
+            if name == "url":
+                validate_endpoint_url(values[name])
+            else:
+                Webhook._meta.get_field(name).clean(values[name], None)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
 
 
 def _checked_patterns(patterns: Iterable[str]) -> list[str]:

@@ -2,21 +2,22 @@
 
 Pure standard library on purpose: a receiver can vendor this one module.
 
-Two schemes are sent on every delivery:
+Each webhook chooses its schemes (:data:`SCHEMES`); ``standard`` is on unless turned off:
 
-* Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``):
-  ``v1,`` + base64 HMAC-SHA256 of ``"{id}.{timestamp}.{body}"`` keyed with the base64
-  decoded part of a ``whsec_`` secret. Binding the id and timestamp into the signature is
-  what lets receivers reject replays.
-* GitHub style (``X-Webhook-Signature-256: sha256=<hex>``): HMAC-SHA256 of the body,
-  keyed with the secret string's UTF-8 bytes, for receivers that only know that scheme.
-  It signs no timestamp, so a captured request verifies forever: :func:`verify` checks
-  it only when asked to.
+* ``standard``, Standard Webhooks (``webhook-id``, ``webhook-timestamp``,
+  ``webhook-signature``): ``v1,`` + base64 HMAC-SHA256 of ``"{id}.{timestamp}.{body}"``
+  keyed with the base64-decoded part of a ``whsec_`` secret. Binding the id and
+  timestamp into the signature is what lets receivers reject replays.
+* Schemes that sign the body alone, keyed with the secret string's UTF-8 bytes, for
+  receivers written against other senders: ``hex`` (``X-Webhook-Signature-256:
+  sha256=<hex>``), ``github`` (``X-Hub-Signature-256: sha256=<hex>``), ``agiletune``
+  (``X-AgileTune-Signature: <hex>``) and ``icescrum`` (``x-icescrum-signature``, HMAC-SHA1
+  in hex, beside ``x-icescrum-event``). They sign no timestamp, so a captured request
+  verifies forever: :func:`verify` checks them only when asked to.
 
-During a secret rotation's overlap both headers carry one signature per secret, the
-new one first (``webhook-signature`` space-separated, as Standard Webhooks specifies;
-``X-Webhook-Signature-256`` comma-separated), so a receiver holding either secret
-verifies.
+During a secret rotation's overlap every signature header carries one signature per
+secret, the new one first (``webhook-signature`` space-separated, as Standard Webhooks
+specifies; the others comma-separated), so a receiver holding either secret verifies.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import hmac
 import secrets
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from webhooks_app.exceptions import SignatureVerificationError
 
@@ -58,9 +61,37 @@ def sign_standard(secret: str, msg_id: str, timestamp: int, body: bytes | str) -
     return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
 
 
-def sign_hex(secret: str, body: bytes | str) -> str:
-    """GitHub-style hex HMAC-SHA256 of the body, keyed with the secret's UTF-8 bytes."""
-    return hmac.new(secret.encode("utf-8"), _as_bytes(body), hashlib.sha256).hexdigest()
+def sign_hex(secret: str, body: bytes | str, digest: Any = hashlib.sha256) -> str:
+    """Hex HMAC of the body (SHA-256 unless told), keyed with the secret's UTF-8 bytes."""
+    return hmac.new(secret.encode("utf-8"), _as_bytes(body), digest).hexdigest()
+
+
+@dataclass(frozen=True)
+class BodyScheme:
+    """A signature of the body alone, in one header."""
+
+    header: str
+    prefix: str = ""
+    digest: Any = hashlib.sha256
+
+    def sign(self, secret: str, body: bytes) -> str:
+        return self.prefix + sign_hex(secret, body, self.digest)
+
+
+STANDARD = "standard"
+BODY_SCHEMES: dict[str, BodyScheme] = {
+    "hex": BodyScheme("X-Webhook-Signature-256", "sha256="),
+    "github": BodyScheme("X-Hub-Signature-256", "sha256="),
+    "agiletune": BodyScheme("X-AgileTune-Signature"),
+    "icescrum": BodyScheme("x-icescrum-signature", digest=hashlib.sha1),
+}
+SCHEMES = (STANDARD, *BODY_SCHEMES)
+DEFAULT_SCHEMES = (STANDARD, "hex")
+# What only the sender may set: a webhook's own headers cannot replace these.
+RESERVED_HEADERS = frozenset(
+    {"webhook-id", "webhook-timestamp", "webhook-signature", "x-icescrum-event"}
+    | {scheme.header.lower() for scheme in BODY_SCHEMES.values()}
+)
 
 
 def active_secrets(
@@ -74,20 +105,29 @@ def active_secrets(
 
 
 def signature_headers(
-    secrets_: Iterable[str], msg_id: str, timestamp: int, body: bytes
+    secrets_: Iterable[str],
+    msg_id: str,
+    timestamp: int,
+    body: bytes,
+    schemes: Iterable[str] = DEFAULT_SCHEMES,
+    event_type: str = "",
 ) -> dict[str, str]:
-    """The signature headers of one request; several secrets during a rotation."""
+    """The signature headers of one request; several signatures during a rotation."""
     secrets_ = list(secrets_)
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(timestamp),
-        "webhook-signature": " ".join(sign_standard(s, msg_id, timestamp, body) for s in secrets_),
-        "X-Webhook-Signature-256": ", ".join("sha256=" + sign_hex(s, body) for s in secrets_),
-    }
-
-
-STANDARD = "standard"
-HEX = "hex"
+    headers: dict[str, str] = {}
+    for scheme in schemes:
+        if scheme == STANDARD:
+            headers["webhook-id"] = msg_id
+            headers["webhook-timestamp"] = str(timestamp)
+            headers["webhook-signature"] = " ".join(
+                sign_standard(s, msg_id, timestamp, body) for s in secrets_
+            )
+            continue
+        signer = BODY_SCHEMES[scheme]
+        headers[signer.header] = ", ".join(signer.sign(s, body) for s in secrets_)
+        if scheme == "icescrum":
+            headers["x-icescrum-event"] = event_type
+    return headers
 
 
 def verify(
@@ -106,25 +146,28 @@ def verify(
     ``headers`` is any mapping of the request headers (names are matched without regard
     to case). ``secret`` may be several secrets, e.g. during a rotation. ``schemes`` are
     the signatures accepted, tried in order: ``"standard"`` (Standard Webhooks, with
-    replay protection: the timestamp must be within ``tolerance`` seconds) and ``"hex"``
-    (``X-Webhook-Signature-256``, which signs no timestamp: a captured request verifies
-    forever, so accept it only if you deduplicate on ``webhook-id`` for good).
+    replay protection: the timestamp must be within ``tolerance`` seconds) and the body
+    schemes of :data:`BODY_SCHEMES`, which sign no timestamp: a captured request verifies
+    forever, so accept one only if the receiver can tolerate replays.
     """
     body = _as_bytes(body)
     lowered = {k.lower(): v for k, v in headers.items()}
     candidates = [secret] if isinstance(secret, str) else list(secret)
     if not candidates:
         raise ValueError("verify() needs at least one secret.")
-    checks = {STANDARD: _verify_standard, HEX: _verify_hex}
     chosen = list(schemes)
-    unknown = [scheme for scheme in chosen if scheme not in checks]
+    unknown = [scheme for scheme in chosen if scheme not in SCHEMES]
     if unknown or not chosen:
-        raise ValueError(f"Unknown signature schemes {unknown!r}; choose from {list(checks)}.")
+        raise ValueError(f"Unknown signature schemes {unknown!r}; choose from {list(SCHEMES)}.")
     current = time.time() if now is None else now
     for scheme in chosen:
         # The first scheme the request carries decides: a request whose Standard
         # Webhooks signature fails is never let through by an untimed one.
-        if checks[scheme](body, lowered, candidates, tolerance, current):
+        if scheme == STANDARD:
+            found = _verify_standard(body, lowered, candidates, tolerance, current)
+        else:
+            found = _verify_body(BODY_SCHEMES[scheme], body, lowered, candidates)
+        if found:
             return body
     raise SignatureVerificationError(
         "no signature", f"The request carries no {' or '.join(chosen)} signature."
@@ -168,17 +211,15 @@ def _verify_standard(
     raise SignatureVerificationError("mismatch", "No webhook-signature matches.")
 
 
-def _verify_hex(
-    body: bytes, headers: dict[str, str], secrets_: list[str], tolerance: int, now: float
+def _verify_body(
+    scheme: BodyScheme, body: bytes, headers: dict[str, str], secrets_: list[str]
 ) -> bool:
-    if "x-webhook-signature-256" not in headers:
+    value = headers.get(scheme.header.lower())
+    if value is None:
         return False
-    received = [
-        value.strip().removeprefix("sha256=")
-        for value in headers["x-webhook-signature-256"].split(",")
-    ]
+    received = [part.strip() for part in value.split(",")]
     for candidate in secrets_:
-        expected = sign_hex(candidate, body)
+        expected = scheme.sign(candidate, body)
         if any(hmac.compare_digest(expected, sig) for sig in received):
             return True
-    raise SignatureVerificationError("mismatch", "X-Webhook-Signature-256 does not match.")
+    raise SignatureVerificationError("mismatch", f"{scheme.header} does not match.")

@@ -1,4 +1,5 @@
-"""Validation of endpoint URLs, shared by the API and the admin."""
+"""Validation of what a webhook is given (its URL, signature schemes and headers), shared
+by the model, the API and the admin."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from webhooks_app.addresses import blocked_reason, ip_literal
+from webhooks_app.signing import RESERVED_HEADERS, SCHEMES
 
 # Whitespace and control characters: a CR or LF would end up inside a request line or a
 # header (the API's Location header included).
@@ -56,3 +58,72 @@ def _validate_host_name(host: str) -> None:
     labels = encoded.split(b".")
     if not encoded or len(encoded) > 253 or not all(0 < len(label) <= 63 for label in labels):
         raise ValidationError("The URL's host name is not valid.", code="host")
+
+
+# Headers the sender sets itself: a webhook's own headers may not replace them.
+_SENDER_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "host",
+        "user-agent",
+        "x-header",
+        "x-webhook-event",
+        "x-webhook-delivery",
+    }
+)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e\t]{0,1000}")
+MAX_HEADERS = 20
+
+
+def validate_signature_schemes(value: object) -> None:
+    """A non-empty list of distinct signature scheme names."""
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ValidationError(
+            "Choose one or more signature schemes: %(choices)s.",
+            code="schemes",
+            params={"choices": ", ".join(SCHEMES)},
+        )
+    unknown = [v for v in value if v not in SCHEMES]
+    if unknown:
+        raise ValidationError(
+            "Unknown signature scheme %(unknown)s; one of: %(choices)s.",
+            code="schemes",
+            params={"unknown": ", ".join(map(repr, unknown)), "choices": ", ".join(SCHEMES)},
+        )
+    if len(set(value)) != len(value):
+        raise ValidationError("A signature scheme is named twice.", code="schemes")
+
+
+def validate_extra_headers(value: object) -> None:
+    """Header names and values that cannot break the request or pose as the sender's."""
+    if not isinstance(value, dict):
+        raise ValidationError("Give headers as an object of name: value.", code="headers")
+    if len(value) > MAX_HEADERS:
+        raise ValidationError(f"At most {MAX_HEADERS} headers.", code="headers")
+    seen: set[str] = set()
+    for name, header_value in value.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise ValidationError(
+                "%(name)r is not a valid header name.", code="headers", params={"name": name}
+            )
+        lowered = name.lower()
+        if lowered in _SENDER_HEADERS or lowered in RESERVED_HEADERS:
+            raise ValidationError(
+                "%(name)s is set by the sender and cannot be replaced.",
+                code="headers",
+                params={"name": name},
+            )
+        if lowered in seen:
+            raise ValidationError("%(name)s is given twice.", code="headers", params={"name": name})
+        seen.add(lowered)
+        if not isinstance(header_value, str) or not _HEADER_VALUE.fullmatch(header_value):
+            raise ValidationError(
+                "The value of %(name)s must be printable text of at most 1000 characters.",
+                code="headers",
+                params={"name": name},
+            )

@@ -38,7 +38,13 @@ from webhooks_app.admin.common import (
 )
 from webhooks_app.conf import webhook_settings
 from webhooks_app.exceptions import ActivationRefused
-from webhooks_app.forms import RedeliverFailedForm, SubscriptionForm, WebhookForm, describe_pattern
+from webhooks_app.forms import (
+    WEBHOOK_SETTINGS,
+    RedeliverFailedForm,
+    SubscriptionForm,
+    WebhookForm,
+    describe_pattern,
+)
 from webhooks_app.models import Delivery, Subscription, Webhook, WebhookStatus
 
 # Session key listing the webhooks whose current secret may be shown, once.
@@ -111,7 +117,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
         endpoint = (
             _("Endpoint"),
-            {"fields": ["project", "name", "url", "enabled", "verify_tls", "rate_limit"]},
+            {"fields": ["project", "name", "url", "enabled", *WEBHOOK_SETTINGS]},
         )
         if obj is None:
             return [endpoint]
@@ -223,7 +229,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
 
     def save_model(self, request: Any, obj: Webhook, form: WebhookForm, change: bool) -> None:
         data = form.cleaned_data
-        fields = {name: data[name] for name in ("url", "name", "verify_tls", "rate_limit")}
+        fields = {name: data[name] for name in ("url", "name", *WEBHOOK_SETTINGS)}
         if not change:
             created = operations.create_webhook(
                 project=data["project"], active=data["enabled"], **fields

@@ -13,7 +13,12 @@ from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
 from webhooks_app.models import DeliveryLog, Webhook, WebhookStatus
-from webhooks_app.validators import validate_endpoint_url
+from webhooks_app.signing import SCHEMES
+from webhooks_app.validators import (
+    validate_endpoint_url,
+    validate_extra_headers,
+    validate_signature_schemes,
+)
 
 
 class EventPatternField(serializers.ChoiceField):
@@ -88,6 +93,19 @@ class WebhookSerializer(serializers.ModelSerializer):
         write_only=True,
         help_text="Subscribe to every event of these categories (see the event catalog).",
     )
+    signatures = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCHEMES),
+        required=False,
+        validators=[validate_signature_schemes],
+        help_text="Signature headers sent; 'standard' (Standard Webhooks) protects against "
+        "replays. Default: standard and hex.",
+    )
+    extra_headers = serializers.DictField(
+        child=serializers.CharField(allow_blank=True, trim_whitespace=False),
+        required=False,
+        validators=[validate_extra_headers],
+        help_text="Headers added to every request. The sender's own cannot be replaced.",
+    )
 
     class Meta:
         model = Webhook
@@ -98,6 +116,9 @@ class WebhookSerializer(serializers.ModelSerializer):
             "enabled",
             "verify_tls",
             "rate_limit",
+            "signatures",
+            "extra_headers",
+            "content_type",
             "events",
             "categories",
             "status",

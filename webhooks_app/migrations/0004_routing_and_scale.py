@@ -31,6 +31,16 @@ SQLITE_TRIGGER = """
 CREATE TRIGGER {name} AFTER {event} ON {table}
 BEGIN UPDATE webhooks_app_routingversion SET version = version + 1 WHERE id = 1; END
 """
+# A later migration that makes SQLite rebuild one of these tables must create its
+# triggers again (0006 does).
+SQLITE_TRIGGERS = [
+    ("webhooks_app_subscription_routing_i", "INSERT", "webhooks_app_subscription"),
+    ("webhooks_app_subscription_routing_u", "UPDATE", "webhooks_app_subscription"),
+    ("webhooks_app_subscription_routing_d", "DELETE", "webhooks_app_subscription"),
+    ("webhooks_app_webhook_routing_i", "INSERT", "webhooks_app_webhook"),
+    ("webhooks_app_webhook_routing_d", "DELETE", "webhooks_app_webhook"),
+    ("webhooks_app_webhook_routing_u", "UPDATE OF " + ", ".join(ROUTING_COLUMNS), "webhooks_app_webhook"),
+]
 
 # Recipients: receiving webhooks of these projects (or organisation-wide) subscribed to
 # one of the event's patterns. One event row, one delivery per recipient, and, when
@@ -88,18 +98,7 @@ def install(apps, schema_editor):
         schema_editor.execute(POSTGRES_TRIGGERS.format(columns=", ".join(ROUTING_COLUMNS)))
         schema_editor.execute(POSTGRES_EMIT.replace("{pk}", pk))
     elif connection.vendor == "sqlite":
-        for name, event, table in [
-            ("webhooks_app_subscription_routing_i", "INSERT", "webhooks_app_subscription"),
-            ("webhooks_app_subscription_routing_u", "UPDATE", "webhooks_app_subscription"),
-            ("webhooks_app_subscription_routing_d", "DELETE", "webhooks_app_subscription"),
-            ("webhooks_app_webhook_routing_i", "INSERT", "webhooks_app_webhook"),
-            ("webhooks_app_webhook_routing_d", "DELETE", "webhooks_app_webhook"),
-            (
-                "webhooks_app_webhook_routing_u",
-                "UPDATE OF " + ", ".join(ROUTING_COLUMNS),
-                "webhooks_app_webhook",
-            ),
-        ]:
+        for name, event, table in SQLITE_TRIGGERS:
             schema_editor.execute(SQLITE_TRIGGER.format(name=name, event=event, table=table))
 
 
