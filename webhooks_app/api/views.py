@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.http import Http404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -27,6 +27,13 @@ from webhooks_app import operations
 from webhooks_app.api import serializers as s
 from webhooks_app.api.parsers import PARSER_CLASSES
 from webhooks_app.api.permissions import CanManageProjectWebhooks
+from webhooks_app.api.schema import (
+    GridRowUpdatedSerializer,
+    QueuedSerializer,
+    documented,
+    documented_view,
+    path_parameter,
+)
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import PING, catalog, patterns_for
 from webhooks_app.exceptions import ActivationRefused
@@ -67,6 +74,7 @@ class ProjectScopedMixin(GenericAPIView):
         return Webhook.objects.filter(project=self.project).prefetch_related("subscriptions")
 
 
+@documented_view(get=documented({200: s.CategorySerializer(many=True)}, bad_input=False))
 class EventCatalogView(GenericAPIView):
     """The event catalog, grouped by category."""
 
@@ -81,6 +89,15 @@ class EventCatalogView(GenericAPIView):
         return Response(s.CategorySerializer(categories, many=True).data)
 
 
+@documented_view(
+    # Classes, not instances: the serializer reads the catalog when it is built.
+    list=documented({200: s.WebhookSerializer}, bad_input=False),
+    create=documented({201: s.WebhookWithSecretSerializer}, request=s.WebhookSerializer),
+    retrieve=documented({200: s.WebhookSerializer}, bad_input=False),
+    update=documented({200: s.WebhookSerializer}),
+    partial_update=documented({200: s.WebhookSerializer}),
+    destroy=documented({204: None}, bad_input=False),
+)
 class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
     """Webhooks of one project: list, create, read, update, delete, and their actions."""
 
@@ -104,24 +121,28 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Webhook) -> None:
         operations.delete_webhook(instance)
 
+    @documented({200: s.WebhookSerializer}, request=None, bad_input=False)
     @action(detail=True, methods=["post"])
     def enable(self, request, **kwargs) -> Response:
         webhook = self.get_object()
         operations.enable(webhook)
         return Response(s.WebhookSerializer(webhook).data)
 
+    @documented({200: s.WebhookSerializer}, request=None, bad_input=False)
     @action(detail=True, methods=["post"])
     def disable(self, request, **kwargs) -> Response:
         webhook = self.get_object()
         operations.disable(webhook)
         return Response(s.WebhookSerializer(webhook).data)
 
+    @documented({200: s.SecretSerializer}, request=None, bad_input=False)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, **kwargs) -> Response:
         webhook = self.get_object()
         operations.rotate_secret(webhook)
         return Response(s.SecretSerializer(webhook).data)
 
+    @documented({200: s.TestOutcomeSerializer}, request=None, bad_input=False)
     @action(detail=True, methods=["post"])
     def test(self, request, **kwargs) -> Response:
         """Send a ``ping`` now and answer with its attempt."""
@@ -129,6 +150,7 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         outcome = operations.TestOutcome(webhook, operations.send_test(webhook))
         return Response(s.TestOutcomeSerializer(outcome).data)
 
+    @documented({200: s.TestOutcomeSerializer(many=True)}, request=None, bad_input=False)
     @action(detail=False, methods=["post"], url_path="test-all")
     def test_all(self, request, **kwargs) -> Response:
         """Ping every webhook of the project, up to ``MAX_TESTS_PER_REQUEST`` of them
@@ -136,6 +158,7 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         outcomes = operations.test_all(self.get_queryset())
         return Response(s.TestOutcomeSerializer(outcomes, many=True).data)
 
+    @documented({202: QueuedSerializer}, request=s.RedeliverFailedSerializer)
     @action(detail=True, methods=["post"], url_path="redeliver-failed")
     def redeliver_failed(self, request, **kwargs) -> Response:
         webhook = self.get_object()
@@ -144,6 +167,7 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         queued = operations.redeliver_failed(webhook, serializer.validated_data["since"])
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
+    @documented({201: s.WebhookSerializer}, request=s.SubscriptionSerializer)
     @action(detail=True, methods=["post"])
     def subscriptions(self, request, **kwargs) -> Response:
         """Add one event (or family, or '*') to this webhook's subscriptions."""
@@ -153,6 +177,11 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         operations.subscribe(webhook, serializer.validated_data["event"])
         return Response(s.WebhookSerializer(self.get_object()).data, status=status.HTTP_201_CREATED)
 
+    @documented(
+        {204: None},
+        bad_input=False,
+        parameters=path_parameter("event", "The subscribed event, family or '*'."),
+    )
     @action(detail=True, methods=["delete"], url_path=r"subscriptions/(?P<event>[^/]+)")
     def unsubscribe(self, request, event: str, **kwargs) -> Response:
         if not operations.unsubscribe(self.get_object(), event):
@@ -160,6 +189,7 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@documented_view(get=documented({200: s.GridRowSerializer(many=True)}, bad_input=False))
 class SubscriptionGridView(ProjectScopedMixin, GenericAPIView):
     """The per-event grid (as GitScrum shows it): one endpoint URL per event, set or
     cleared row by row."""
@@ -211,12 +241,23 @@ class SubscriptionGridView(ProjectScopedMixin, GenericAPIView):
         return Response(s.GridRowSerializer(self.rows(), many=True).data)
 
 
+GRID_EVENT = path_parameter("event", "An event of the catalog (404 for any other).")
+
+
+@documented_view(
+    put=documented(
+        {200: GridRowUpdatedSerializer, 201: GridRowUpdatedSerializer},
+        request=s.GridUpdateSerializer,
+        parameters=GRID_EVENT,
+    ),
+    delete=documented({204: None}, bad_input=False, parameters=GRID_EVENT),
+)
 class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
     serializer_class = s.GridUpdateSerializer
 
     def _event(self, event: str) -> str:
         if event not in catalog or event == PING:
-            raise ValidationError({"event": [f"Unknown event {event!r}."]})
+            raise Http404(f"No grid row for {event!r}: not an event of the catalog.")
         return event
 
     def put(self, request, event: str, **kwargs) -> Response:
@@ -262,6 +303,12 @@ class DeliveryLogPagination(CursorPagination):
         return super().get_page_size(request)
 
 
+@documented_view(
+    list=documented(
+        {200: s.DeliveryLogSerializer(many=True)}, parameters=[s.DeliveryLogFilterSerializer]
+    ),
+    retrieve=documented({200: s.DeliveryLogDetailSerializer}, bad_input=False),
+)
 class DeliveryLogViewSet(
     ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
@@ -298,6 +345,7 @@ class DeliveryLogViewSet(
             logs = logs.filter(created_at__lte=f["until"])
         return logs
 
+    @documented({201: s.DeliveryLogDetailSerializer}, request=None, bad_input=False, conflict=True)
     @action(detail=True, methods=["post"])
     def redeliver(self, request, **kwargs) -> Response:
         """Send this attempt's delivery again now (same message id); answer with the new
