@@ -119,7 +119,10 @@ WEBHOOKS = {
     "ALLOWED_NETWORKS": ["127.0.0.0/8"],
     "MANAGE_PERMISSION": "example_project.agile.permissions.can_manage_webhooks",
     "ACTIVATION_RULE": "example_project.agile.permissions.plan_allows_webhooks",
+    "NOTIFY_RECIPIENTS": "example_project.agile.permissions.webhook_notice_recipients",
 }
+# The "webhook disabled" notices go to the console here.
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

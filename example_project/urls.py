@@ -6,8 +6,13 @@ from webhooks_app.health import health_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/health/", health_view, name="webhooks-health"),
     path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls")),
+    path(
+        "projects/<int:project_pk>/settings/webhooks/",
+        include("webhooks_app.portal.urls"),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
 ]

@@ -8,5 +8,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/health/", health_view, name="webhooks-health"),
     path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls")),
+    path(
+        "projects/<int:project_pk>/settings/webhooks/",
+        include("webhooks_app.portal.urls"),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
 ]

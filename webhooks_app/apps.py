@@ -11,10 +11,12 @@ class WebhooksConfig(AppConfig):
         from django.utils.module_loading import autodiscover_modules
 
         from webhooks_app import checks  # noqa: F401  (registers the system checks)
+        from webhooks_app.notifications import connect as connect_notifications
         from webhooks_app.queue import ensure_schedules
         from webhooks_app.routing import connect_signals
 
         connect_signals()
+        connect_notifications()
         # Hosts declare their model events in <app>/webhooks.py, as admin.py does for admin.
         autodiscover_modules("webhooks")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="webhooks_app.schedules")

@@ -14,7 +14,8 @@ E008      ``ALLOWED_NETWORKS``
 E009      ``RETENTION``
 E010      ``SUBSCRIPTION_REFRESH``
 E011      ``django_q`` is not installed: nothing would ever be delivered
-E012      ``MANAGE_PERMISSION`` / ``ACTIVATION_RULE`` cannot be imported or called
+E012      ``MANAGE_PERMISSION`` / ``ACTIVATION_RULE`` / ``NOTIFY_RECIPIENTS`` cannot be
+          imported or called
 E013      a setting that must be True or False
 W001      an unknown key in ``WEBHOOKS``
 W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
@@ -49,6 +50,7 @@ _BOOLEANS = ("BLOCK_PRIVATE_ADDRESSES", "DURABLE_AUTOCOMMIT")
 _CALLABLES = {
     "MANAGE_PERMISSION": "a callable (user, project) -> bool",
     "ACTIVATION_RULE": "a callable (project) -> None, or a message saying why not",
+    "NOTIFY_RECIPIENTS": "a callable (webhook) -> list of e-mail addresses",
 }
 
 

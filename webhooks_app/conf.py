@@ -86,6 +86,13 @@ DEFAULTS: dict[str, Any] = {
     # A token monitors present (Authorization: Bearer ...) to read the health view;
     # None: staff only.
     "HEALTH_TOKEN": None,
+    # Who is e-mailed when a webhook is disabled after failures or a 410: dotted path to
+    # (webhook) -> list of addresses. The default asks MANAGE_PERMISSION about every
+    # active user with an address; a host with many users gives its own query.
+    "NOTIFY_RECIPIENTS": "webhooks_app.notifications.default_recipients",
+    # The site's address (e.g. "https://app.example.com"), for links in those e-mails to
+    # the webhook settings pages. None: the links are paths.
+    "BASE_URL": None,
     # --- the REST API (webhooks_app.api) ---
     # Who may see and change a project's webhooks: dotted path to a callable
     # (user, project) -> bool. The default lets superusers and holders of the

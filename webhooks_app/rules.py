@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
+from django.http import Http404
+
 from webhooks_app.conf import webhook_settings
 
 
@@ -26,3 +29,17 @@ def activation_refusal(project: Any) -> str | None:
     if rule is None or project is None:
         return None
     return rule(project)
+
+
+def project_in_url(kwargs: dict[str, Any]) -> Any:
+    """The project a URL names (``PROJECT_URL_KWARG``, looked up by
+    ``PROJECT_LOOKUP_FIELD``). One that does not exist is a 404; one that exists but is
+    not the user's to manage is the caller's 403, with nothing of it shown."""
+    model = apps.get_model(webhook_settings.PROJECT_MODEL)
+    value = kwargs.get(webhook_settings.PROJECT_URL_KWARG)
+    if value is None:
+        raise Http404("No project in the URL.")
+    try:
+        return model._default_manager.get(**{webhook_settings.PROJECT_LOOKUP_FIELD: value})
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such project.") from None

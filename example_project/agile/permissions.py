@@ -24,3 +24,14 @@ def plan_allows_webhooks(project: Project) -> str | None:
             "Upgrade it to activate endpoints; you can still view and prepare them."
         )
     return None
+
+
+def webhook_notice_recipients(webhook: Any) -> list[str]:
+    """Who hears that a webhook was disabled: the project's Product Owners and Scrum
+    Masters (the people who manage its webhooks), not every user asked one by one."""
+    if webhook.project_id is None:
+        return []
+    members = Membership.objects.filter(
+        project_id=webhook.project_id, role__in=Membership.MANAGERS
+    ).select_related("user")
+    return sorted({m.user.email for m in members if m.user.email})

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from example_project.agile.models import Membership, Project
+from example_project.agile.permissions import webhook_notice_recipients
 from webhooks_app.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
 
 def member_of(project, username="po", role=Membership.Role.PRODUCT_OWNER) -> User:
-    user = User.objects.create_user(username, password="x")
+    user = User.objects.create_user(username, f"{username}@example.com", "x")
     Membership.objects.create(project=project, user=user, role=role)
     return user
 
@@ -109,3 +111,26 @@ def test_openapi_schema_and_its_ui_are_served(client):
     assert "issues.move.*" in schema.content.decode()
     ui = client.get("/api/schema/ui/")
     assert ui.status_code == 200 and b"swagger-ui" in ui.content
+
+
+@pytest.mark.parametrize(
+    "role, status",
+    [
+        (Membership.Role.PRODUCT_OWNER, 200),
+        (Membership.Role.SCRUM_MASTER, 200),
+        (Membership.Role.DEVELOPER, 403),
+        (Membership.Role.STAKEHOLDER, 403),
+    ],
+)
+def test_the_settings_page_is_for_product_owners_and_scrum_masters(client, project, role, status):
+    client.force_login(member_of(project, role=role))
+    page = reverse("webhooks_portal:webhooks", kwargs={"project_pk": project.pk})
+    assert client.get(page).status_code == status
+
+
+def test_disabled_webhook_notices_go_to_the_projects_managers(project, make_webhook):
+    member_of(project, "po", Membership.Role.PRODUCT_OWNER)
+    member_of(project, "sm", Membership.Role.SCRUM_MASTER)
+    member_of(project, "dev", Membership.Role.DEVELOPER)
+    webhook = make_webhook("https://example.com/hook")
+    assert webhook_notice_recipients(webhook) == ["po@example.com", "sm@example.com"]

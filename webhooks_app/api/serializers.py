@@ -207,8 +207,8 @@ class ReceiverSerializer(serializers.Serializer):
         help_text="An organisation-wide webhook (it receives every project's events)."
     )
 
-    def get_organisation_wide(self, row: dict) -> bool:
-        return row["webhook"].project_id is None
+    def get_organisation_wide(self, receiver: Any) -> bool:
+        return receiver.webhook.project_id is None
 
 
 class GridRowSerializer(serializers.Serializer):

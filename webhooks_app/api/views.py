@@ -11,9 +11,6 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from django.apps import apps
-from django.db import transaction
-from django.db.models import Q
 from django.http import Http404
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -23,7 +20,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from webhooks_app import operations
+from webhooks_app import grid, operations
 from webhooks_app.api import serializers as s
 from webhooks_app.api.parsers import PARSER_CLASSES
 from webhooks_app.api.permissions import CanManageProjectWebhooks
@@ -35,10 +32,10 @@ from webhooks_app.api.schema import (
     path_parameter,
 )
 from webhooks_app.conf import webhook_settings
-from webhooks_app.events import PING, catalog, patterns_for
+from webhooks_app.events import catalog
 from webhooks_app.exceptions import ActivationRefused
-from webhooks_app.models import RECEIVING, DeliveryLog, Subscription, Webhook
-from webhooks_app.routing import project_gate
+from webhooks_app.models import DeliveryLog, Webhook
+from webhooks_app.rules import project_in_url
 
 
 class ProjectScopedMixin(GenericAPIView):
@@ -47,16 +44,7 @@ class ProjectScopedMixin(GenericAPIView):
 
     @cached_property
     def project(self) -> Any:
-        model = apps.get_model(webhook_settings.PROJECT_MODEL)
-        value = self.kwargs.get(webhook_settings.PROJECT_URL_KWARG)
-        if value is None:
-            raise Http404("No project in the URL.")
-        try:
-            return model._default_manager.get(**{webhook_settings.PROJECT_LOOKUP_FIELD: value})
-        except (model.DoesNotExist, ValueError, TypeError):
-            # A project that does not exist is a 404; one that exists but is not the
-            # user's to manage is a 403 from the permission check, with nothing of it.
-            raise Http404("No such project.") from None
+        return project_in_url(self.kwargs)
 
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "project": self.project}
@@ -197,48 +185,8 @@ class SubscriptionGridView(ProjectScopedMixin, GenericAPIView):
     serializer_class = s.GridRowSerializer
     pagination_class = None
 
-    def rows(self) -> list[dict]:
-        own: dict[str, list[Subscription]] = {}
-        receiving: dict[str, list[Subscription]] = {}
-        for sub in self._subscriptions():
-            if sub.webhook.project_id is not None:
-                own.setdefault(sub.event_type, []).append(sub)
-            if sub.webhook.status in RECEIVING:
-                receiving.setdefault(sub.event_type, []).append(sub)
-        # A project the activation rule refuses gets nothing, organisation-wide included.
-        if not project_gate.allowed([self.project]):
-            receiving = {}
-        rows = []
-        for event in catalog:
-            exact = own.get(event.name, [])
-            receivers = [
-                {"webhook": sub.webhook, "pattern": pattern}
-                for pattern in patterns_for(event.name)
-                for sub in receiving.get(pattern, [])
-            ]
-            rows.append(
-                {
-                    "event": event.name,
-                    "description": event.description,
-                    "category": event.category,
-                    "url": exact[0].webhook.url if exact else None,
-                    "webhook": exact[0].webhook.uuid if exact else None,
-                    "receivers": receivers,
-                }
-            )
-        return rows
-
-    def _subscriptions(self) -> Any:
-        """The subscriptions of this project's webhooks and of organisation-wide ones."""
-        mine = Q(webhook__project=self.project) | Q(webhook__project__isnull=True)
-        return (
-            Subscription.objects.filter(mine)
-            .select_related("webhook")
-            .order_by("webhook__created_at", "webhook_id")
-        )
-
     def get(self, request, **kwargs) -> Response:
-        return Response(s.GridRowSerializer(self.rows(), many=True).data)
+        return Response(s.GridRowSerializer(grid.rows(self.project), many=True).data)
 
 
 GRID_EVENT = path_parameter("event", "An event of the catalog (404 for any other).")
@@ -256,7 +204,7 @@ class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
     serializer_class = s.GridUpdateSerializer
 
     def _event(self, event: str) -> str:
-        if event not in catalog or event == PING:
+        if not grid.is_row(event):
             raise Http404(f"No grid row for {event!r}: not an event of the catalog.")
         return event
 
@@ -265,28 +213,14 @@ class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
         serializer = s.GridUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         url = serializer.validated_data["url"]
-        with transaction.atomic():
-            for sub in Subscription.objects.filter(
-                webhook__project=self.project, event_type=event
-            ).select_related("webhook"):
-                operations.unsubscribe(sub.webhook, event)
-            webhook = Webhook.objects.filter(project=self.project, url=url).first()
-            created = webhook is None
-            if created:
-                webhook = operations.create_webhook(project=self.project, url=url, events=[event])
-            else:
-                operations.subscribe(webhook, event)
-        body = {"event": event, "url": url, "webhook": webhook.uuid}
-        if created:
-            body["secret"] = webhook.secret  # shown once: this is the webhook's creation
-        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+        change = grid.set_url(self.project, event, url)
+        body = {"event": event, "url": url, "webhook": change.webhook.uuid}
+        if change.created:
+            body["secret"] = change.webhook.secret  # shown once: this is its creation
+        return Response(body, status=status.HTTP_201_CREATED if change.created else 200)
 
     def delete(self, request, event: str, **kwargs) -> Response:
-        event = self._event(event)
-        for sub in Subscription.objects.filter(
-            webhook__project=self.project, event_type=event
-        ).select_related("webhook"):
-            operations.unsubscribe(sub.webhook, event)
+        grid.clear(self.project, self._event(event))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Sum
+from django.urls import reverse
 
 from example_project.agile import scenario, services
 from webhooks_app.events import catalog
@@ -132,6 +133,11 @@ class Command(BaseCommand):
         )
         if dump:
             self.stdout.write(f"Requests written to {dump}/<event>.json")
+        page = reverse("webhooks_portal:webhooks", kwargs={"project_pk": webhook.project_id})
+        self.stdout.write(
+            f"The project's webhook settings page: {page} (python manage.py runserver, then "
+            "sign in as one of its Product Owners or Scrum Masters, or a superuser)."
+        )
         missing = sorted({e.name for e in catalog} - delivered)
         if missing:
             raise CommandError(f"Events not delivered: {', '.join(missing)}.")

@@ -1,0 +1,225 @@
+"""Project Settings → Webhooks in a real browser, as a Product Owner: Playwright drives
+Debian's headless Chromium against a live server, a real receiver and real deliveries.
+
+Every page is checked with axe-core (no serious or critical violation) and leaves a
+screenshot in ``test-artifacts/browser/portal/``. Playwright's sync API runs an event
+loop in this thread, where Django refuses queries, so what the product and the workers
+do meanwhile (saving items, delivering) runs in a thread of its own.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.models import Group, User
+from django.core import mail
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.test_browser import SHOTS, launch_chromium
+from tests.testapp.models import Item, Project
+from tests.testapp.rules import managers_group
+from webhooks_app.models import Delivery, Webhook, WebhookStatus
+from webhooks_app.testing import Reply, deliver_due
+
+PORTAL_SHOTS = SHOTS / "portal"
+SERIOUS = ("serious", "critical")
+
+
+def elsewhere(work: Callable[[], Any]) -> Any:
+    """Run ``work`` in a thread with its own database connection, and wait for it."""
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(work())
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=120)
+    if errors:
+        raise errors[0]
+    return result[0] if result else None
+
+
+class Visit:
+    """Screenshots and accessibility checks of each page on the way."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.axe = Axe()
+        self.shots: list[str] = []
+        self.violations: dict[str, list[str]] = {}
+
+    def check(self, name: str) -> None:
+        self.shots.append(f"{len(self.shots) + 1:02d}-{name}.png")
+        self.page.screenshot(path=PORTAL_SHOTS / self.shots[-1], full_page=True)
+        found = self.axe.run(self.page).response["violations"]
+        serious = [f"{v['id']}: {v['help']}" for v in found if v["impact"] in SERIOUS]
+        if serious:
+            self.violations[name] = serious
+
+
+def session_cookie(user: User, base_url: str) -> dict[str, Any]:
+    client = Client()
+    client.force_login(user)
+    return {"name": "sessionid", "value": client.cookies["sessionid"].value, "url": base_url}
+
+
+def make_items(project: Project, count: int) -> None:
+    for i in range(count):
+        Item.objects.create(project=project, title=f"Item {i}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_product_owner_manages_webhooks_in_the_browser(live_server, receiver, webhooks_settings):
+    # One retry a second after a failure: the flow reaches auto-disable in seconds.
+    webhooks_settings(RETRY_SCHEDULE=[1], RETRY_JITTER=0, FAILURE_THRESHOLD=5)
+    project = Project.objects.create(name="Web Platform", slug="web-platform")
+    free = Project.objects.create(name="Side Project", slug="side", plan="free")
+    owner = User.objects.create_user("olivia", "olivia@example.com", "x")
+    for each in (project, free):
+        owner.groups.add(Group.objects.get_or_create(name=managers_group(each))[0])
+    developer = User.objects.create_user("dev", "dev@example.com", "x")
+    base = live_server.url
+    home = base + reverse("webhooks_portal:webhooks", kwargs={"project_pk": project.pk})
+    free_home = base + reverse("webhooks_portal:webhooks", kwargs={"project_pk": free.pk})
+    cookies = {"owner": session_cookie(owner, base), "dev": session_cookie(developer, base)}
+
+    shutil.rmtree(PORTAL_SHOTS, ignore_errors=True)
+    PORTAL_SHOTS.mkdir(parents=True)
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        context.add_cookies([cookies["owner"]])
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        visit = Visit(page)
+        try:
+            flow(page, visit, home, free_home, project, receiver)
+            stranger = browser.new_context()
+            stranger.add_cookies([cookies["dev"]])
+            other = stranger.new_page()
+            response = other.goto(home)
+            assert response is not None and response.status == 403
+            other.screenshot(path=PORTAL_SHOTS / "14-developer-forbidden.png")
+            assert "Web Platform" not in other.content()
+        except Exception:
+            page.screenshot(path=PORTAL_SHOTS / "failure.png", full_page=True)
+            raise
+        finally:
+            browser.close()
+
+    assert visit.violations == {}
+    webhook = Webhook.objects.get(project=project)
+    assert webhook.status == WebhookStatus.ACTIVE
+    stored = Delivery.objects.filter(webhook=webhook, event__event_type="items.store")
+    # 2 before the outage, 3 given up during it and redelivered, 2 held and released.
+    assert stored.count() == 7
+    assert stored.filter(status=Delivery.Status.SUCCEEDED).count() == 7
+    (notice,) = mail.outbox
+    assert notice.to == ["olivia@example.com"] and "failing" in notice.subject
+    assert visit.shots == [
+        "01-empty-list.png",
+        "02-add-webhook.png",
+        "03-secret-shown-once.png",
+        "04-test-result.png",
+        "05-delivery-log.png",
+        "06-attempt-detail.png",
+        "07-auto-disabled.png",
+        "08-enabled-again.png",
+        "09-redeliver-failed.png",
+        "10-log-after-recovery.png",
+        "11-per-event-grid.png",
+        "12-free-plan.png",
+        "13-free-plan-add.png",
+    ]
+
+
+def flow(page: Page, visit: Visit, home: str, free_home: str, project, receiver) -> None:
+    page.goto(home)
+    expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
+    visit.check("empty-list")
+
+    # 1. A webhook for a whole category and two single events; its secret, once.
+    page.get_by_role("link", name="Add webhook").click()
+    page.get_by_label("Payload URL").fill(receiver.url)
+    page.get_by_label("Name").fill("Build server")
+    page.get_by_label("Every event in “Item events”").check()
+    page.get_by_label("Tag added to an item").check()
+    page.get_by_label("Tag removed from an item").check()
+    visit.check("add-webhook")
+    page.get_by_role("button", name="Add webhook").click()
+    expect(page.get_by_text("it will not be shown again")).to_be_visible()
+    secret = page.get_by_label("Secret").input_value()
+    assert secret.startswith("whsec_")
+    visit.check("secret-shown-once")
+    page.get_by_role("link", name="Done").click()
+
+    # 2. A test to the real receiver: its status and body.
+    page.get_by_role("button", name="Test Build server").click()
+    expect(page.get_by_text("Answered HTTP 200")).to_be_visible()
+    visit.check("test-result")
+    page.get_by_role("link", name="Back to webhooks").click()
+
+    # 3. Events from the product, delivered by a worker; the log fills.
+    elsewhere(lambda: (make_items(project, 2), deliver_due()))
+    page.get_by_role("link", name="Delivery log").click()
+    expect(page.get_by_role("cell", name="items.store")).to_have_count(2)
+    visit.check("delivery-log")
+    page.get_by_role("row").filter(has_text="items.store").first.get_by_role("link").click()
+    expect(page.get_by_text("webhook-signature")).to_be_visible()
+    visit.check("attempt-detail")
+
+    # 4. The receiver fails until the webhook is disabled; events meanwhile are held.
+    receiver.default = Reply(status=500, body=b"down")
+    elsewhere(lambda: (make_items(project, 3), deliver_due(), deliver_due(after=5)))
+    elsewhere(lambda: make_items(project, 2))
+    page.goto(home)
+    expect(page.get_by_text("Disabled after consecutive failures")).to_be_visible()
+    visit.check("auto-disabled")
+
+    # 5. Back up: enable (the held events go), then redeliver what was given up.
+    receiver.default = Reply()
+    page.get_by_role("button", name="Enable Build server").click()
+    expect(page.get_by_text("2 held deliveries are on their way")).to_be_visible()
+    visit.check("enabled-again")
+    elsewhere(deliver_due)
+    page.get_by_role("link", name="Delivery log").click()
+    since = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_label("Every failed delivery of Build server since").fill(since)
+    page.get_by_role("button", name="Redeliver").click()
+    expect(
+        page.get_by_text("3 failed deliveries of “Build server” are queued again")
+    ).to_be_visible()
+    visit.check("redeliver-failed")
+    elsewhere(deliver_due)
+    page.reload()
+    visit.check("log-after-recovery")
+
+    # 6. GitScrum's per-event view.
+    page.get_by_role("link", name="Per-event URLs").click()
+    expect(page.get_by_role("row").filter(has_text="items.store")).to_be_visible()
+    visit.check("per-event-grid")
+
+    # 7. The Free plan: explained, and endpoints can only be prepared disabled.
+    page.goto(free_home)
+    expect(page.get_by_text("Endpoints cannot be activated.")).to_be_visible()
+    visit.check("free-plan")
+    page.get_by_role("link", name="Add webhook").click()
+    expect(page.get_by_label("Active")).to_be_disabled()
+    visit.check("free-plan-add")

@@ -1,0 +1,78 @@
+"""E-mail to a project's managers when one of its webhooks stops receiving: disabled
+after consecutive failures, or after the endpoint answered 410 Gone. (Disabling by hand
+needs no e-mail: whoever did it knows.)
+
+Recipients come from ``WEBHOOKS["NOTIFY_RECIPIENTS"]``, a dotted path to
+``(webhook) -> list of addresses``. The default asks ``MANAGE_PERMISSION`` about every
+active user with an address, which suits a small site; a host with many users points
+it at its own query (the example project's returns the project's Product Owners and
+Scrum Masters).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+
+from webhooks_app.conf import webhook_settings
+from webhooks_app.models import Webhook, WebhookStatus
+from webhooks_app.rules import can_manage
+from webhooks_app.signals import webhook_disabled
+
+logger = logging.getLogger(__name__)
+
+NOTIFIED = (WebhookStatus.AUTO_DISABLED, WebhookStatus.GONE)
+
+
+def default_recipients(webhook: Webhook) -> list[str]:
+    """Every active user with an e-mail address who may manage the webhook's project."""
+    users = get_user_model()._default_manager.filter(is_active=True).exclude(email="")
+    return [user.email for user in users if can_manage(user, webhook.project)]
+
+
+def settings_page_url(webhook: Webhook) -> str | None:
+    """The project's webhook settings page, when the host mounts it (absolute when
+    ``WEBHOOKS["BASE_URL"]`` is set)."""
+    project = webhook.project
+    if project is None:
+        return None
+    kwargs = {
+        webhook_settings.PROJECT_URL_KWARG: getattr(project, webhook_settings.PROJECT_LOOKUP_FIELD)
+    }
+    try:
+        path = reverse("webhooks_portal:webhooks", kwargs=kwargs)
+    except NoReverseMatch:
+        return None
+    return (webhook_settings.BASE_URL or "").rstrip("/") + path
+
+
+def notify_disabled(sender: Any, webhook: Webhook, reason: str, detail: str, **kwargs: Any) -> None:
+    if reason not in NOTIFIED:
+        return
+    # Sent from a worker after its transaction committed: a mail server that is down
+    # must not stop deliveries, so a failure is logged, not raised.
+    try:
+        recipients = webhook_settings.imported("NOTIFY_RECIPIENTS")(webhook)
+        if not recipients:
+            return
+        context = {
+            "webhook": webhook,
+            "gone": reason == WebhookStatus.GONE,
+            "detail": detail,
+            "url": settings_page_url(webhook),
+            "product": webhook_settings.PRODUCT_NAME,
+        }
+        subject = render_to_string("webhooks_app/email/disabled_subject.txt", context)
+        body = render_to_string("webhooks_app/email/disabled.txt", context)
+        send_mail(" ".join(subject.split()), body, None, recipients)
+    except Exception:
+        logger.exception("Could not notify anyone that webhook %s was disabled", webhook.pk)
+
+
+def connect() -> None:
+    webhook_disabled.connect(notify_disabled, dispatch_uid="webhooks_app.notifications")

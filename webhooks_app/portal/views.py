@@ -1,0 +1,363 @@
+"""The settings pages. Each view is for one project's managers only; every change goes
+through :mod:`webhooks_app.operations`, and refusals come back as messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import cached_property, wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Q, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from webhooks_app import grid, operations
+from webhooks_app.conf import webhook_settings
+from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight
+from webhooks_app.models import DeliveryLog, Webhook, WebhookStatus
+from webhooks_app.portal.forms import GridRowForm, LogFilterForm, RedeliverFailedForm, WebhookForm
+from webhooks_app.rules import activation_refusal, can_manage, project_in_url
+
+SECRET_KEY = "webhooks_portal_secret"  # session: the webhook whose secret is shown once
+
+View = Callable[..., HttpResponse]
+
+
+def for_managers(view: View) -> View:
+    """Signed-in managers of the project in the URL; anyone else gets a 403 that says
+    nothing of the project (and a missing project is a 404, as in the API)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        project = project_in_url(kwargs)
+        if not can_manage(request.user, project):
+            raise PermissionDenied
+        kwargs.pop(webhook_settings.PROJECT_URL_KWARG)
+        return view(request, Page(request, project), **kwargs)
+
+    return wrapper
+
+
+class Page:
+    """What every page knows: the project, its URLs, and the plan's refusal if any."""
+
+    def __init__(self, request: HttpRequest, project: Any) -> None:
+        self.request = request
+        self.project = project
+        self.refusal = activation_refusal(project)
+        self.url_kwargs = {
+            webhook_settings.PROJECT_URL_KWARG: getattr(
+                project, webhook_settings.PROJECT_LOOKUP_FIELD
+            )
+        }
+
+    def url(self, name: str, *args: Any) -> str:
+        kwargs = self.url_kwargs
+        if args:  # a webhook's or an attempt's page
+            key = "log_id" if name == "attempt" else "webhook_id"
+            kwargs = {**kwargs, key: args[0]}
+        return reverse(f"webhooks_portal:{name}", kwargs=kwargs)
+
+    @cached_property
+    def urls(self) -> dict[str, str]:
+        """The project's pages, for templates."""
+        names = ("webhooks", "add", "test-all", "grid", "log")
+        return {name.replace("-", "_"): self.url(name) for name in names}
+
+    def webhook(self, webhook_id: Any) -> Webhook:
+        return get_object_or_404(Webhook, uuid=webhook_id, project=self.project)
+
+    def render(self, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+        return render(
+            self.request,
+            f"webhooks_app/portal/{template}",
+            {"page": self, "project": self.project, "refusal": self.refusal, **context},
+            status=status,
+        )
+
+    def home(self) -> HttpResponse:
+        return redirect(self.url("webhooks"))
+
+
+def _link(page: Page, webhook: Webhook) -> dict[str, str]:
+    """A webhook's pages, for templates."""
+    names = ("edit", "test", "enable", "disable", "delete", "rotate", "redeliver-failed")
+    return {name.replace("-", "_"): page.url(name, webhook.uuid) for name in names}
+
+
+# -- the list ---------------------------------------------------------------------------
+
+
+@for_managers
+def webhooks(request: HttpRequest, page: Page) -> HttpResponse:
+    latest = DeliveryLog.objects.filter(webhook=OuterRef("pk")).order_by("-created_at", "-id")
+    hooks = (
+        Webhook.objects.filter(project=page.project)
+        .prefetch_related("subscriptions")
+        .annotate(
+            last_outcome=Subquery(latest.values("outcome")[:1]),
+            last_status=Subquery(latest.values("response_status")[:1]),
+            last_at=Subquery(latest.values("created_at")[:1]),
+        )
+    )
+    rows = [
+        {
+            "webhook": hook,
+            "links": _link(page, hook),
+            "events": [s.event_type for s in hook.subscriptions.all()],
+        }
+        for hook in hooks
+    ]
+    return page.render("webhooks.html", {"rows": rows})
+
+
+@for_managers
+@require_POST
+def test_all(request: HttpRequest, page: Page) -> HttpResponse:
+    outcomes = operations.test_all(Webhook.objects.filter(project=page.project))
+    return page.render("tested.html", {"outcomes": outcomes})
+
+
+# -- one webhook ------------------------------------------------------------------------
+
+
+@for_managers
+def add(request: HttpRequest, page: Page) -> HttpResponse:
+    form = WebhookForm(request.POST or None, refusal=page.refusal)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            webhook = operations.create_webhook(
+                url=data["url"],
+                name=data["name"],
+                project=page.project,
+                events=form.patterns(),
+                active=bool(data["enabled"]) and not page.refusal,
+                verify_tls=data["verify_tls"],
+            )
+        except ActivationRefused as refused:
+            form.add_error("enabled", str(refused))
+        else:
+            request.session[SECRET_KEY] = str(webhook.uuid)
+            return redirect(page.url("secret", webhook.uuid))
+    return page.render("form.html", {"form": form, "webhook": None})
+
+
+@for_managers
+def edit(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    initial = WebhookForm.initial_for(webhook)
+    form = WebhookForm(request.POST or None, initial=initial, refusal=page.refusal)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        operations.update_webhook(
+            webhook,
+            url=data["url"],
+            name=data["name"],
+            verify_tls=data["verify_tls"],
+            events=form.patterns(),
+        )
+        if not page.refusal and data["enabled"] != webhook.is_active:
+            _switch(request, webhook, on=data["enabled"])
+        messages.success(request, _("Webhook saved."))
+        return page.home()
+    return page.render(
+        "form.html", {"form": form, "webhook": webhook, "links": _link(page, webhook)}
+    )
+
+
+@for_managers
+def secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    if request.session.pop(SECRET_KEY, None) != str(webhook.uuid):
+        messages.info(request, _("A secret is shown only once, when it is made."))
+        return page.home()
+    return page.render("secret.html", {"webhook": webhook})
+
+
+@for_managers
+@require_POST
+def rotate(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    operations.rotate_secret(webhook)
+    request.session[SECRET_KEY] = str(webhook.uuid)
+    return redirect(page.url("secret", webhook.uuid))
+
+
+@for_managers
+@require_POST
+def test(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    outcome = operations.TestOutcome(webhook, operations.send_test(webhook))
+    return page.render("tested.html", {"outcomes": [outcome]})
+
+
+@for_managers
+@require_POST
+def enable(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    _switch(request, page.webhook(webhook_id), on=True)
+    return page.home()
+
+
+@for_managers
+@require_POST
+def disable(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    _switch(request, page.webhook(webhook_id), on=False)
+    return page.home()
+
+
+def _switch(request: HttpRequest, webhook: Webhook, *, on: bool) -> None:
+    if not on:
+        operations.disable(webhook)
+        messages.success(request, _("“%s” is disabled: its events are no longer sent.") % webhook)
+        return
+    try:
+        resumed = operations.enable(webhook)
+    except ActivationRefused as refused:
+        messages.error(request, str(refused))
+        return
+    messages.success(
+        request,
+        _("“%(hook)s” is active; %(n)d held deliveries are on their way.")
+        % {"hook": webhook, "n": resumed},
+    )
+
+
+@for_managers
+def delete(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    if request.method == "POST":
+        operations.delete_webhook(webhook)
+        messages.success(request, _("“%s” is deleted.") % webhook)
+        return page.home()
+    return page.render("delete.html", {"webhook": webhook})
+
+
+@for_managers
+@require_POST
+def redeliver_failed(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    form = RedeliverFailedForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a valid date and time to redeliver from."))
+    else:
+        queued = operations.redeliver_failed(webhook, form.cleaned_data["since"])
+        messages.success(
+            request,
+            _("%(n)d failed deliveries of “%(hook)s” are queued again.")
+            % {"n": queued, "hook": webhook},
+        )
+    return redirect(page.url("log"))
+
+
+# -- the per-event grid -----------------------------------------------------------------
+
+
+@for_managers
+def grid_view(request: HttpRequest, page: Page) -> HttpResponse:
+    form = GridRowForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid() and grid.is_row(form.cleaned_data["event"]):
+            event, url = form.cleaned_data["event"], form.cleaned_data["url"]
+            try:
+                change = grid.set_url(page.project, event, url) if url else None
+            except ActivationRefused as refused:
+                messages.error(request, str(refused))
+                return redirect(page.url("grid"))
+            if change is None:
+                grid.clear(page.project, event)
+            elif change.created:
+                request.session[SECRET_KEY] = str(change.webhook.uuid)
+                return redirect(page.url("secret", change.webhook.uuid))
+            messages.success(request, _("%s saved.") % event)
+            return redirect(page.url("grid"))
+        messages.error(request, "; ".join(m for ms in form.errors.values() for m in ms))
+    return page.render("grid.html", {"rows": grid.rows(page.project)})
+
+
+# -- the delivery log -------------------------------------------------------------------
+
+
+@for_managers
+def log(request: HttpRequest, page: Page) -> HttpResponse:
+    filters = LogFilterForm(request.GET or None)
+    attempts = DeliveryLog.objects.filter(project=page.project).select_related("webhook")
+    if filters.is_valid():
+        f = filters.cleaned_data
+        if f["event"]:
+            attempts = attempts.filter(event_type=f["event"])
+        if f["outcome"]:
+            attempts = attempts.filter(outcome=f["outcome"])
+        if f["since"]:
+            attempts = attempts.filter(created_at__gte=f["since"])
+        if f["until"]:
+            attempts = attempts.filter(created_at__lte=f["until"])
+    elif filters.is_bound:
+        attempts = attempts.none()
+    rows, more = _keyset_page(attempts, request.GET.get("before", ""))
+    next_query = None
+    if more:
+        query = request.GET.copy()
+        query["before"] = f"{rows[-1].created_at.isoformat()}|{rows[-1].pk}"
+        next_query = query.urlencode()
+    webhooks_ = Webhook.objects.filter(project=page.project)
+    return page.render(
+        "log.html",
+        {
+            "filters": filters,
+            "rows": [(entry, page.url("attempt", entry.uuid)) for entry in rows],
+            "next_query": next_query,
+            "redeliver": [(hook, _link(page, hook)) for hook in webhooks_],
+            "redeliver_form": RedeliverFailedForm(),
+        },
+    )
+
+
+def _keyset_page(attempts: Any, before: str) -> tuple[list[DeliveryLog], bool]:
+    """One page, newest first, read from the (project, created_at, id) index however
+    deep it is: no OFFSET, and no count of the whole history."""
+    size = webhook_settings.PAGE_SIZE
+    when, _sep, pk = before.partition("|")
+    moment: datetime | None = parse_datetime(when) if when else None
+    if moment is not None and pk.isdigit():
+        attempts = attempts.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=int(pk)))
+    rows = list(attempts.order_by("-created_at", "-id")[: size + 1])
+    return rows[:size], len(rows) > size
+
+
+@for_managers
+def attempt(request: HttpRequest, page: Page, log_id: Any) -> HttpResponse:
+    entry = get_object_or_404(
+        DeliveryLog.objects.select_related("webhook", "delivery"), uuid=log_id, project=page.project
+    )
+    if request.method == "POST":
+        try:
+            again = operations.redeliver(entry.delivery, now=True)
+        except DeliveryInFlight as busy:
+            messages.error(request, str(busy))
+        else:
+            if again is None:
+                messages.info(request, _("Queued: the webhook is not active, so it is held."))
+            else:
+                messages.success(request, _("Redelivered: attempt #%d.") % again.attempt)
+                return redirect(page.url("attempt", again.uuid))
+        return redirect(page.url("attempt", entry.uuid))
+    return page.render(
+        "attempt.html",
+        {
+            "entry": entry,
+            "active": entry.webhook.status == WebhookStatus.ACTIVE,
+            "now": timezone.now(),
+        },
+    )
