@@ -11,6 +11,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,6 +115,29 @@ def make_item(project):
         return Item.objects.create(**fields)
 
     return make
+
+
+def run_in_threads(count: int, target: Callable[[], object]) -> None:
+    """``target`` in ``count`` threads at once (workers, each on its own database
+    connection), started together; the first error any of them raised is raised here."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=10)
+            target()
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
 
 
 def held_by_a_worker(limit: int = 10) -> list[Delivery]:

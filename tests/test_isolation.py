@@ -7,13 +7,13 @@ locking across workers.
 
 from __future__ import annotations
 
-import threading
 import time
 from contextlib import ExitStack
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
+from tests.conftest import run_in_threads
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.testing import Receiver, Reply
@@ -23,22 +23,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def workers(count: int, *, time_limit: float = 60) -> None:
     """``count`` workers draining at once, each on its own connection."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            delivery.drain(time_limit=time_limit)
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not errors, errors
+    run_in_threads(count, lambda: delivery.drain(time_limit=time_limit))
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection, transaction
 
-from tests.conftest import other_process_env
+from tests.conftest import other_process_env, run_in_threads
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.testing import Reply, wait_until
@@ -87,27 +86,6 @@ def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, rec
     assert receiver.max_in_flight >= 2, "the two workers never overlapped"
 
 
-def _run_in_threads(n: int, target) -> None:
-    barrier = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            target()
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-
-
 def test_concurrent_drains_never_claim_the_same_delivery(
     make_webhook, receiver, make_item, webhooks_settings
 ):
@@ -118,7 +96,7 @@ def test_concurrent_drains_never_claim_the_same_delivery(
         for i in range(50):
             make_item(title=f"t{i}")
 
-    _run_in_threads(3, lambda: delivery.drain(time_limit=60))
+    run_in_threads(3, lambda: delivery.drain(time_limit=60))
 
     assert receiver.count == 100
     assert set(Counter(DeliveryLog.objects.values_list("delivery_id", flat=True)).values()) == {1}
@@ -135,7 +113,7 @@ def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_item, 
         for i in range(12):
             make_item(title=f"t{i}")
 
-    _run_in_threads(4, lambda: delivery.drain(time_limit=30))
+    run_in_threads(4, lambda: delivery.drain(time_limit=30))
 
     webhook.refresh_from_db()
     failures = DeliveryLog.objects.filter(outcome="failure").count()
