@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from tests.conftest import other_process_env, run_in_threads
 from webhooks_app import delivery
@@ -182,3 +184,30 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
     DeliveryTaskMarker.objects.update(covered_until=timezone.now() - timedelta(seconds=1))
     make_item()
     assert broker.queue_size() == 1
+
+
+def test_a_task_at_its_time_limit_hands_over_before_its_last_requests_end(
+    make_webhook, receiver, make_item, webhooks_settings
+):
+    """A hanging request keeps the old task for up to TIMEOUT; new commits must not wait
+    for it: the successor is queued, and covers them, the moment the limit passes."""
+    from webhooks_app.models import DeliveryTaskMarker
+    from webhooks_app.queue import broker as _broker
+
+    webhooks_settings(TIMEOUT=3)
+    receiver.default = Reply(delay=2.5)
+    make_webhook(receiver.url)
+    make_item()
+    broker = _broker()
+    broker.purge_queue()
+    task = threading.Thread(
+        target=lambda: (delivery.drain(time_limit=0.5, task=True), connection.close())
+    )
+    task.start()
+    try:
+        receiver.wait_for(1)  # the slow request is in flight
+        wait_until(lambda: broker.queue_size() == 1, timeout=2)  # limit passed: handed over
+        assert task.is_alive()  # still waiting for its last request
+        assert DeliveryTaskMarker.objects.get().covered_until > timezone.now()
+    finally:
+        task.join(timeout=10)

@@ -211,6 +211,7 @@ class Courier:
         self.task = task
         self.linger = queue.LINGER if task else 0.0
         self.promise: datetime | None = None  # the coverage this task last promised
+        self.handed_over = False
         self.last_busy = time.monotonic()
         self.concurrency = webhook_settings.CONCURRENCY
         # What it may hold (sending and queued): room for every sending thread, and for
@@ -257,11 +258,7 @@ class Courier:
                 self._keep_covering()
             self._collect(timeout=self._wait_time())
             return True
-        if not self.task:
-            return False
-        if now >= self.deadline:
-            if self._has_due_work():
-                self._reconnecting(queue.hand_over)  # work left at the time limit
+        if not self.task or now >= self.deadline:
             return False
         if self.promise is None:  # uncovered, and the last claim found nothing
             return False
@@ -288,6 +285,7 @@ class Courier:
         """
         now = time.monotonic()
         if now >= self.deadline:  # start nothing more; give back what waits
+            self._hand_over()
             self.dispatcher.stop()
             self._collect(timeout=0)
         held = self.dispatcher.held
@@ -379,8 +377,20 @@ class Courier:
             self.asked_for_help = now
             self._reconnecting(queue.ask_for_help)
 
+    def _hand_over(self) -> None:
+        """At the time limit, a successor task takes over new work at once, while this
+        one waits for its last requests: one that hangs may take TIMEOUT, and new
+        commits must not wait for it."""
+        if self.task and not self.handed_over:
+            self.handed_over = True
+            self.promise = None
+            self._reconnecting(queue.hand_over)
+
     def _keep_covering(self) -> None:
-        """Promise to claim again for the next LINGER seconds, renewed halfway."""
+        """Promise to claim again for the next LINGER seconds, renewed halfway (until
+        the task has handed over: its successor covers from then on)."""
+        if self.handed_over:
+            return
         now = timezone.now()
         if self.promise is None or (self.promise - now).total_seconds() < self.linger / 2:
             promise = self.promise = now + timedelta(seconds=self.linger)

@@ -86,6 +86,14 @@ def _on_commit_once(callback: Any) -> None:
     transaction.on_commit(callback)
 
 
+def covered_now() -> bool:
+    """Whether a task covers commits made until now. A read: it takes no lock and adds
+    no commit. Asked after a commit, a yes is as good as a failed take: the covering
+    task, queued or running, claims again after this commit (a task leaving uncovers
+    before its last claim), so it will see the commit's rows."""
+    return DeliveryTaskMarker.objects.filter(pk=1, covered_until__gt=timezone.now()).exists()
+
+
 def take_marker() -> bool:
     """Cover new commits with a task about to be enqueued; False if a task already
     covers them. One conditional UPDATE, so of concurrent callers exactly one wins. (The
@@ -128,7 +136,8 @@ def ask_for_help() -> None:
 
 
 def hand_over() -> None:
-    """A task stopping at its time limit with work left: a new one takes over."""
+    """A task at its time limit: a new one takes over (and covers new commits) while
+    the old one waits for its last requests."""
     DeliveryTaskMarker.objects.filter(pk=1).update(
         covered_until=covered_until_if_queued(timezone.now())
     )
@@ -145,7 +154,7 @@ def enqueue_drain() -> None:
     from django_q.conf import Conf
 
     try:
-        needed = Conf.SYNC or take_marker()
+        needed = Conf.SYNC or (not covered_now() and take_marker())
     except Exception:
         # Runs after the host's commit: an error here must not fail its request.
         logger.exception("Could not request webhook delivery; the sweep will send it.")

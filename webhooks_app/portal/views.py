@@ -15,7 +15,6 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 from webhooks_app import grid, operations
 from webhooks_app.conf import webhook_settings
 from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight
-from webhooks_app.models import DeliveryLog, Webhook, WebhookStatus
+from webhooks_app.models import DeliveryLog, Webhook
 from webhooks_app.portal.forms import GridRowForm, LogFilterForm, RedeliverFailedForm, WebhookForm
 from webhooks_app.rules import activation_refusal, can_manage, project_in_url
 
@@ -353,11 +352,4 @@ def attempt(request: HttpRequest, page: Page, log_id: Any) -> HttpResponse:
                 messages.success(request, _("Redelivered: attempt #%d.") % again.attempt)
                 return redirect(page.url("attempt", again.uuid))
         return redirect(page.url("attempt", entry.uuid))
-    return page.render(
-        "attempt.html",
-        {
-            "entry": entry,
-            "active": entry.webhook.status == WebhookStatus.ACTIVE,
-            "now": timezone.now(),
-        },
-    )
+    return page.render("attempt.html", {"entry": entry, "active": entry.webhook.is_active})
