@@ -302,3 +302,11 @@ def test_disabling_by_hand_emails_nobody(
     with django_capture_on_commit_callbacks(execute=True) as sent:
         signed_in.post(url(project, "disable", webhook_id=webhook.uuid))
     assert sent and mail.outbox == []
+
+
+def test_a_grid_row_for_an_unknown_event_is_refused_with_a_message(signed_in, project):
+    response = signed_in.post(
+        url(project, "grid"), {"event": "items.nope", "url": "https://ci.example.com/a"}
+    )
+    assert "not an event of the catalog" in text(response)
+    assert not Webhook.objects.exists()

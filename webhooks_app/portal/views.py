@@ -281,7 +281,8 @@ def grid_view(request: HttpRequest, page: Page) -> HttpResponse:
                 return redirect(page.url("secret", change.webhook.uuid))
             messages.success(request, _("%s saved.") % event)
             return redirect(page.url("grid"))
-        messages.error(request, "; ".join(m for ms in form.errors.values() for m in ms))
+        problems = [m for ms in form.errors.values() for m in ms]
+        messages.error(request, "; ".join(problems) or _("That is not an event of the catalog."))
     return page.render("grid.html", {"rows": grid.rows(page.project)})
 
 
