@@ -414,6 +414,9 @@ def _failure(exc: Exception, timeout: float) -> str:
         return "the URL's host name is not valid"
     if _find_cause(exc, ConnectionResetError) or _find_cause(exc, http.client.RemoteDisconnected):
         return "the receiver closed the connection without answering"
-    if isinstance(exc, (urllib3_exceptions.HTTPError, OSError)):
+    broken = _find_cause(exc, OSError)
+    if isinstance(broken, OSError) and broken.strerror:
+        return f"the exchange failed: {broken.strerror[:1].lower()}{broken.strerror[1:]}"
+    if isinstance(exc, urllib3_exceptions.HTTPError):
         return "the exchange failed: the receiver's answer was not valid HTTP"
     return f"could not send: {exc.__class__.__name__}"
