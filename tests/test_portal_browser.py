@@ -9,6 +9,7 @@ do meanwhile (saving items, delivering) runs in a thread of its own.
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Callable
@@ -128,7 +129,8 @@ def test_a_product_owner_manages_webhooks_in_the_browser(live_server, receiver, 
     webhook = Webhook.objects.get(project=project)
     assert webhook.status == WebhookStatus.ACTIVE
     stored = Delivery.objects.filter(webhook=webhook, event__event_type="items.store")
-    # 2 before the outage, 3 given up during it and redelivered, 2 held and released.
+    # 2 before the outage; 3 during it, given up and redelivered (or held and released);
+    # 2 saved while it was disabled, held and released.
     assert stored.count() == 7
     assert stored.filter(status=Delivery.Status.SUCCEEDED).count() == 7
     (notice,) = mail.outbox
@@ -196,16 +198,17 @@ def flow(page: Page, visit: Visit, home: str, free_home: str, project, receiver)
     # 5. Back up: enable (the held events go), then redeliver what was given up.
     receiver.default = Reply()
     page.get_by_role("button", name="Enable Build server").click()
-    expect(page.get_by_text("2 held deliveries are on their way")).to_be_visible()
+    # Held: the 2 saved while it was disabled, and a retry the worker had not sent yet
+    # when the fifth failure disabled it, if any (the sending threads' timing decides).
+    expect(page.get_by_text(re.compile(r"[23] held deliveries are on their way"))).to_be_visible()
     visit.check("enabled-again")
     elsewhere(deliver_due)
     page.get_by_role("link", name="Delivery log").click()
     since = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     page.get_by_label("Every failed delivery of Build server since").fill(since)
     page.get_by_role("button", name="Redeliver").click()
-    expect(
-        page.get_by_text("3 failed deliveries of “Build server” are queued again")
-    ).to_be_visible()
+    queued = re.compile(r"[23] failed deliveries of “Build server” are queued again")
+    expect(page.get_by_text(queued)).to_be_visible()
     visit.check("redeliver-failed")
     elsewhere(deliver_due)
     page.reload()
