@@ -194,8 +194,8 @@ def test_a_task_at_its_time_limit_hands_over_before_its_last_requests_end(
     from webhooks_app.models import DeliveryTaskMarker
     from webhooks_app.queue import broker as _broker
 
-    webhooks_settings(TIMEOUT=3)
-    receiver.default = Reply(delay=2.5)
+    webhooks_settings(TIMEOUT=6)
+    receiver.default = Reply(delay=5)
     make_webhook(receiver.url)
     make_item()
     broker = _broker()
@@ -206,8 +206,8 @@ def test_a_task_at_its_time_limit_hands_over_before_its_last_requests_end(
     task.start()
     try:
         receiver.wait_for(1)  # the slow request is in flight
-        wait_until(lambda: broker.queue_size() == 1, timeout=2)  # limit passed: handed over
+        wait_until(lambda: broker.queue_size() == 1, timeout=4)  # limit passed: handed over
         assert task.is_alive()  # still waiting for its last request
         assert DeliveryTaskMarker.objects.get().covered_until > timezone.now()
     finally:
-        task.join(timeout=10)
+        task.join(timeout=15)
