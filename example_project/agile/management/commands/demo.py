@@ -134,9 +134,11 @@ class Command(BaseCommand):
         if dump:
             self.stdout.write(f"Requests written to {dump}/<event>.json")
         page = reverse("webhooks_portal:webhooks", kwargs={"project_pk": webhook.project_id})
+        database = settings.DATABASES["default"]["NAME"]
         self.stdout.write(
-            f"The project's webhook settings page: {page} (python manage.py runserver, then "
-            "sign in as one of its Product Owners or Scrum Masters, or a superuser)."
+            f"The project's webhook settings page: {page}. To open it: "
+            f"export WEBHOOKS_SQLITE_PATH={database}; .venv/bin/python manage.py "
+            "createsuperuser; .venv/bin/python manage.py runserver; then sign in there."
         )
         missing = sorted({e.name for e in catalog} - delivered)
         if missing:
