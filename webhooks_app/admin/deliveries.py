@@ -41,12 +41,11 @@ class RedeliverButtonMixin:
     """The change page of a row that leads to a delivery gets a "Redeliver now" button."""
 
     change_form_template = "admin/webhooks_app/redeliverable_change_form.html"
+    # The attribute of the row that holds its delivery's primary key.
+    delivery_attname = "pk"
 
     def has_redeliver_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("webhooks_app.change_webhook")
-
-    def delivery_pk(self, obj: Any) -> int:
-        raise NotImplementedError
 
     def render_change_form(
         self,
@@ -58,7 +57,7 @@ class RedeliverButtonMixin:
     ) -> HttpResponse:
         if obj is not None and self.has_redeliver_permission(request):
             context["redeliver_url"] = reverse(
-                "admin:webhooks_app_delivery_redeliver", args=[self.delivery_pk(obj)]
+                "admin:webhooks_app_delivery_redeliver", args=[getattr(obj, self.delivery_attname)]
             )
         return super().render_change_form(request, context, *args, obj=obj, **kwargs)  # type: ignore[misc]
 
@@ -129,9 +128,6 @@ class DeliveryAdmin(RedeliverButtonMixin, IdentifierSearchMixin, ReadOnlyAdmin):
         "attempts_table_display",
     ]
     readonly_fields = fields
-
-    def delivery_pk(self, obj: Delivery) -> int:
-        return obj.pk
 
     @admin.display(description=_("created"), ordering="created_at")
     def time(self, obj: Delivery) -> str:
@@ -253,6 +249,7 @@ class DeliveryFilter(admin.SimpleListFilter):
 @admin.register(DeliveryLog)
 class DeliveryLogAdmin(RedeliverButtonMixin, IdentifierSearchMixin, ReadOnlyAdmin):
     identifier_lookups = ("uuid", "event__uuid", "webhook__uuid")
+    delivery_attname = "delivery_id"
     list_display = [
         "time",
         "event_link",
@@ -326,9 +323,6 @@ class DeliveryLogAdmin(RedeliverButtonMixin, IdentifierSearchMixin, ReadOnlyAdmi
         "response_body_display",
         "attempts",
     ]
-
-    def delivery_pk(self, obj: DeliveryLog) -> int:
-        return obj.delivery_id
 
     @admin.display(description=_("time"), ordering="created_at")
     def time(self, obj: DeliveryLog) -> str:
