@@ -15,9 +15,14 @@ from rest_framework import serializers
 
 try:
     from drf_spectacular.types import OpenApiTypes
-    from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+    from drf_spectacular.utils import (
+        OpenApiParameter,
+        OpenApiResponse,
+        extend_schema,
+        extend_schema_view,
+    )
 except ImportError:  # pragma: no cover - exercised by hosts without drf-spectacular
-    extend_schema = None  # type: ignore[assignment]
+    extend_schema = extend_schema_view = None  # type: ignore[assignment]
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -66,10 +71,8 @@ def path_parameter(name: str, description: str) -> list:
 
 def documented_view(**actions: Any) -> Callable[[Any], Any]:
     """``extend_schema_view``: a ``documented(...)`` per action of a viewset."""
-    if extend_schema is None:
+    if extend_schema_view is None:
         return lambda view: view
-    from drf_spectacular.utils import extend_schema_view
-
     return extend_schema_view(**actions)
 
 
