@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -115,6 +116,17 @@ def make_item(project):
         return Item.objects.create(**fields)
 
     return make
+
+
+def manager_of(project: Any, username: str = "manager") -> Any:
+    """A user (with an e-mail address) the test host's rule lets manage ``project``."""
+    from django.contrib.auth.models import Group, User
+
+    from tests.testapp.rules import managers_group
+
+    user = User.objects.create_user(username, f"{username}@example.com", "x")
+    user.groups.add(Group.objects.get_or_create(name=managers_group(project))[0])
+    return user
 
 
 def run_in_threads(count: int, target: Callable[[], object]) -> None:

@@ -5,26 +5,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from tests.conftest import manager_of
 from tests.testapp.models import Project
-from tests.testapp.rules import managers_group
 from webhooks_app import operations
 from webhooks_app.models import Delivery, DeliveryLog, Webhook, WebhookStatus
 from webhooks_app.signing import verify
 from webhooks_app.testing import Receiver, Reply
 
 pytestmark = pytest.mark.django_db
-
-
-def manager_of(project, username="manager") -> User:
-    """A user the test host's rule lets manage ``project``'s webhooks."""
-    user = User.objects.create_user(username, password="x")
-    user.groups.add(Group.objects.get_or_create(name=managers_group(project))[0])
-    return user
 
 
 @pytest.fixture

@@ -6,25 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.testapp.rules import managers_group
+from tests.conftest import manager_of
 from webhooks_app.models import Delivery, DeliveryLog, Webhook, WebhookStatus
 from webhooks_app.testing import Reply
 
 
-def manager_of(project, username="owner") -> User:
-    user = User.objects.create_user(username, f"{username}@example.com", "x")
-    user.groups.add(Group.objects.get_or_create(name=managers_group(project))[0])
-    return user
-
-
 @pytest.fixture
 def manager(project):
-    return manager_of(project)
+    return manager_of(project, "owner")
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -20,12 +19,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group, User
 from django.core import mail
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import Page, expect, sync_playwright
 
+from tests.conftest import manager_of, run_in_threads
 from tests.test_browser import SHOTS, launch_chromium
 from tests.testapp.models import Item, Project
 from tests.testapp.rules import managers_group
@@ -39,22 +38,8 @@ SERIOUS = ("serious", "critical")
 def elsewhere(work: Callable[[], Any]) -> Any:
     """Run ``work`` in a thread with its own database connection, and wait for it."""
     result: list[Any] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(work())
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=120)
-    if errors:
-        raise errors[0]
-    return result[0] if result else None
+    run_in_threads(1, lambda: result.append(work()))
+    return result[0]
 
 
 class Visit:
@@ -105,9 +90,8 @@ def test_a_product_owner_manages_webhooks_in_the_browser(live_server, receiver, 
     webhooks_settings(RETRY_SCHEDULE=[1], RETRY_JITTER=0, FAILURE_THRESHOLD=5)
     project = Project.objects.create(name="Web Platform", slug="web-platform")
     free = Project.objects.create(name="Side Project", slug="side", plan="free")
-    owner = User.objects.create_user("olivia", "olivia@example.com", "x")
-    for each in (project, free):
-        owner.groups.add(Group.objects.get_or_create(name=managers_group(each))[0])
+    owner = manager_of(project, "olivia")
+    owner.groups.add(Group.objects.get_or_create(name=managers_group(free))[0])
     developer = User.objects.create_user("dev", "dev@example.com", "x")
     base = live_server.url
     home = base + reverse("webhooks_portal:webhooks", kwargs={"project_pk": project.pk})

@@ -13,7 +13,7 @@ from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.test_api import manager_of
+from tests.conftest import manager_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
