@@ -100,13 +100,12 @@ def one_round(victim_kind: str, args, tmp: Path) -> dict:
     with Receiver(record=True) as receiver:
         try:
             pids = worker_pids(log, args.workers)
-            time.sleep(2)  # idle: every worker is back in get()
-            idle = waiting_workers(pids)
+            idle = waiting_workers(pids)  # polls until every worker is back in get()
             if not idle[victim_kind]:
                 raise SystemExit(f"no idle worker {victim_kind}: {idle}")
             victim = idle[victim_kind][0]
             os.kill(victim, signal.SIGKILL)
-            time.sleep(3)  # the sentinel notices and starts a new worker
+            worker_pids(log, args.workers + 1)  # the sentinel has started a replacement
             project, column = make_target(f"stall-{victim}", [receiver.url])
             for i in range(args.events):
                 Task.objects.create(project=project, column=column, title=f"t{i}")
