@@ -39,6 +39,19 @@ def _count(queryset: models.QuerySet, group: str) -> Coalesce:
     return _aggregate(queryset, group, Count("pk"), models.IntegerField(), default=0)
 
 
+def _assignees_of(tasks: models.QuerySet) -> models.QuerySet:
+    """The users assigned to any of ``tasks``, each once, with their profiles."""
+    from django.contrib.auth import get_user_model
+
+    return (
+        get_user_model()
+        .objects.filter(tasks__in=tasks)
+        .select_related("profile")
+        .distinct()
+        .order_by("username")
+    )
+
+
 class Company(models.Model):
     """A workspace: owns projects and the task catalogs (types, priorities, ...)."""
 
@@ -260,24 +273,50 @@ class Sprint(models.Model):
 
     def members(self) -> models.QuerySet:
         """Users assigned to this sprint's tasks."""
-        from django.contrib.auth import get_user_model
+        return _assignees_of(Task.objects.filter(sprint=self))
 
-        return (
-            get_user_model()
-            .objects.filter(tasks__sprint=self)
-            .select_related("profile")
-            .distinct()
-            .order_by("username")
-        )
+
+class Epic(models.Model):
+    """A large body of work that groups a project's user stories."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="epics")
+    title = models.CharField(max_length=200)
+    color = models.CharField(max_length=7, default="#8B5CF6")
+    creator = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class UserStoryQuerySet(models.QuerySet):
     def for_resource(self, viewer=None) -> UserStoryQuerySet:
+        """The story with its priority, epic, creator and counters in one query (the
+        users working on it are one more, see :meth:`UserStory.members`)."""
         votes = UserStoryVote.objects.filter(story=OuterRef("pk"))
         is_voted = Exists(votes.filter(user=viewer)) if viewer is not None else Value(False)
-        return self.select_related("priority").annotate(
+        tasks = Task.objects.filter(user_story=OuterRef("pk"))
+        return self.select_related(
+            "priority", "project__company", "creator__profile", "epic__creator__profile"
+        ).annotate(
             votes_total=_count(votes, "story"),
             voted_by_viewer=is_voted,
+            stat_total_tasks=_count(tasks, "user_story"),
+            stat_closed_tasks=_count(tasks.filter(column__is_done=True), "user_story"),
+            stat_story_points=_aggregate(
+                tasks, "user_story", Sum("effort__points"), models.IntegerField(), default=0
+            ),
+            stat_worked=_aggregate(
+                TimeEntry.objects.filter(task__user_story=OuterRef("pk")),
+                "task__user_story",
+                Sum("duration"),
+                models.DurationField(),
+            ),
+            stat_comments=_count(
+                Comment.objects.filter(task__user_story=OuterRef("pk")), "task__user_story"
+            ),
+            epic_stories=_count(UserStory.objects.filter(epic=OuterRef("epic")), "epic"),
         )
 
 
@@ -285,9 +324,13 @@ class UserStory(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="user_stories")
     title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=300, blank=True)
     description = models.TextField(blank=True)
     priority = models.ForeignKey(
         Priority, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    epic = models.ForeignKey(
+        Epic, on_delete=models.SET_NULL, null=True, blank=True, related_name="user_stories"
     )
     acceptance_criteria = models.TextField(blank=True)
     voters = models.ManyToManyField(
@@ -304,6 +347,20 @@ class UserStory(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            # Fixed at creation, like a task's: links to the story survive a new title.
+            self.slug = slugify(self.title)[:300]
+        super().save(*args, **kwargs)
+
+    @property
+    def code(self) -> str:
+        return f"US-{self.pk}"
+
+    def members(self) -> models.QuerySet:
+        """Users assigned to this story's tasks."""
+        return _assignees_of(Task.objects.filter(user_story=self))
 
 
 class UserStoryVote(models.Model):
@@ -323,22 +380,35 @@ class UserStoryVote(models.Model):
 class TaskQuerySet(models.QuerySet):
     def for_resource(self) -> TaskQuerySet:
         """Everything the BoardTask resource shows: three queries for any number of tasks,
-        labels and assignees (the task row with its stages and counters, the labels, the
-        assignees with their profiles)."""
+        labels and assignees (the task row with its stages, creator, project and
+        counters, the labels, the assignees with their profiles)."""
         from django.contrib.auth import get_user_model
 
         users = get_user_model().objects.select_related("profile").order_by("username")
         return (
-            self.select_related("type", "column", "priority", "effort", "sprint", "user_story")
+            self.select_related(
+                "type",
+                "column",
+                "priority",
+                "effort",
+                "sprint",
+                "user_story",
+                "creator__profile",
+                "project__company",
+            )
             .prefetch_related(
                 Prefetch("labels", queryset=Label.objects.order_by("title", "pk")),
                 Prefetch("assignees", queryset=users),
             )
             .annotate(
                 stat_checklists=_count(ChecklistItem.objects.filter(task=OuterRef("pk")), "task"),
+                stat_checklists_done=_count(
+                    ChecklistItem.objects.filter(task=OuterRef("pk"), done=True), "task"
+                ),
                 stat_comments=_count(Comment.objects.filter(task=OuterRef("pk")), "task"),
                 stat_attachments=_count(Attachment.objects.filter(task=OuterRef("pk")), "task"),
                 stat_videos=_count(Video.objects.filter(task=OuterRef("pk")), "task"),
+                stat_time_trackers=_count(TimeEntry.objects.filter(task=OuterRef("pk")), "task"),
                 stat_tracked=_aggregate(
                     TimeEntry.objects.filter(task=OuterRef("pk")),
                     "task",
@@ -414,6 +484,11 @@ class ChecklistItem(models.Model):
         return self.title
 
 
+class TimeEntryQuerySet(models.QuerySet):
+    def for_resource(self) -> TimeEntryQuerySet:
+        return self.select_related("task__project__company", "user__profile")
+
+
 class TimeEntry(models.Model):
     """Time worked on a task: a running timer (no stop yet) or a finished entry."""
 
@@ -427,7 +502,12 @@ class TimeEntry(models.Model):
     comment = models.TextField(blank=True)
     billable = models.BooleanField(default=True)
     is_manual = models.BooleanField(default=False)
+    # Starting a timer on a task assigns the user to it if they were not: remembered so
+    # the timer's events can say so.
+    auto_assigned = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TimeEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "time entries"
@@ -470,19 +550,56 @@ class TaskChild(models.Model):
 
 class TaskChildQuerySet(models.QuerySet):
     def for_resource(self) -> TaskChildQuerySet:
-        return self.select_related("task__project", "user__profile")
+        return self.select_related("task__project__company", "user__profile")
+
+
+class CommentQuerySet(TaskChildQuerySet):
+    def with_votes(self) -> CommentQuerySet:
+        votes = CommentVote.objects.filter(comment=OuterRef("pk"))
+        return self.annotate(votes_total=_count(votes, "comment"))
+
+    def for_resource(self) -> CommentQuerySet:
+        """The comment, its votes and its replies (with theirs): two queries."""
+        replies = Comment.objects.select_related("user__profile").with_votes()
+        return (
+            super()
+            .for_resource()
+            .with_votes()
+            .prefetch_related(Prefetch("replies", queryset=replies.order_by("created_at", "pk")))
+        )
 
 
 class Comment(TaskChild):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="comments")
     user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    # Threads are one level deep: a reply's replies attach to the thread's first comment.
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
     text = models.TextField()
+    voters = models.ManyToManyField(
+        USER, through="CommentVote", related_name="voted_comments", blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = TaskChildQuerySet.as_manager()
+    objects = CommentQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.text[:50]
+
+
+class CommentVote(models.Model):
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="votes")
+    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["comment", "user"], name="agile_one_vote_per_comment")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} for comment {self.comment_id}"
 
 
 class Attachment(TaskChild):
@@ -491,9 +608,11 @@ class Attachment(TaskChild):
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="attachments")
     user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     name = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
     url = models.URLField(max_length=2000)
     size = models.PositiveBigIntegerField()  # bytes
     mime_type = models.CharField(max_length=100, default="application/octet-stream")
+    show_in_carousel = models.BooleanField(default=False)
 
     objects = TaskChildQuerySet.as_manager()
 
@@ -513,6 +632,10 @@ class Video(TaskChild):
     title = models.CharField(max_length=300)
     url = models.URLField(max_length=2000)
     provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.OTHER)
+    # The provider's id of the video (YouTube's "dQw4w9WgXcQ") and a still of it, both
+    # read from the URL when the provider is known.
+    video_id = models.CharField(max_length=100, blank=True)
+    thumbnail = models.URLField(max_length=2000, blank=True)
 
     objects = TaskChildQuerySet.as_manager()
 
@@ -535,7 +658,7 @@ class Discussion(models.Model):
 class DiscussionVoteQuerySet(models.QuerySet):
     def for_resource(self) -> DiscussionVoteQuerySet:
         votes = DiscussionVote.objects.filter(discussion=OuterRef("discussion"))
-        return self.select_related("discussion__project", "user__profile").annotate(
+        return self.select_related("discussion__project__company", "user__profile").annotate(
             discussion_votes=_count(votes, "discussion")
         )
 

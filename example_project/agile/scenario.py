@@ -20,6 +20,7 @@ from example_project.agile.models import (
     BoardColumn,
     Comment,
     Discussion,
+    Epic,
     Label,
     Project,
     Sprint,
@@ -73,6 +74,7 @@ class Stage:
     old_story: UserStory
     old_sprint: Sprint
     discussion: Discussion
+    epic: Epic
 
 
 def _user(username: str, first: str, last: str, **profile: str) -> AbstractBaseUser:
@@ -133,6 +135,7 @@ def set_the_stage(
         discussion=services.start_discussion(
             project, "Drop support for IE11?", creator=bob, body="<p>Usage is under 0.1%.</p>"
         ),
+        epic=services.create_epic(project, "Authentication", creator=alice),
     )
 
 
@@ -155,6 +158,7 @@ def act(stage: Stage) -> dict[str, str]:
         creator=s.alice,
         description="Password reset via email link",
         priority=s.project.company.priorities.get(title="High"),
+        epic=s.epic,
     )
     services.update_user_story(story, acceptance_criteria="Given a registered user...")
     services.vote_user_story(story, s.bob)
@@ -187,7 +191,9 @@ def act(stage: Stage) -> dict[str, str]:
     )
     services.delete_time_entry(entry)
 
-    comment: Comment = services.add_comment(task, s.bob, "<p>Can we reuse the mobile form?</p>")
+    comment: Comment = services.add_comment(
+        task, s.bob, f"<p>Can we reuse the #mobile form, @{s.alice.get_username()}?</p>"
+    )
     services.delete_comment(comment)
     attachment: Attachment = services.add_attachment(
         task,
@@ -196,6 +202,8 @@ def act(stage: Stage) -> dict[str, str]:
         url="https://files.example.com/login-mockup.png",
         size=48213,
         mime_type="image/png",
+        description="Desktop and mobile layouts",
+        show_in_carousel=True,
     )
     services.remove_attachment(attachment)
     video: Video = services.add_video(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -24,10 +24,12 @@ from example_project.agile.models import (
     BoardColumn,
     ChecklistItem,
     Comment,
+    CommentVote,
     Company,
     Discussion,
     DiscussionVote,
     Effort,
+    Epic,
     Label,
     Priority,
     Project,
@@ -39,6 +41,7 @@ from example_project.agile.models import (
     UserStoryVote,
     Video,
 )
+from example_project.agile.webhooks import performed_by
 from webhooks_app.registry import changes_between, emit_for_instance, muted, tracked_values
 
 # Any user of the project's auth user model.
@@ -320,14 +323,25 @@ def _running_entry(task: Task, user: User) -> TimeEntry:
 
 @transaction.atomic
 def start_timer(task: Task, user: User, *, comment: str = "", billable: bool = True) -> TimeEntry:
-    """Start a timer on a task: ``time-tracking.issues.start``. One runs per user."""
+    """Start a timer on a task: ``time-tracking.issues.start``. One runs per user.
+
+    Whoever times a task works on it: a user not assigned to the task is assigned, within
+    the same action (the one event says so with ``auto_assigned``)."""
     if TimeEntry.objects.filter(user=user, stopped_at__isnull=True).exists():
         raise TimerAlreadyRunning(f"{user} already has a timer running.")
+    auto_assigned = not task.assignees.filter(pk=user.pk).exists()
     try:
-        with transaction.atomic():
+        with transaction.atomic(), muted():
             entry = TimeEntry.objects.create(
-                task=task, user=user, started_at=timezone.now(), comment=comment, billable=billable
+                task=task,
+                user=user,
+                started_at=timezone.now(),
+                comment=comment,
+                billable=billable,
+                auto_assigned=auto_assigned,
             )
+            if auto_assigned:
+                task.assignees.add(user)
     except IntegrityError:
         # Another request started one between the check and the insert.
         raise TimerAlreadyRunning(f"{user} already has a timer running.") from None
@@ -397,30 +411,64 @@ def delete_time_entry(entry: TimeEntry) -> None:
 
 
 @transaction.atomic
-def add_comment(task: Task, user: User, text: str) -> Comment:
-    """``comments.issues.store``."""
-    return Comment.objects.create(task=task, user=user, text=text)
+def add_comment(task: Task, user: User, text: str, *, reply_to: Comment | None = None) -> Comment:
+    """``comments.issues.store``. A reply joins its comment's thread (threads are one level
+    deep, so replying to a reply answers the thread's first comment)."""
+    parent = None
+    if reply_to is not None:
+        if reply_to.task_id != task.pk:
+            raise DomainError("A reply belongs to the task of the comment it answers.")
+        parent = reply_to.parent or reply_to
+    return Comment.objects.create(task=task, user=user, text=text, parent=parent)
 
 
 @transaction.atomic
-def delete_comment(comment: Comment) -> None:
-    """``comments.issues.destroy``."""
-    comment.delete()
+def vote_comment(comment: Comment, user: User) -> bool:
+    """Upvote a comment; False if the user had voted already. GitScrum has no event for
+    it: the count shows in the comment's resource (``votes``)."""
+    _, created = CommentVote.objects.get_or_create(comment=comment, user=user)
+    return created
+
+
+@transaction.atomic
+def delete_comment(comment: Comment, *, by: User | None = None) -> None:
+    """``comments.issues.destroy`` (its replies go with it and send nothing). ``by``:
+    who deletes it, when not its author."""
+    performed_by(comment, by)
+    emit_for_instance(comment, "comments.issues.destroy")
+    with muted():
+        comment.delete()
 
 
 @transaction.atomic
 def add_attachment(
-    task: Task, user: User, *, name: str, url: str, size: int, mime_type: str
+    task: Task,
+    user: User,
+    *,
+    name: str,
+    url: str,
+    size: int,
+    mime_type: str,
+    description: str = "",
+    show_in_carousel: bool = False,
 ) -> Attachment:
     """Record a file the storage received: ``attachments.issues.store``."""
     return Attachment.objects.create(
-        task=task, user=user, name=name, url=url, size=size, mime_type=mime_type
+        task=task,
+        user=user,
+        name=name,
+        url=url,
+        size=size,
+        mime_type=mime_type,
+        description=description,
+        show_in_carousel=show_in_carousel,
     )
 
 
 @transaction.atomic
-def remove_attachment(attachment: Attachment) -> None:
-    """``attachments.issues.destroy``."""
+def remove_attachment(attachment: Attachment, *, by: User | None = None) -> None:
+    """``attachments.issues.destroy``. ``by``: who removes it, when not its uploader."""
+    performed_by(attachment, by)
     attachment.delete()
 
 
@@ -437,23 +485,67 @@ def video_provider(url: str) -> str:
     return VIDEO_HOSTS.get(host, Video.Provider.OTHER)
 
 
+def video_id(url: str) -> str:
+    """The provider's id of the video: ``youtube.com/watch?v=<id>``, ``youtu.be/<id>``,
+    ``youtube.com/embed|shorts/<id>``, ``vimeo.com/<id>``, ``loom.com/share|embed/<id>``;
+    empty for a URL of another shape."""
+    parts = urlsplit(url)
+    path = [segment for segment in parts.path.split("/") if segment]
+    provider = video_provider(url)
+    if provider == Video.Provider.YOUTUBE:
+        if parts.hostname == "youtu.be" and path:
+            return path[0]
+        if path[:1] == ["watch"]:
+            return parse_qs(parts.query).get("v", [""])[0]
+        if len(path) >= 2 and path[0] in ("embed", "shorts", "live"):
+            return path[1]
+    if provider == Video.Provider.VIMEO and path and path[-1].isdigit():
+        return path[-1]
+    if provider == Video.Provider.LOOM and len(path) >= 2 and path[0] in ("share", "embed"):
+        return path[1]
+    return ""
+
+
+# Stills the providers serve at a URL made from the video's id.
+THUMBNAILS = {
+    Video.Provider.YOUTUBE: "https://img.youtube.com/vi/{}/maxresdefault.jpg",
+    Video.Provider.LOOM: "https://cdn.loom.com/sessions/thumbnails/{}-with-play.gif",
+}
+
+
 @transaction.atomic
-def add_video(task: Task, user: User, *, url: str, title: str) -> Video:
-    """``videos.issues.store``."""
+def add_video(task: Task, user: User, *, url: str, title: str, thumbnail: str = "") -> Video:
+    """``videos.issues.store``. The provider, its video id and (for YouTube and Loom) the
+    thumbnail come from the URL; ``thumbnail`` names another still."""
+    provider, code = video_provider(url), video_id(url)
+    if not thumbnail and code and provider in THUMBNAILS:
+        thumbnail = THUMBNAILS[provider].format(code)
     return Video.objects.create(
-        task=task, user=user, url=url, title=title, provider=video_provider(url)
+        task=task,
+        user=user,
+        url=url,
+        title=title,
+        provider=provider,
+        video_id=code,
+        thumbnail=thumbnail,
     )
 
 
 @transaction.atomic
-def remove_video(video: Video) -> None:
-    """``videos.issues.destroy``."""
+def remove_video(video: Video, *, by: User | None = None) -> None:
+    """``videos.issues.destroy``. ``by``: who removes it, when not who added it."""
+    performed_by(video, by)
     video.delete()
 
 
 # -- user stories --------------------------------------------------------------------
 
-STORY_EDITABLE = ("title", "description", "priority", "acceptance_criteria")
+STORY_EDITABLE = ("title", "description", "priority", "acceptance_criteria", "epic")
+
+
+def create_epic(project: Project, title: str, *, creator: User, color: str = "#8B5CF6") -> Epic:
+    """An epic to group user stories (GitScrum sends no event for epics)."""
+    return Epic.objects.create(project=project, title=title, color=color, creator=creator)
 
 
 @transaction.atomic
@@ -465,16 +557,18 @@ def create_user_story(
     description: str = "",
     priority: Priority | None = None,
     acceptance_criteria: str = "",
+    epic: Epic | None = None,
 ) -> UserStory:
     """``user-stories.store``; the priority defaults to the workspace's first."""
     priority = priority or project.company.priorities.first()
-    _check_belongs(project, priority)
+    _check_belongs(project, priority, epic)
     return UserStory.objects.create(
         project=project,
         title=title,
         description=description,
         priority=priority,
         acceptance_criteria=acceptance_criteria,
+        epic=epic,
         creator=creator,
     )
 
@@ -485,7 +579,7 @@ def update_user_story(story: UserStory, **fields: Any) -> UserStory:
     unknown = set(fields) - set(STORY_EDITABLE)
     if unknown:
         raise DomainError(f"Not editable: {', '.join(sorted(unknown))}.")
-    _check_belongs(story.project, fields.get("priority"))
+    _check_belongs(story.project, fields.get("priority"), fields.get("epic"))
     for name, value in fields.items():
         setattr(story, name, value)
     story.save()

@@ -14,6 +14,7 @@ import copy
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from example_project.agile import serializers
 from example_project.agile.models import (
@@ -31,6 +32,13 @@ from example_project.agile.models import (
 from webhooks_app.registry import ModelEvents, register
 
 _JUST_INSERTED = "_agile_just_inserted"
+_ACTOR = "_agile_actor"
+
+
+def performed_by(instance: Any, user: Any) -> None:
+    """Name who acts on ``instance`` in the action under way (None: its owner). Its
+    resource's ``is_mine`` and ``can_delete`` are then from that user's point of view."""
+    instance.__dict__[_ACTOR] = user
 
 
 class ResourceEvents(ModelEvents):
@@ -40,7 +48,10 @@ class ResourceEvents(ModelEvents):
 
     def serialize(self, instance: Any) -> dict:
         resource = self.model._default_manager.for_resource().get(pk=instance.pk)
-        return self.serializer_class(resource).data
+        return self.serializer_class(resource, context=self.context(instance)).data
+
+    def context(self, instance: Any) -> dict[str, Any]:
+        return {"actor": instance.__dict__.get(_ACTOR)}
 
 
 class TaskChildEvents(ResourceEvents):
@@ -87,8 +98,9 @@ def _as_just_inserted(task: Task) -> Task:
         "labels": _evaluated_empty(Label.objects.none()),
         "assignees": _evaluated_empty(get_user_model().objects.none()),
     }
-    for name in ("stat_checklists", "stat_comments", "stat_attachments", "stat_videos"):
-        setattr(view, name, 0)
+    counters = ("checklists", "checklists_done", "comments", "attachments", "videos")
+    for name in (*counters, "time_trackers"):
+        setattr(view, f"stat_{name}", 0)
     view.stat_tracked = None
     return view
 
@@ -129,19 +141,34 @@ class UserStoryVoteEvents(ModelEvents):
         return instance.story.project_id
 
     def serialize(self, instance: UserStoryVote) -> dict:
+        """The story as the voter sees it, with the keys of GitScrum's vote event: the
+        story (``uuid`` and ``slug``), the votes it now has, and that this user voted."""
         story = UserStory.objects.for_resource(viewer=instance.user_id).get(pk=instance.story_id)
-        return serializers.UserStorySerializer(story).data
+        data = serializers.UserStorySerializer(story).data
+        data["user-story"] = {"uuid": data["uuid"], "slug": data["slug"]}
+        data["total"] = data["votes"]
+        data["voted"] = data["is_voted"]
+        return data
+
+
+_TRACKING_EVENT = "_agile_tracking_event"
 
 
 @register(TimeEntry)
 class TimeEntryEvents(TaskChildEvents):
     # Creating an entry is either starting a timer or a manual entry, and saving one is
     # stopping it: the services say which, so only deletion is declared.
+    serializer_class = serializers.TimeTrackingSerializer
     deleted = "time-tracking.issues.destroy"
 
-    def serialize(self, instance: TimeEntry) -> dict:
-        entry = TimeEntry.objects.select_related("user").get(pk=instance.pk)
-        return serializers.TimeTrackingSerializer(entry).data
+    def emit(self, instance: TimeEntry, event_type: str, **kwargs: Any) -> Any:
+        # The resource names what happened to the entry (its status), which only the
+        # event says: a cancelled timer looks like a running one until it is deleted.
+        instance.__dict__[_TRACKING_EVENT] = event_type
+        return super().emit(instance, event_type, **kwargs)
+
+    def context(self, instance: Any) -> dict[str, Any]:
+        return {"event": instance.__dict__.get(_TRACKING_EVENT), "at": timezone.now()}
 
 
 @register(Comment)

@@ -1,53 +1,90 @@
 """Comparing payloads with the documented JSON, key by key and type by type.
 
-The documented examples live in ``fixtures/seeds/`` beside this file (copied verbatim
-from the GitScrum pages in /work/shared/seeds) and ``fixtures/designed/`` (the resources
-the README designs for comments, attachments, videos and discussion votes).
+Two kinds of documentation: GitScrum's pages, copied verbatim into ``fixtures/seeds/``
+(the payload format page's short resources, the sprints.store page's SprintResource),
+and the README's example of each resource, marked ``<!-- resource: name -->``, which is
+what the product sends. Payloads must match the README exactly; the README's examples
+must contain every key of GitScrum's pages, with the same type.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).parent / "fixtures"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 # The superset of the two documented date objects: {date_for_humans, timezone} on the
 # payload format page, {date_for_humans, iso8601, timestamp} on the sprints.store page.
 DATE_OBJECT = {"date_for_humans": "", "iso8601": "", "timestamp": 0, "timezone": ""}
 
-# What the seeds' field tables document as "object/null", "string/null", "string or
-# null" or "object or null", or show as null in the "Null Values" example: the path, and
-# the shape of its value when it is not null.
+_REFERENCE = {"uuid": "", "code": "", "slug": "", "title": ""}
+_CATALOG_ENTRY = {"title": "", "color": ""}
+
+# What may be null (the seeds' "object/null", "string or null"..., and the README's
+# "Nulls"): the path, and the shape of its value when it is not null.
 DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
     "board_task": {
-        "config_sprint": {"title": ""},
-        "config_user_story": {"title": ""},
+        "config_sprint": _REFERENCE,
+        "config_user_story": _REFERENCE,
         "due_date": "",
+        "user": {},  # shown in the example
+        "stats.checklist_percentage": 0,
+        "type": _CATALOG_ENTRY,
+        "priority": _CATALOG_ENTRY,
+        "workflow": {},
+        "effort": {},
     },
     "sprint": {"description": "", "closed_at": DATE_OBJECT, "status.description": ""},
+    "user_story": {"epic": {}, "priority": ""},
+    "time_tracking": {"stopped_at": "", "time": ""},
+    "attachment": {"description": ""},
+    "video": {"video_id": "", "thumbnail": ""},
+}
+
+# GitScrum's pages that document (part of) a resource.
+SEEDS = {
+    "board_task": ["board_task"],
+    "sprint": ["sprint", "sprint_short"],
+    "user_story": ["user_story"],
+    "time_tracking": ["time_tracking"],
+}
+
+# event family -> resource
+RESOURCES = {
+    "issues": "board_task",
+    "sprints": "sprint",
+    "user-stories": "user_story",
+    "time-tracking": "time_tracking",
+    "comments": "comment",
+    "attachments": "attachment",
+    "videos": "video",
+    "discussions": "discussion_vote",
 }
 
 
 def load(name: str, folder: str = "seeds") -> dict[str, Any]:
-    """A documented resource (unwrapped from ``{"data": ...}`` where the page wraps it)."""
+    """A page's resource (unwrapped from ``{"data": ...}`` where the page wraps it)."""
     document = json.loads((FIXTURES / folder / f"{name}.json").read_text())
     if set(document) == {"data"}:
         return document["data"]
     return document
 
 
-def merged(first: Mapping, second: Mapping) -> dict[str, Any]:
-    """Both documents' keys; nested objects are merged the same way."""
-    out = dict(first)
-    for key, value in second.items():
-        if isinstance(out.get(key), Mapping) and isinstance(value, Mapping):
-            out[key] = merged(out[key], value)
-        else:
-            out.setdefault(key, value)
-    return out
+@functools.cache
+def _readme_examples() -> dict[str, str]:
+    marked = re.compile(r"<!-- resource: (\w+) -->\n```json\n(.*?)\n```", re.S)
+    return dict(marked.findall(README.read_text()))
+
+
+def documented(name: str) -> dict[str, Any]:
+    """The README's example of a resource."""
+    return json.loads(_readme_examples()[name])
 
 
 def json_type(value: Any) -> str:
@@ -122,29 +159,28 @@ def assert_same_shape(actual: Any, expected: Any, **options: Any) -> None:
 # -- the documented resource of each event --------------------------------------------
 
 
-def sprint_resource() -> dict[str, Any]:
-    """The full SprintResource with the short Sprint resource's keys added."""
-    return merged(load("sprint"), load("sprint_short"))
+def seed_errors(example: Any, seed: Any, **options: Any) -> list[str]:
+    """What ``example`` lacks of a GitScrum page's ``seed``, or types differently."""
+    return [e for e in shape_errors(example, seed, **options) if "undocumented keys" not in e]
+
+
+def options_for(name: str, example: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`assert_same_shape` options for a resource: its nulls, and the element of
+    the arrays its example shows empty (users are users; replies are comments)."""
+    items = {"users": example.get("user", {}), "replies": example}
+    return {"nullable": DOCUMENTED_NULLS.get(name, {}), "items": items}
 
 
 def expected_resource(event_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(documented example, options for :func:`assert_same_shape`) for an event's data."""
-    family = event_type.split(".", 1)[0]
-    if family == "issues":
-        return load("board_task"), {"nullable": DOCUMENTED_NULLS["board_task"]}
-    if family == "sprints":
-        sprint = sprint_resource()
-        return sprint, {"nullable": DOCUMENTED_NULLS["sprint"], "items": {"users": sprint["user"]}}
-    if family == "user-stories":
-        return load("user_story"), {}
-    if family == "time-tracking":
-        # "Fields without data are set to null" (payload format page): a running timer
-        # has not stopped.
-        return load("time_tracking"), {"nullable": {"stopped_at": ""}}
-    designed = {
-        "comments": "comment",
-        "attachments": "attachment",
-        "videos": "video",
-        "discussions": "discussion_vote",
-    }
-    return load(designed[family], "designed"), {}
+    """(the README's example, options for :func:`assert_same_shape`) of an event's data."""
+    name = RESOURCES[event_type.split(".", 1)[0]]
+    example = documented(name)
+    if event_type == "user-stories.vote":
+        example = {**example, **documented("user_story_vote")}
+    return example, options_for(name, example)
+
+
+def assert_documented(data: Any, event_type: str) -> None:
+    """``data`` has the shape the README documents for ``event_type``'s resource."""
+    example, options = expected_resource(event_type)
+    assert_same_shape(data, example, **options)

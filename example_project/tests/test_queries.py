@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from example_project.agile import services
-from example_project.agile.models import Sprint, Task
+from example_project.agile.models import Comment, Sprint, Task, UserStory
 from example_project.tests.factories import make_labels, make_user
 from webhooks_app.models import Delivery, Subscription, Webhook
 from webhooks_app.registry import registry
@@ -63,6 +63,86 @@ def test_rendering_a_sprint_with_many_members_takes_constant_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         data = config.serialize(sprint)
     assert len(data["users"]) == 11
+
+
+def test_rendering_a_user_story_takes_constant_queries_whatever_its_tasks(
+    board, company, alice, django_assert_num_queries
+):
+    epic = services.create_epic(board, "Authentication", creator=alice)
+    story = services.create_user_story(board, "Reset password", creator=alice, epic=epic)
+    services.create_task(board, "One", creator=alice, user_story=story, assignees=[alice])
+    config = registry.get(UserStory)
+    # The story with its epic, creator, counters; the people on its tasks.
+    with django_assert_num_queries(2):
+        config.serialize(story)
+    for _ in range(5):
+        task = services.create_task(
+            board, "More", creator=alice, user_story=story, assignees=[make_user(), make_user()]
+        )
+        services.add_comment(task, alice, "Hi")
+        services.add_time_entry(task, alice, started_at=timezone.now(), duration=dt.timedelta(1))
+    with django_assert_num_queries(2):
+        data = config.serialize(story)
+    assert (len(data["users"]), data["stats"]["total_tasks"]) == (11, 6)
+
+
+def test_rendering_a_comment_thread_takes_constant_queries_whatever_its_replies(
+    task, alice, bob, django_assert_num_queries
+):
+    first = services.add_comment(task, alice, "Thoughts, @bob?")
+    services.add_comment(task, bob, "Yes @alice", reply_to=first)
+    config = registry.get(Comment)
+    # The comment with its task, project and votes; its replies; the users they mention.
+    with django_assert_num_queries(3):
+        config.serialize(first)
+    for i in range(10):
+        reply = services.add_comment(
+            task, make_user(), f"@alice @{bob.username} #{i}", reply_to=first
+        )
+        services.vote_comment(reply, alice)
+    with django_assert_num_queries(3):
+        data = config.serialize(first)
+    assert len(data["replies"]) == 11
+    assert [u["username"] for u in data["replies"][-1]["users"]] == ["alice", "bob"]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(
+            lambda task, user: services.add_time_entry(
+                task, user, started_at=timezone.now(), duration=dt.timedelta(hours=1)
+            ),
+            id="time entry",
+        ),
+        pytest.param(
+            lambda task, user: services.add_attachment(
+                task, user, name="a.png", url="https://f.example.com/a", size=1, mime_type="x/y"
+            ),
+            id="attachment",
+        ),
+        pytest.param(
+            lambda task, user: services.add_video(task, user, url="https://youtu.be/x", title="V"),
+            id="video",
+        ),
+        pytest.param(
+            lambda task, user: (
+                services.vote_discussion(
+                    services.start_discussion(task.project, "IE11?", creator=user), user
+                )
+                and task.project.discussions.get().votes.get()
+            ),
+            id="discussion vote",
+        ),
+    ],
+)
+def test_rendering_a_task_child_or_a_vote_takes_one_query(
+    task, alice, make, django_assert_num_queries
+):
+    instance = make(task, alice)
+    with django_assert_num_queries(1):
+        data = registry.get(type(instance)).serialize(instance)
+    assert data["user"]["username"] == "alice"
 
 
 def _subscribe(project, count: int) -> None:
