@@ -23,6 +23,7 @@ install: $(STAMP)
 demo: $(STAMP)
 	rm -f demo.sqlite3 demo.sqlite3-wal demo.sqlite3-shm
 	WEBHOOKS_SQLITE_PATH=$(CURDIR)/demo.sqlite3 $(PY) manage.py demo $(if $(DUMP),--dump $(DUMP))
+	$(if $(DUMP),$(PY) -m example_project.tests.shapes $(DUMP))
 
 # The browser test drives Debian's Chromium; Playwright's own browser download is not used.
 $(CHROMIUM):

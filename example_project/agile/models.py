@@ -394,6 +394,7 @@ class TaskQuerySet(models.QuerySet):
                 "sprint",
                 "user_story",
                 "creator__profile",
+                "completed_by__profile",
                 "project__company",
             )
             .prefetch_related(
@@ -408,6 +409,7 @@ class TaskQuerySet(models.QuerySet):
                 stat_comments=_count(Comment.objects.filter(task=OuterRef("pk")), "task"),
                 stat_attachments=_count(Attachment.objects.filter(task=OuterRef("pk")), "task"),
                 stat_videos=_count(Video.objects.filter(task=OuterRef("pk")), "task"),
+                stat_subtasks=_count(Task.objects.filter(parent=OuterRef("pk")), "parent"),
                 stat_time_trackers=_count(TimeEntry.objects.filter(task=OuterRef("pk")), "task"),
                 stat_tracked=_aggregate(
                     TimeEntry.objects.filter(task=OuterRef("pk")),
@@ -447,7 +449,19 @@ class Task(models.Model):
     user_story = models.ForeignKey(
         UserStory, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks"
     )
+    # A subtask's parent is a top-level task of the same project; deleting the parent
+    # leaves its subtasks on the board as tasks of their own.
+    parent = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="subtasks"
+    )
+    start_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
+    estimated_minutes = models.PositiveIntegerField(default=0)
+    # When, and by whom, the task reached a column of done tasks (the services keep them).
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     creator = models.ForeignKey(
         USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -172,7 +172,9 @@ def act(stage: Stage) -> dict[str, str]:
         assignees=[s.alice],
         sprint=sprint,
         user_story=story,
+        start_date=today,
         due_date=today + dt.timedelta(days=7),
+        estimated_minutes=240,
     )
     services.update_task(task, title="Implement login page with SSO")
     services.move_task_to_column(task, s.in_progress)

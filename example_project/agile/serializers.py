@@ -183,7 +183,12 @@ class BoardTaskSerializer(serializers.Serializer):
     users = UserSerializer(many=True, source="assignees")
     config_sprint = PlanningReferenceSerializer(source="sprint")
     config_user_story = PlanningReferenceSerializer(source="user_story")
+    parent_id = serializers.IntegerField()
+    start_date = DateObjectField()
     due_date = serializers.DateField()
+    completed_date = DateObjectField(source="completed_at")
+    completed_user = UserSerializer(source="completed_by")
+    estimated_minutes = serializers.IntegerField()
     total_tracked_minutes = serializers.SerializerMethodField()
     stats = serializers.SerializerMethodField()
     company = SlugNameSerializer(source="project.company")
@@ -208,6 +213,7 @@ class BoardTaskSerializer(serializers.Serializer):
             "comments": task.stat_comments,
             "attachments": task.stat_attachments,
             "videos": task.stat_videos,
+            "subtasks": task.stat_subtasks,
             "time_trackers": task.stat_time_trackers,
             "time_trackings": hms(task.stat_tracked),
         }
@@ -346,6 +352,15 @@ class ProjectScopedSerializer(serializers.Serializer):
     """``id``, ``uuid``, ``company`` and ``project`` of an object in a project."""
 
     project_path = "project"
+    # Sent after the object's own keys, as in the SprintResource.
+    trailing = ("user", "users", "company", "project", "created_at", "updated_at")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for name in self.trailing:
+            if name in fields:
+                fields[name] = fields.pop(name)
+        return fields
 
     id = serializers.IntegerField(source="pk")
     uuid = serializers.UUIDField()

@@ -123,9 +123,12 @@ TASK_EDITABLE = (
     "type",
     "priority",
     "effort",
+    "start_date",
     "due_date",
+    "estimated_minutes",
     "sprint",
     "user_story",
+    "parent",
 )
 
 
@@ -158,32 +161,41 @@ def create_task(
     assignees: Iterable[User] = (),
     sprint: Sprint | None = None,
     user_story: UserStory | None = None,
+    parent: Task | None = None,
+    start_date: dt.date | None = None,
     due_date: dt.date | None = None,
+    estimated_minutes: int = 0,
 ) -> Task:
     """Create a task (on the board's first column, with the workspace's first type,
-    priority and effort unless given). Sends ``issues.store`` once, with its labels and
-    assignees already in the payload."""
+    priority and effort unless given), or a subtask of ``parent``. Sends ``issues.store``
+    once, with its labels and assignees already in the payload."""
     labels, assignees = list(labels), list(assignees)
     company = project.company
     type = type or company.task_types.first()
     priority = priority or company.priorities.first()
     effort = effort or company.efforts.first()
     column = column or project.columns.first()
-    _check_belongs(project, type, priority, effort, column, sprint, user_story, *labels)
+    _check_belongs(project, type, priority, effort, column, sprint, user_story, parent, *labels)
+    _check_parent(None, parent)
+    task = Task(
+        project=project,
+        title=title,
+        description=description,
+        type=type,
+        column=column,
+        priority=priority,
+        effort=effort,
+        sprint=sprint,
+        user_story=user_story,
+        parent=parent,
+        start_date=start_date,
+        due_date=due_date,
+        estimated_minutes=estimated_minutes,
+        creator=creator,
+    )
+    _complete_on(task, column, creator)
     with muted():
-        task = Task.objects.create(
-            project=project,
-            title=title,
-            description=description,
-            type=type,
-            column=column,
-            priority=priority,
-            effort=effort,
-            sprint=sprint,
-            user_story=user_story,
-            due_date=due_date,
-            creator=creator,
-        )
+        task.save()
         task.labels.set(labels)
         task.assignees.set(assignees)
     emit_for_instance(task, "issues.store")
@@ -201,8 +213,10 @@ def update_task(task: Task, *, labels: Iterable[Label] | None = None, **fields: 
     unknown = set(fields) - set(TASK_EDITABLE)
     if unknown:
         raise DomainError(f"Not editable here: {', '.join(sorted(unknown))}.")
-    related = ("type", "priority", "effort", "sprint", "user_story")
+    related = ("type", "priority", "effort", "sprint", "user_story", "parent")
     _check_belongs(task.project, *(fields[name] for name in related if name in fields))
+    if "parent" in fields:
+        _check_parent(task, fields["parent"])
     before = tracked_values(task)
     for name, value in fields.items():
         setattr(task, name, value)
@@ -230,14 +244,37 @@ def update_task(task: Task, *, labels: Iterable[Label] | None = None, **fields: 
     return task
 
 
+def _check_parent(task: Task | None, parent: Task | None) -> None:
+    """Subtasks are one level deep: a parent is a top-level task, and a task with
+    subtasks is not one."""
+    if parent is None:
+        return
+    if parent.parent_id is not None:
+        raise DomainError(f"{parent.code} is a subtask; a subtask's parent is a top-level task.")
+    if task is not None and (parent.pk == task.pk or task.subtasks.exists()):
+        raise DomainError(f"{task.code} cannot become a subtask of {parent.code}.")
+
+
+def _complete_on(task: Task, column: BoardColumn | None, by: User | None) -> None:
+    """Reaching a column of done tasks completes a task (when, and by whom); leaving
+    one reopens it."""
+    if column is not None and column.is_done:
+        if task.completed_at is None:
+            task.completed_at, task.completed_by = timezone.now(), by
+    else:
+        task.completed_at, task.completed_by = None, None
+
+
 @transaction.atomic
-def move_task_to_column(task: Task, column: BoardColumn) -> Task:
-    """Move a task to another stage of its board: ``issues.move.board``."""
+def move_task_to_column(task: Task, column: BoardColumn, *, by: User | None = None) -> Task:
+    """Move a task to another stage of its board: ``issues.move.board``. ``by``: who
+    moves it (named as the one who completed it, when the column is a done one)."""
     if column.project_id != task.project_id:
         raise DomainError("A task moves to a column of its own board; use move_task_to_project.")
     if column.pk != task.column_id:
         task.column = column
-        task.save(update_fields=["column", "updated_at"])
+        _complete_on(task, column, by)
+        task.save(update_fields=["column", "completed_at", "completed_by", "updated_at"])
     return task
 
 
@@ -249,7 +286,7 @@ def move_task_to_project(
     sent to the webhooks of both projects.
 
     The task lands on ``column``, else on the column of the same title, else on the first
-    one; its sprint and user story belong to the old project and are cleared.
+    one; its sprint, user story and parent belong to the old project and are cleared.
     """
     if project.pk == task.project_id:
         return task
@@ -264,8 +301,13 @@ def move_task_to_project(
         raise DomainError(f"The column {column} belongs to another project.")
     before = tracked_values(task)
     task.project, task.column, task.sprint, task.user_story = project, column, None, None
+    # A parent task stays in its project: the moved task leaves its parent, and its own
+    # subtasks stay behind as tasks of their own.
+    task.parent = None
+    _complete_on(task, column, task.completed_by)
     with muted():
         task.save()
+        task.subtasks.update(parent=None)
     emit_for_instance(
         task,
         "issues.move.project",

@@ -67,6 +67,8 @@ class TaskEvents(ModelEvents):
     updated = "issues.update"
     deleted = "issues.destroy"
     field_events = {"column": "issues.move.board", "project": "issues.move.project"}
+    # Completion follows from a move (its event says so in the resource, not in changes).
+    ignore_fields = ("completed_at", "completed_by")
     m2m_events = {
         "assignees": ("issues.assignees.store", "issues.assignees.destroy"),
         "labels": ("issues.update", "issues.update"),
@@ -99,7 +101,7 @@ def _as_just_inserted(task: Task) -> Task:
         "assignees": _evaluated_empty(get_user_model().objects.none()),
     }
     counters = ("checklists", "checklists_done", "comments", "attachments", "videos")
-    for name in (*counters, "time_trackers"):
+    for name in (*counters, "subtasks", "time_trackers"):
         setattr(view, f"stat_{name}", 0)
     view.stat_tracked = None
     return view

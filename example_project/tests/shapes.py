@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,30 +23,6 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 # The superset of the two documented date objects: {date_for_humans, timezone} on the
 # payload format page, {date_for_humans, iso8601, timestamp} on the sprints.store page.
 DATE_OBJECT = {"date_for_humans": "", "iso8601": "", "timestamp": 0, "timezone": ""}
-
-_REFERENCE = {"uuid": "", "code": "", "slug": "", "title": ""}
-_CATALOG_ENTRY = {"title": "", "color": ""}
-
-# What may be null (the seeds' "object/null", "string or null"..., and the README's
-# "Nulls"): the path, and the shape of its value when it is not null.
-DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
-    "board_task": {
-        "config_sprint": _REFERENCE,
-        "config_user_story": _REFERENCE,
-        "due_date": "",
-        "user": {},  # shown in the example
-        "stats.checklist_percentage": 0,
-        "type": _CATALOG_ENTRY,
-        "priority": _CATALOG_ENTRY,
-        "workflow": {},
-        "effort": {},
-    },
-    "sprint": {"description": "", "closed_at": DATE_OBJECT, "status.description": ""},
-    "user_story": {"epic": {}, "priority": ""},
-    "time_tracking": {"stopped_at": "", "time": ""},
-    "attachment": {"description": ""},
-    "video": {"video_id": "", "thumbnail": ""},
-}
 
 # GitScrum's pages that document (part of) a resource.
 SEEDS = {
@@ -74,6 +51,47 @@ def load(name: str, folder: str = "seeds") -> dict[str, Any]:
     if set(document) == {"data"}:
         return document["data"]
     return document
+
+
+# GitScrum's full user object (the sprints.store page's).
+_USER = load("sprint")["user"]
+_REFERENCE = {"uuid": "", "code": "", "slug": "", "title": ""}
+_CATALOG_ENTRY = {"title": "", "color": ""}
+
+# What may be null (the seeds' "object/null", "string or null"..., and the README's
+# "Nulls"): the path, and the shape of its value when it is not null.
+DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
+    "board_task": {
+        "config_sprint": _REFERENCE,
+        "config_user_story": _REFERENCE,
+        "due_date": "",
+        "user": _USER,
+        "parent_id": 0,
+        "start_date": DATE_OBJECT,
+        "completed_date": DATE_OBJECT,
+        "completed_user": _USER,
+        "stats.checklist_percentage": 0,
+        "type": _CATALOG_ENTRY,
+        "priority": _CATALOG_ENTRY,
+        "workflow": {},
+        "effort": {},
+    },
+    "sprint": {"description": "", "closed_at": DATE_OBJECT, "status.description": ""},
+    "user_story": {
+        "epic": {
+            "uuid": "",
+            "title": "",
+            "color": "",
+            "stats": {"user_stories": 0},
+            "user": _USER,
+            "created_at": DATE_OBJECT,
+        },
+        "priority": "",
+    },
+    "time_tracking": {"stopped_at": "", "time": ""},
+    "attachment": {"description": ""},
+    "video": {"video_id": "", "thumbnail": ""},
+}
 
 
 @functools.cache
@@ -184,3 +202,41 @@ def assert_documented(data: Any, event_type: str) -> None:
     """``data`` has the shape the README documents for ``event_type``'s resource."""
     example, options = expected_resource(event_type)
     assert_same_shape(data, example, **options)
+
+
+def check_dump(folder: Path) -> list[str]:
+    """What is wrong with the requests ``make demo DUMP=folder`` wrote: each payload
+    against the README's example of its resource and against GitScrum's pages."""
+    problems = []
+    files = sorted(folder.glob("*.json"))
+    for path in files:
+        body = json.loads(path.read_text())["body"]
+        event, data = body["event"], body["data"]
+        example, options = expected_resource(event)
+        errors = shape_errors(data, example, **options)
+        for seed in SEEDS.get(RESOURCES[event.split(".", 1)[0]], []):
+            errors += [f"{seed} page: {e}" for e in seed_errors(data, load(seed), **options)]
+        problems += [f"{event}: {error}" for error in errors]
+    events = {path.stem for path in files}
+    if len(events) != 26:
+        problems.append(f"{len(events)} events in {folder}, not 26")
+    return problems
+
+
+def main(argv: Sequence[str]) -> int:
+    """``python -m example_project.tests.shapes DIR``: check a demo's dump."""
+    if len(argv) != 1:
+        print("usage: python -m example_project.tests.shapes DIR", file=sys.stderr)
+        return 2
+    folder = Path(argv[0])
+    problems = check_dump(folder)
+    for problem in problems:
+        print(problem)
+    count = len(list(folder.glob("*.json")))
+    verdict = "differ from" if problems else "match"
+    print(f"{count} payloads in {folder} {verdict} the README's examples and GitScrum's pages")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

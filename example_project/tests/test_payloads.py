@@ -17,6 +17,7 @@ from example_project.tests.shapes import (
     DOCUMENTED_NULLS,
     SEEDS,
     assert_documented,
+    check_dump,
     documented,
     load,
     options_for,
@@ -117,6 +118,7 @@ def test_task_payload_matches_the_board_task_resource(fired, busy_task, sprint, 
         "comments": 2,
         "attachments": 1,
         "videos": 0,
+        "subtasks": 0,
         "time_trackers": 2,
         "time_trackings": "02:30:00",
     }
@@ -128,10 +130,52 @@ def test_task_payload_matches_the_board_task_resource(fired, busy_task, sprint, 
     assert data["project"] == {"slug": busy_task.project.slug, "name": "Web Platform"}
 
 
-def test_task_in_a_done_column_is_closed(fired, task, columns):
+def test_task_moved_to_done_is_completed_by_who_moved_it_until_it_leaves(fired, task, columns, bob):
     with fired() as events:
-        services.move_task_to_column(task, columns["Done"])
-    assert events.data["state"] == events.data["workflow"]["state"] == 1
+        services.move_task_to_column(task, columns["Done"], by=bob)
+    done = events.data
+    assert events.envelope["changes"] == {
+        "column": {"from": columns["To Do"].pk, "to": columns["Done"].pk}
+    }
+    assert done["state"] == done["workflow"]["state"] == 1
+    assert done["completed_user"]["username"] == "bob"
+    assert done["completed_date"]["date_for_humans"] == "Just now"
+    assert_documented(done, "issues.move.board")
+
+    with fired() as events:
+        services.move_task_to_column(task, columns["In Progress"])
+    assert events.data["state"] == 0
+    assert events.data["completed_date"] is events.data["completed_user"] is None
+
+
+def test_subtasks_name_their_parent_and_are_counted_by_it(fired, board, task, alice):
+    with fired() as events:
+        subtask = services.create_task(
+            board, "Form", creator=alice, parent=task, start_date=dt.date(2026, 2, 10)
+        )
+    assert events.data["parent_id"] == task.pk
+    assert events.data["start_date"]["date_for_humans"] == "Feb 10, 2026"
+    with fired() as events:
+        services.update_task(task, estimated_minutes=90)
+    assert events.data["stats"]["subtasks"] == 1
+    assert events.data["estimated_minutes"] == 90
+    with pytest.raises(services.DomainError):
+        services.create_task(board, "Deeper", creator=alice, parent=subtask)
+    with pytest.raises(services.DomainError):
+        services.update_task(task, parent=subtask)
+
+
+def test_a_task_moved_to_another_project_leaves_its_parent_and_subtasks(
+    board, other_board, task, alice
+):
+    child = services.create_task(board, "Child", creator=alice, parent=task)
+    services.move_task_to_project(task, other_board)
+    child.refresh_from_db()
+    assert child.parent_id is None
+    subtask = services.create_task(board, "Another", creator=alice, parent=child)
+    services.move_task_to_project(subtask, other_board)
+    subtask.refresh_from_db()
+    assert subtask.parent_id is None
 
 
 def test_task_without_sprint_story_or_due_date_sends_the_documented_nulls(fired, board, alice):
@@ -572,6 +616,18 @@ def test_shape_check_reports_missing_extra_and_mistyped_keys():
         "a: string where the documentation has number",
         "b: undocumented keys ['z']",
         "d[].e: null where the documentation has boolean",
+    ]
+
+
+def test_dump_check_reports_payloads_that_differ_from_the_docs(tmp_path):
+    good = documented("video")
+    bad = {key: value for key, value in good.items() if key != "thumbnail"}
+    for event, data in (("videos.issues.store", good), ("videos.issues.destroy", bad)):
+        request = {"headers": {}, "body": {"event": event, "data": data}}
+        (tmp_path / f"{event}.json").write_text(json.dumps(request))
+    assert check_dump(tmp_path) == [
+        "videos.issues.destroy: <root>: missing keys ['thumbnail']",
+        f"2 events in {tmp_path}, not 26",
     ]
 
 
