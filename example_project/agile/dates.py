@@ -62,6 +62,11 @@ def utc_iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def utc_datetime(value: dt.datetime) -> str:
+    """``2025-01-10 09:00:00`` (UTC): the form of GitScrum's timer events' ``time``."""
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def hms(duration: dt.timedelta | None) -> str:
     """``02:30:00``; hours keep counting past a day (``26:00:00``)."""
     total = int(duration.total_seconds()) if duration else 0

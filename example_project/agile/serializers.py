@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist
+from django.utils.html import strip_tags
 from django.utils.text import slugify
 from rest_framework import serializers
 
-from example_project.agile.dates import date_object, hms, utc_iso
+from example_project.agile.dates import date_object, hms, utc_datetime, utc_iso
 from example_project.agile.models import Membership, Profile, Sprint
 
 
@@ -219,6 +221,19 @@ class BoardTaskSerializer(serializers.Serializer):
         }
 
 
+def progress(work) -> dict[str, Any]:
+    """The counters of a sprint's or a story's tasks (annotated by ``for_resource()``)."""
+    total, closed = work.stat_total_tasks, work.stat_closed_tasks
+    return {
+        "story_points": work.stat_story_points,
+        "worked_hours": _hours(work.stat_worked),
+        "total_tasks": total,
+        "closed_tasks": closed,
+        "percentage": _percentage(closed, total),
+        "comments": work.stat_comments,
+    }
+
+
 SPRINT_STATUSES: dict[str, dict[str, Any]] = {
     Sprint.Status.OPEN: {"title": "Open", "color": "#3B82F6", "description": None},
     Sprint.Status.CLOSED: {"title": "Closed", "color": "#22C55E", "description": None},
@@ -335,25 +350,18 @@ class UserStorySerializer(serializers.Serializer):
         return UserSerializer(story.members(), many=True).data
 
 
-def progress(work) -> dict[str, Any]:
-    """The counters of a sprint's or a story's tasks (annotated by ``for_resource()``)."""
-    total, closed = work.stat_total_tasks, work.stat_closed_tasks
-    return {
-        "story_points": work.stat_story_points,
-        "worked_hours": _hours(work.stat_worked),
-        "total_tasks": total,
-        "closed_tasks": closed,
-        "percentage": _percentage(closed, total),
-        "comments": work.stat_comments,
-    }
-
-
 class ProjectScopedSerializer(serializers.Serializer):
-    """``id``, ``uuid``, ``company`` and ``project`` of an object in a project."""
+    """``id``, ``uuid``, ``company`` and ``project`` of an object in a project (found at
+    ``project_path``)."""
 
     project_path = "project"
     # Sent after the object's own keys, as in the SprintResource.
     trailing = ("user", "users", "company", "project", "created_at", "updated_at")
+
+    id = serializers.IntegerField(source="pk")
+    uuid = serializers.UUIDField()
+    company = serializers.SerializerMethodField()
+    project = serializers.SerializerMethodField()
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -362,21 +370,11 @@ class ProjectScopedSerializer(serializers.Serializer):
                 fields[name] = fields.pop(name)
         return fields
 
-    id = serializers.IntegerField(source="pk")
-    uuid = serializers.UUIDField()
-    company = serializers.SerializerMethodField()
-    project = serializers.SerializerMethodField()
-
-    def _project(self, obj):
-        for name in self.project_path.split("."):
-            obj = getattr(obj, name)
-        return obj
-
     def get_company(self, obj) -> dict[str, str]:
-        return SlugNameSerializer(self._project(obj).company).data
+        return SlugNameSerializer(attrgetter(self.project_path)(obj).company).data
 
     def get_project(self, obj) -> dict[str, str]:
-        return SlugNameSerializer(self._project(obj)).data
+        return SlugNameSerializer(attrgetter(self.project_path)(obj)).data
 
 
 class TaskChildSerializer(ProjectScopedSerializer):
@@ -400,12 +398,9 @@ class OwnedSerializer(TaskChildSerializer):
 
     is_mine = serializers.SerializerMethodField()
 
-    def actor_id(self, obj) -> int:
-        actor = self.context.get("actor")
-        return obj.user_id if actor is None else actor.pk
-
     def get_is_mine(self, obj) -> bool:
-        return self.actor_id(obj) == obj.user_id
+        actor = self.context.get("actor")
+        return actor is None or actor.pk == obj.user_id
 
 
 # Time entry statuses as GitScrum's time-tracking events name them.
@@ -444,7 +439,7 @@ class TimeTrackingSerializer(TaskChildSerializer):
         moment = {"start": entry.started_at, "stop": entry.stopped_at}.get(status)
         if status == "cancel":
             moment = self.context.get("at")
-        return utc_iso(moment).replace("T", " ").removesuffix("Z") if moment else None
+        return utc_datetime(moment) if moment else None
 
     def get_started_at(self, entry) -> str:
         return utc_iso(entry.started_at)
@@ -461,7 +456,12 @@ MENTION = re.compile(r"(?<![\w@.])@([\w.+-]*\w)")
 
 
 def mentioned_usernames(text: str) -> list[str]:
-    return list(dict.fromkeys(MENTION.findall(text)))
+    # In the text a reader sees: not in tag attributes (an href, a style's colour).
+    return list(dict.fromkeys(MENTION.findall(strip_tags(text))))
+
+
+def hashtags(text: str) -> list[str]:
+    return list(dict.fromkeys(tag.lower() for tag in HASHTAG.findall(strip_tags(text))))
 
 
 class CommentSerializer(OwnedSerializer):
@@ -488,7 +488,7 @@ class CommentSerializer(OwnedSerializer):
         return super().to_representation(comment)
 
     def get_keywords(self, comment) -> list[str]:
-        return list(dict.fromkeys(tag.lower() for tag in HASHTAG.findall(comment.text)))
+        return hashtags(comment.text)
 
     def get_can_delete(self, comment) -> bool:
         """Authors delete their comments; the project's managers delete anyone's."""

@@ -418,7 +418,9 @@ def test_task_children_and_votes_match_their_documented_examples(fired, task, bo
 
 
 def test_comment_names_its_hashtags_mentions_votes_and_thread(fired, task, alice, bob):
-    first = services.add_comment(task, alice, "<p>Ready for #QA and #frontend &#35;1</p>")
+    first = services.add_comment(
+        task, alice, '<p style="color:#fff">Ready for #QA and #frontend &#35;1</p>'
+    )
     services.vote_comment(first, bob)
     services.vote_comment(first, bob)  # once per user
     services.add_comment(task, alice, "<p>Answer</p>", reply_to=first)
