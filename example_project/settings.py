@@ -110,6 +110,9 @@ if os.environ.get("WEBHOOKS_BROKER") == "redis":
 else:
     Q_CLUSTER["orm"] = "default"
 
+# Where the product is served: the links its resources give (an attachment's download).
+AGILE_SITE_URL = os.environ.get("AGILE_SITE_URL", "http://127.0.0.1:8000")
+
 WEBHOOKS = {
     "PROJECT_MODEL": "agile.Project",
     # GitScrum's 26 events, as the library ships them.

@@ -2,12 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from example_project.agile.downloads import download_attachment
 from webhooks_app.health import health_view
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("webhooks/health/", health_view, name="webhooks-health"),
+    path(
+        "attachments/<uuid:uuid>/download/",
+        download_attachment,
+        name="agile-attachment-download",
+    ),
     path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls")),
     path(
         "projects/<int:project_pk>/settings/webhooks/",

@@ -393,6 +393,7 @@ class TaskQuerySet(models.QuerySet):
                 "effort",
                 "sprint",
                 "user_story",
+                "parent",
                 "creator__profile",
                 "completed_by__profile",
                 "project__company",

@@ -30,6 +30,7 @@ from django.utils.html import strip_tags
 from django.utils.text import slugify
 from rest_framework import serializers
 
+from example_project.agile import downloads
 from example_project.agile.dates import date_object, hms, utc_datetime, utc_iso
 from example_project.agile.models import Membership, Profile, Sprint
 
@@ -186,6 +187,7 @@ class BoardTaskSerializer(serializers.Serializer):
     config_sprint = PlanningReferenceSerializer(source="sprint")
     config_user_story = PlanningReferenceSerializer(source="user_story")
     parent_id = serializers.IntegerField()
+    parent = TaskReferenceSerializer()
     start_date = DateObjectField()
     due_date = serializers.DateField()
     completed_date = DateObjectField(source="completed_at")
@@ -518,16 +520,21 @@ class CommentSerializer(OwnedSerializer):
 
 class AttachmentSerializer(OwnedSerializer):
     """A file attached to a task. ``filename`` and ``mimetype`` are GitScrum's names for
-    ``name`` and ``mime_type``; ``size`` is in bytes."""
+    ``name`` and ``mime_type``; ``size`` is in bytes; ``url`` is where the storage keeps
+    the file and ``download`` the product's links to it (see :mod:`.downloads`)."""
 
     name = serializers.CharField()
     filename = serializers.CharField(source="name")
     description = serializers.SerializerMethodField()
     url = serializers.URLField()
+    download = serializers.SerializerMethodField()
     size = serializers.IntegerField()
     mime_type = serializers.CharField()
     mimetype = serializers.CharField(source="mime_type")
     show_in_carousel = serializers.BooleanField()
+
+    def get_download(self, attachment) -> dict[str, Any]:
+        return downloads.links(attachment)
 
     def get_description(self, attachment) -> str | None:
         return attachment.description or None

@@ -67,6 +67,7 @@ DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
         "due_date": "",
         "user": _USER,
         "parent_id": 0,
+        "parent": {"uuid": "", "code": "", "title": ""},
         "start_date": DATE_OBJECT,
         "completed_date": DATE_OBJECT,
         "completed_user": _USER,

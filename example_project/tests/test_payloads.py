@@ -154,6 +154,8 @@ def test_subtasks_name_their_parent_and_are_counted_by_it(fired, board, task, al
             board, "Form", creator=alice, parent=task, start_date=dt.date(2026, 2, 10)
         )
     assert events.data["parent_id"] == task.pk
+    assert events.data["parent"] == {"uuid": str(task.uuid), "code": task.code, "title": task.title}
+    assert_documented(events.data, "issues.store")
     assert events.data["start_date"]["date_for_humans"] == "Feb 10, 2026"
     with fired() as events:
         services.update_task(task, estimated_minutes=90)
