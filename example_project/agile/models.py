@@ -574,7 +574,8 @@ class CommentQuerySet(TaskChildQuerySet):
         return self.annotate(votes_total=_count(votes, "comment"))
 
     def for_resource(self) -> CommentQuerySet:
-        """The comment, its votes and its replies (with theirs): two queries."""
+        """The comment with its task, project and votes, then its replies with theirs: two
+        queries for any number of replies (the users they mention are one more)."""
         replies = Comment.objects.select_related("user__profile").with_votes()
         return (
             super()
