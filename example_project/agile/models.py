@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -198,24 +199,31 @@ class Label(CatalogEntry):
     company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="labels")
 
 
+def _progress_counters(link: str) -> dict[str, Any]:
+    """Annotations counting the work of the tasks whose ``link`` (``sprint``,
+    ``user_story``) is the row: tasks, closed tasks, points, time worked, comments."""
+    tasks = Task.objects.filter(**{link: OuterRef("pk")})
+    through_task = {f"task__{link}": OuterRef("pk")}
+    return {
+        "stat_total_tasks": _count(tasks, link),
+        "stat_closed_tasks": _count(tasks.filter(column__is_done=True), link),
+        "stat_story_points": _aggregate(
+            tasks, link, Sum("effort__points"), models.IntegerField(), default=0
+        ),
+        "stat_worked": _aggregate(
+            TimeEntry.objects.filter(**through_task),
+            f"task__{link}",
+            Sum("duration"),
+            models.DurationField(),
+        ),
+        "stat_comments": _count(Comment.objects.filter(**through_task), f"task__{link}"),
+    }
+
+
 class SprintQuerySet(models.QuerySet):
     def for_resource(self) -> SprintQuerySet:
-        tasks = Task.objects.filter(sprint=OuterRef("pk"))
         return self.select_related("project__company", "creator__profile").annotate(
-            stat_total_tasks=_count(tasks, "sprint"),
-            stat_closed_tasks=_count(tasks.filter(column__is_done=True), "sprint"),
-            stat_story_points=_aggregate(
-                tasks, "sprint", Sum("effort__points"), models.IntegerField(), default=0
-            ),
-            stat_worked=_aggregate(
-                TimeEntry.objects.filter(task__sprint=OuterRef("pk")),
-                "task__sprint",
-                Sum("duration"),
-                models.DurationField(),
-            ),
-            stat_comments=_count(
-                Comment.objects.filter(task__sprint=OuterRef("pk")), "task__sprint"
-            ),
+            **_progress_counters("sprint")
         )
 
 
@@ -296,27 +304,13 @@ class UserStoryQuerySet(models.QuerySet):
         users working on it are one more, see :meth:`UserStory.members`)."""
         votes = UserStoryVote.objects.filter(story=OuterRef("pk"))
         is_voted = Exists(votes.filter(user=viewer)) if viewer is not None else Value(False)
-        tasks = Task.objects.filter(user_story=OuterRef("pk"))
         return self.select_related(
             "priority", "project__company", "creator__profile", "epic__creator__profile"
         ).annotate(
             votes_total=_count(votes, "story"),
             voted_by_viewer=is_voted,
-            stat_total_tasks=_count(tasks, "user_story"),
-            stat_closed_tasks=_count(tasks.filter(column__is_done=True), "user_story"),
-            stat_story_points=_aggregate(
-                tasks, "user_story", Sum("effort__points"), models.IntegerField(), default=0
-            ),
-            stat_worked=_aggregate(
-                TimeEntry.objects.filter(task__user_story=OuterRef("pk")),
-                "task__user_story",
-                Sum("duration"),
-                models.DurationField(),
-            ),
-            stat_comments=_count(
-                Comment.objects.filter(task__user_story=OuterRef("pk")), "task__user_story"
-            ),
             epic_stories=_count(UserStory.objects.filter(epic=OuterRef("epic")), "epic"),
+            **_progress_counters("user_story"),
         )
 
 

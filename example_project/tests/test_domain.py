@@ -155,6 +155,50 @@ def test_video_provider_comes_from_the_url(url, provider):
     assert services.video_provider(url) == provider
 
 
+@pytest.mark.parametrize(
+    ("url", "video_id"),
+    [
+        ("https://www.youtube.com/watch?v=dQw4w9WgXcQ&list=x", "dQw4w9WgXcQ"),
+        ("https://www.youtube.com/embed/dQw4w9WgXcQ", "dQw4w9WgXcQ"),
+        ("https://youtube.com/shorts/abc123", "abc123"),
+        ("https://www.youtube.com/watch", ""),
+        ("https://www.youtube.com/@channel", ""),
+        ("https://player.vimeo.com/video/76979871", ""),  # a host we do not read
+        ("https://vimeo.com/channels/staffpicks/76979871", "76979871"),
+        ("https://vimeo.com/about", ""),
+        ("https://www.loom.com/embed/0f1e2d3c", "0f1e2d3c"),
+        ("https://videos.example.com/x.mp4", ""),
+    ],
+)
+def test_video_id_comes_from_the_url_when_its_shape_is_known(url, video_id):
+    assert services.video_id(url) == video_id
+
+
+def test_comment_votes_count_once_per_user(task, alice, bob):
+    comment = services.add_comment(task, alice, "Ship it")
+    assert services.vote_comment(comment, bob) is True
+    assert services.vote_comment(comment, bob) is False
+    assert comment.voters.count() == 1
+
+
+def test_a_reply_belongs_to_the_task_of_its_comment(task, board, alice):
+    other = services.create_task(board, "Other", creator=alice)
+    comment = services.add_comment(task, alice, "One")
+    with pytest.raises(services.DomainError):
+        services.add_comment(other, alice, "Two", reply_to=comment)
+
+
+def test_stories_and_epics_belong_to_their_project(board, other_board, alice):
+    epic = services.create_epic(other_board, "Elsewhere", creator=alice)
+    with pytest.raises(services.DomainError):
+        services.create_user_story(board, "Story", creator=alice, epic=epic)
+    story = services.create_user_story(board, "Reset my password!", creator=alice)
+    assert (story.slug, story.code) == ("reset-my-password", f"US-{story.pk}")
+    services.update_user_story(story, title="Reset it")
+    story.refresh_from_db()
+    assert story.slug == "reset-my-password"  # fixed at creation
+
+
 def test_every_user_gets_a_profile(db):
     user = make_user("carol")
     assert user.profile.timezone_name == "UTC" and user.profile.language == "en"
