@@ -11,6 +11,8 @@ SQLite with django-q2's ORM broker, and the CI's second leg on PostgreSQL with R
 import os
 from pathlib import Path
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-secret")
 DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
@@ -125,7 +127,12 @@ WEBHOOKS = {
     "NOTIFY_RECIPIENTS": "example_project.agile.permissions.webhook_notice_recipients",
 }
 # The "webhook disabled" notices go to the console here.
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+_CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
+if django.VERSION >= (6, 1):
+    # Django 6.1 configures mail with MAILERS, and deprecates EMAIL_BACKEND.
+    MAILERS = {"default": {"BACKEND": _CONSOLE_MAIL}}
+else:
+    EMAIL_BACKEND = _CONSOLE_MAIL
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -16,6 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+import django
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 ARTIFACTS = BASE_DIR / "test-artifacts"
 ARTIFACTS.mkdir(exist_ok=True)
@@ -145,3 +147,7 @@ LOGGING = {
         "webhooks_app": {"handlers": ["console"], "level": "WARNING"},
     },
 }
+
+if django.VERSION >= (6, 1):
+    # Django 6.1 sends through MAILERS; tests read what was sent from mail.outbox.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}

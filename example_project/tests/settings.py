@@ -2,6 +2,8 @@
 
 import os
 
+import django
+
 from example_project.settings import *  # noqa: F403
 from example_project.settings import BASE_DIR, DATABASES, Q_CLUSTER
 
@@ -20,3 +22,7 @@ else:
 
 Q_CLUSTER["name"] = os.environ.get("WEBHOOKS_Q_NAME", "webhooks-example-tests")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if django.VERSION >= (6, 1):
+    # Django 6.1 sends through MAILERS; tests read what was sent from mail.outbox.
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
