@@ -186,6 +186,25 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
     assert broker.queue_size() == 1
 
 
+def test_a_commit_is_covered_only_while_the_marker_looks_ahead():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks_app.models import DeliveryTaskMarker
+    from webhooks_app.queue import covered_now
+
+    marker = DeliveryTaskMarker.objects
+    now = timezone.now()
+    for covered_until, covered in (
+        (None, False),
+        (now - timedelta(seconds=1), False),
+        (now + timedelta(seconds=30), True),
+    ):
+        marker.update(covered_until=covered_until)
+        assert covered_now() is covered, covered_until
+
+
 def test_a_task_at_its_time_limit_hands_over_before_its_last_requests_end(
     make_webhook, receiver, make_item, webhooks_settings
 ):
