@@ -189,8 +189,6 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
 def test_a_commit_is_covered_only_while_the_marker_looks_ahead():
     from datetime import timedelta
 
-    from django.utils import timezone
-
     from webhooks_app.models import DeliveryTaskMarker
     from webhooks_app.queue import covered_now
 

@@ -19,7 +19,8 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from example_project.agile.models import Attachment, Membership
+from example_project.agile.models import Attachment
+from example_project.agile.permissions import is_member
 
 SIGNED_FOR = dt.timedelta(hours=1)
 SIGNATURE = "signature"
@@ -49,11 +50,6 @@ def _signed_for(token: str, attachment: Attachment) -> bool:
         return False
 
 
-def _member(user: Any, attachment: Attachment) -> bool:
-    project_id = attachment.task.project_id
-    return user.is_superuser or Membership.objects.filter(project_id=project_id, user=user).exists()
-
-
 def download_attachment(request: HttpRequest, uuid: str) -> HttpResponse:
     """Send the browser to the file's storage, for a valid signature or a member."""
     attachment = get_object_or_404(Attachment.objects.select_related("task"), uuid=uuid)
@@ -63,7 +59,7 @@ def download_attachment(request: HttpRequest, uuid: str) -> HttpResponse:
             raise Http404("This download link is not valid, or has expired.")
     elif not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    elif not _member(request.user, attachment):
+    elif not is_member(request.user, attachment.task.project_id):
         # Not a member: as if there were no such file, to reveal nothing about it.
         raise Http404("No such attachment.")
     return HttpResponseRedirect(attachment.url)

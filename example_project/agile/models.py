@@ -357,10 +357,18 @@ class UserStory(models.Model):
         return _assignees_of(Task.objects.filter(user_story=self))
 
 
-class UserStoryVote(models.Model):
-    story = models.ForeignKey(UserStory, on_delete=models.CASCADE, related_name="votes")
+class Vote(models.Model):
+    """A user's vote for something; each subclass counts one per user and thing."""
+
     user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class UserStoryVote(Vote):
+    story = models.ForeignKey(UserStory, on_delete=models.CASCADE, related_name="votes")
 
     class Meta:
         constraints = [
@@ -369,6 +377,21 @@ class UserStoryVote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} for {self.story}"
+
+
+# The rows a task's resource shows beside the task's own (one join each).
+TASK_RESOURCE_RELATIONS = (
+    "type",
+    "column",
+    "priority",
+    "effort",
+    "sprint",
+    "user_story",
+    "parent",
+    "creator__profile",
+    "completed_by__profile",
+    "project__company",
+)
 
 
 class TaskQuerySet(models.QuerySet):
@@ -380,18 +403,7 @@ class TaskQuerySet(models.QuerySet):
 
         users = get_user_model().objects.select_related("profile").order_by("username")
         return (
-            self.select_related(
-                "type",
-                "column",
-                "priority",
-                "effort",
-                "sprint",
-                "user_story",
-                "parent",
-                "creator__profile",
-                "completed_by__profile",
-                "project__company",
-            )
+            self.select_related(*TASK_RESOURCE_RELATIONS)
             .prefetch_related(
                 Prefetch("labels", queryset=Label.objects.order_by("title", "pk")),
                 Prefetch("assignees", queryset=users),
@@ -598,10 +610,8 @@ class Comment(TaskChild):
         return self.text[:50]
 
 
-class CommentVote(models.Model):
+class CommentVote(Vote):
     comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="votes")
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -673,11 +683,9 @@ class DiscussionVoteQuerySet(models.QuerySet):
         )
 
 
-class DiscussionVote(models.Model):
+class DiscussionVote(Vote):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     discussion = models.ForeignKey(Discussion, on_delete=models.CASCADE, related_name="votes")
-    user = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
 
     objects = DiscussionVoteQuerySet.as_manager()
 

@@ -7,13 +7,24 @@ from typing import Any
 from example_project.agile.models import Membership, Project
 
 
-def can_manage_webhooks(user: Any, project: Project) -> bool:
-    """iceScrum's rule: the project's Product Owner and Scrum Master manage its webhooks."""
+def is_member(user: Any, project: Project | int) -> bool:
+    """Whether ``user`` works in ``project`` (a superuser works in every project)."""
+    return user.is_superuser or Membership.objects.filter(project=project, user=user).exists()
+
+
+def is_manager(user: Any, project: Project | int) -> bool:
+    """iceScrum's managers: the project's Product Owners and Scrum Masters (and
+    superusers)."""
     if user.is_superuser:
         return True
     return Membership.objects.filter(
         project=project, user=user, role__in=Membership.MANAGERS
     ).exists()
+
+
+def can_manage_webhooks(user: Any, project: Project) -> bool:
+    """iceScrum's rule: the project's managers manage its webhooks."""
+    return is_manager(user, project)
 
 
 def plan_allows_webhooks(project: Project) -> str | None:

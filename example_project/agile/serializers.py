@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from operator import attrgetter
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -32,7 +31,8 @@ from rest_framework import serializers
 
 from example_project.agile import downloads
 from example_project.agile.dates import date_object, hms, utc_datetime, utc_iso
-from example_project.agile.models import Membership, Profile, Sprint
+from example_project.agile.models import Profile, Sprint
+from example_project.agile.permissions import is_manager
 
 
 class DateObjectField(serializers.Field):
@@ -305,7 +305,7 @@ class EpicSerializer(serializers.Serializer):
     created_at = DateObjectField()
 
     def get_stats(self, epic) -> dict[str, int]:
-        return {"user_stories": epic.stories_count}
+        return {"user_stories": self.context["user_stories"]}
 
 
 class UserStorySerializer(serializers.Serializer):
@@ -342,8 +342,8 @@ class UserStorySerializer(serializers.Serializer):
     def get_epic(self, story) -> dict[str, Any] | None:
         if story.epic is None:
             return None
-        story.epic.stories_count = story.epic_stories  # annotated on the story
-        return EpicSerializer(story.epic).data
+        # The epic's story count is annotated on the story (UserStory.for_resource()).
+        return EpicSerializer(story.epic, context={"user_stories": story.epic_stories}).data
 
     def get_stats(self, story) -> dict[str, Any]:
         return progress(story)
@@ -353,17 +353,15 @@ class UserStorySerializer(serializers.Serializer):
 
 
 class ProjectScopedSerializer(serializers.Serializer):
-    """``id``, ``uuid``, ``company`` and ``project`` of an object in a project (found at
-    ``project_path``)."""
+    """``id``, ``uuid``, ``company`` and ``project`` of an object in a project."""
 
-    project_path = "project"
     # Sent after the object's own keys, as in the SprintResource.
     trailing = ("user", "users", "company", "project", "created_at", "updated_at")
 
     id = serializers.IntegerField(source="pk")
     uuid = serializers.UUIDField()
-    company = serializers.SerializerMethodField()
-    project = serializers.SerializerMethodField()
+    company = SlugNameSerializer(source="project.company")
+    project = SlugNameSerializer()
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -372,19 +370,13 @@ class ProjectScopedSerializer(serializers.Serializer):
                 fields[name] = fields.pop(name)
         return fields
 
-    def get_company(self, obj) -> dict[str, str]:
-        return SlugNameSerializer(attrgetter(self.project_path)(obj).company).data
-
-    def get_project(self, obj) -> dict[str, str]:
-        return SlugNameSerializer(attrgetter(self.project_path)(obj)).data
-
 
 class TaskChildSerializer(ProjectScopedSerializer):
     """What time entries, comments, attachments and videos share: the task they belong to
     (as ``resource``, GitScrum's parent reference, and as ``task``), their author and date."""
 
-    project_path = "task.project"
-
+    company = SlugNameSerializer(source="task.project.company")
+    project = SlugNameSerializer(source="task.project")
     resource = serializers.SerializerMethodField()
     task = TaskReferenceSerializer()
     user = UserSerializer()
@@ -481,8 +473,9 @@ class CommentSerializer(OwnedSerializer):
     updated_at = DateObjectField()
 
     def to_representation(self, comment) -> dict[str, Any]:
-        if "mentioned" not in self.context:
-            # One query for the users every comment of the thread mentions.
+        if comment.parent_id is None or "mentioned" not in self.context:
+            # One query for the users every comment of the thread mentions (its replies,
+            # rendered next, read them from the context).
             thread = [comment, *comment.replies.all()] if comment.parent_id is None else [comment]
             names = {name for c in thread for name in mentioned_usernames(c.text)}
             users = get_user_model().objects.filter(username__in=names).select_related("profile")
@@ -494,14 +487,8 @@ class CommentSerializer(OwnedSerializer):
 
     def get_can_delete(self, comment) -> bool:
         """Authors delete their comments; the project's managers delete anyone's."""
-        if self.get_is_mine(comment):
-            return True
-        actor = self.context["actor"]
-        return (
-            actor.is_superuser
-            or Membership.objects.filter(
-                project_id=comment.task.project_id, user=actor, role__in=Membership.MANAGERS
-            ).exists()
+        return self.get_is_mine(comment) or is_manager(
+            self.context["actor"], comment.task.project_id
         )
 
     def get_replies(self, comment) -> list[dict[str, Any]]:
@@ -562,8 +549,8 @@ class DiscussionVoteSerializer(ProjectScopedSerializer):
     ``DiscussionVote.objects.for_resource()``. ``total`` and ``voted`` are the keys
     GitScrum's vote events carry: the discussion's votes, and that this user voted."""
 
-    project_path = "discussion.project"
-
+    company = SlugNameSerializer(source="discussion.project.company")
+    project = SlugNameSerializer(source="discussion.project")
     discussion = serializers.SerializerMethodField()
     total = serializers.IntegerField(source="discussion_votes")
     voted = serializers.SerializerMethodField()

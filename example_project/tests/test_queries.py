@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection
@@ -12,7 +13,7 @@ from django.utils import timezone
 from example_project.agile import services
 from example_project.agile.models import Comment, Sprint, Task, UserStory
 from example_project.tests.factories import make_labels, make_user
-from webhooks_app.models import Delivery, Subscription, Webhook
+from webhooks_app.models import Delivery, Event, Subscription, Webhook
 from webhooks_app.registry import registry
 
 pytestmark = pytest.mark.django_db
@@ -186,3 +187,19 @@ def test_plain_create_with_a_subscriber_costs_no_rendering_query(board, django_a
     recording = 1 if connection.vendor == "postgresql" else 3
     with django_assert_num_queries(1 + recording):
         Task.objects.create(project=board, title="From the shell")
+
+
+def test_plain_create_given_ids_costs_one_rendering_query(
+    board, alice, columns, django_assert_num_queries
+):
+    _subscribe(board, 1)
+    Task.objects.create(project=board, title="Warm-up")
+    recording = 1 if connection.vendor == "postgresql" else 3
+    # Insert the task, load the rows its resource shows (one query for all), record.
+    with django_assert_num_queries(1 + 1 + recording):
+        Task.objects.create(
+            project_id=board.pk, column_id=columns["Done"].pk, creator_id=alice.pk, title="Ids"
+        )
+    data = json.loads(Event.objects.latest("pk").body)["data"]
+    assert (data["workflow"]["title"], data["user"]["username"]) == ("Done", "alice")
+    assert data["company"] == {"slug": board.company.slug, "name": board.company.name}
