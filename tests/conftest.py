@@ -7,12 +7,15 @@ app's models are imported inside the fixtures that need them.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,60 @@ def run_elsewhere(code: str) -> str:
     )
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+class Cluster:
+    """A real ``manage.py qcluster`` on this test's database, in a process group of its
+    own (a stalled cluster ignores SIGTERM: the whole group is killed)."""
+
+    def __init__(self, workers: int = 1, name: str = "qcluster", **env: str) -> None:
+        self.log_path = Path(settings.ARTIFACTS) / f"{name}.log"
+        env = other_process_env(WEBHOOKS_Q_WORKERS=str(workers), Q_LOG_LEVEL="INFO", **env)
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "qcluster"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+
+    def worker_pids(self) -> list[int]:
+        """Every worker the cluster started (dead ones and their replacements too)."""
+        started = re.findall(r"ready for work at (\d+)", self.log_path.read_text())
+        return [int(pid) for pid in started]
+
+    def live_workers(self) -> list[int]:
+        return [pid for pid in self.worker_pids() if Path(f"/proc/{pid}").exists()]
+
+    def stop(self, timeout: float = 20) -> bool:
+        """SIGTERM, then SIGKILL to the whole group; whether SIGTERM was enough."""
+        if self.process.poll() is not None:
+            return True
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+@contextlib.contextmanager
+def qcluster(workers: int = 1, name: str = "qcluster", **env: str) -> Iterator[Cluster]:
+    cluster = Cluster(workers, name, **env)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(autouse=True)

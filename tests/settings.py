@@ -12,6 +12,7 @@ Tests that start a real ``qcluster`` or script point it at the test database thr
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,8 @@ WEBHOOKS = {
     "ACTIVATION_RULE": "tests.testapp.rules.plan_allows_webhooks",
     # A real qcluster started by a test reads these settings too: let the test size them.
     "CONCURRENCY": int(os.environ.get("WEBHOOKS_CONCURRENCY", "16")),
+    # ... and any other setting, as JSON (a qcluster a test starts with a short TIMEOUT).
+    **json.loads(os.environ.get("WEBHOOKS_OVERRIDES", "{}")),
 }
 
 REST_FRAMEWORK = {

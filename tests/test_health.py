@@ -38,8 +38,9 @@ def test_the_command_reports_a_backlog_older_than_its_threshold_and_exits_1(webh
 
     code, out = health()
     assert code == 1
-    assert "Oldest due delivery: 600 s old (STALLED" in out
-    assert "2 due" in out
+    assert "no worker holds: 600 s old (STALLED" in out
+    assert "2 due" in out and "FROZEN" in out
+    assert "'When workers stall'" in out
 
     assert health("--stall-after", "900")[0] == 0
 
@@ -92,3 +93,53 @@ def test_the_json_view_is_for_staff_or_the_token_and_answers_503_when_stalled(
     body = json.loads(stalled.content)
     assert body["stalled"] is True and body["oldest_due_age"] >= 600
     assert body["backlog"][0]["due"] == 1
+
+
+def test_a_backlog_a_live_worker_holds_is_worked_not_frozen(webhook, make_item):
+    from tests.conftest import held_by_a_worker
+
+    for _ in range(3):
+        make_item()
+    due_for(600)
+    token = held_by_a_worker(limit=1)[0].claim_token
+    assert Webhook.objects.get().worked_by == token  # the claim leased the endpoint
+
+    current = report()
+    assert not current.stalled
+    row = current.backlog[0]
+    assert (row.due, row.in_flight, row.worked, row.frozen) == (2, 1, True, False)
+    assert current.oldest_due_age >= 600 and current.oldest_unworked_age is None
+
+
+def test_claims_a_dead_worker_left_count_as_unworked_from_its_last_renewal(webhook, make_item):
+    from tests.conftest import held_by_a_worker
+    from webhooks_app.claims import WORKER_LEASE
+
+    make_item()
+    held_by_a_worker()
+    # The worker died 90 s ago: neither its claim nor its endpoint lease was renewed.
+    lease_end = timezone.now() - timedelta(seconds=90 - WORKER_LEASE)
+    Delivery.objects.update(next_attempt_at=lease_end)
+    Webhook.objects.update(worked_until=lease_end)
+
+    current = report()
+    assert current.frozen_endpoints == [str(webhook.uuid)]
+    assert 89 <= current.oldest_unworked_age <= 91
+    assert report(stall_after=120).stalled is False
+
+
+def test_a_delivery_task_no_worker_starts_is_a_frozen_queue(db):
+    from webhooks_app.models import DeliveryTaskMarker
+    from webhooks_app.queue import task_started
+
+    waiting = DeliveryTaskMarker.objects.filter(pk=1)
+    waiting.update(task_waiting_since=timezone.now() - timedelta(seconds=30))
+    assert not report().stalled  # a task may wait a little for a free worker
+
+    waiting.update(task_waiting_since=timezone.now() - timedelta(seconds=61))
+    code, out = health()
+    assert code == 1 and report().queue_frozen
+    assert "A delivery task has waited 61 s for a worker (STALLED)" in out
+
+    task_started(timezone.now())  # the restarted cluster took one
+    assert health()[0] == 0

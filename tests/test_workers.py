@@ -6,47 +6,19 @@ database, sees the rows; on the PostgreSQL leg they prove the claim and counter 
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
 from collections import Counter
-from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tests.conftest import other_process_env, run_in_threads
+from tests.conftest import qcluster, run_in_threads
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.testing import Reply, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(settings.BASE_DIR)
-
-
-@contextmanager
-def qcluster(workers: int = 1, **env_overrides: str):
-    """A real ``manage.py qcluster`` on this test's database."""
-    env = other_process_env(WEBHOOKS_Q_WORKERS=str(workers), **env_overrides)
-    log_path = Path(settings.ARTIFACTS) / "qcluster.log"
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    assert process.returncode is not None
 
 
 def all_done() -> bool:

@@ -10,9 +10,12 @@ class WebhooksConfig(AppConfig):
     def ready(self) -> None:
         from django.utils.module_loading import autodiscover_modules
 
-        from webhooks_app import checks  # noqa: F401  (registers the system checks)
+        from webhooks_app import (
+            checks,  # noqa: F401  (registers the system checks)
+            watchdog,
+        )
         from webhooks_app.notifications import connect as connect_notifications
-        from webhooks_app.queue import ensure_schedules
+        from webhooks_app.queue import ensure_schedules, on_worker_start
         from webhooks_app.routing import connect_signals
 
         connect_signals()
@@ -20,3 +23,5 @@ class WebhooksConfig(AppConfig):
         # Hosts declare their model events in <app>/webhooks.py, as admin.py does for admin.
         autodiscover_modules("webhooks")
         post_migrate.connect(ensure_schedules, sender=self, dispatch_uid="webhooks_app.schedules")
+        # Every qcluster worker also delivers what the queue does not bring it.
+        on_worker_start(watchdog.start)

@@ -5,20 +5,27 @@ deliveries gets a quota, and the quotas are dealt one delivery at a time, the
 longest-waiting endpoint first, so one endpoint's backlog never fills a batch while
 others wait. An endpoint's quota is:
 
-* ``ENDPOINT_HOLD`` (at least twice ``ENDPOINT_CONCURRENCY``), minus what any worker holds
-  of it: the worker that holds them sends them ``ENDPOINT_CONCURRENCY`` at a time, so no
-  more than that is ever in flight to the endpoint, while one transaction claims (and
-  records) dozens of its deliveries;
+* nothing while another worker works it: a worker that takes an endpoint's deliveries
+  leases the endpoint (``Webhook.worked_by``), and sends them ``ENDPOINT_CONCURRENCY`` at
+  a time, so no more than that is ever in flight to it across workers and clusters;
+* ``ENDPOINT_HOLD`` (at least twice ``ENDPOINT_CONCURRENCY``), minus what is held of it:
+  one transaction claims (and records) dozens of a fast endpoint's deliveries. A slow
+  one is held only ``ENDPOINT_CONCURRENCY`` deep, so its backlog never fills a worker;
 * nothing while it is paused: an endpoint that is down or overloaded waits for its next
   retry; then one delivery at a time until one succeeds (a probe: a dead endpoint is
   not sent a batch to fail);
 * within its rate limit, if it has one: deliveries are spaced ``1 / rate_limit``
   seconds apart on a schedule stored with the webhook (GCRA), at most one second ahead.
 
-On PostgreSQL the endpoints being planned are locked (``SKIP LOCKED``), so two workers
-never plan the same endpoint at once and the in-flight count and the rate schedule hold
-across workers; SQLite has one writer at a time. Claiming takes the rows in one
-statement that returns them with what sending needs, and never scans delivered rows.
+A worker's claims and endpoint leases last ``WORKER_LEASE`` seconds and are renewed
+every ``RENEW_EVERY`` while it holds them (:func:`renew`), so a worker that dies, idle
+or busy, frees its endpoints and deliveries within seconds.
+
+On PostgreSQL the endpoints being planned are locked (``SKIP LOCKED``); a claim writes
+its lease into the endpoint's row, so a planner that locks the row after that commit
+re-reads the lease and skips it. SQLite has one writer at a time. Claiming takes the
+rows in one statement that returns them with what sending needs, and never scans
+delivered rows.
 
 Every function here runs inside the caller's transaction.
 """
@@ -28,7 +35,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +49,11 @@ from webhooks_app.sql import prepare_value, preparer
 
 # Deliveries of one endpoint a worker may hold at once (sending or queued to send).
 ENDPOINT_HOLD = 32
+# A worker's claims and endpoint leases end this many seconds after their last renewal,
+# and are renewed this often: a dead worker's endpoints are free again within seconds.
+# (Five renewals to a lease: a live worker whose database stalls a moment keeps it.)
+WORKER_LEASE = 10.0
+RENEW_EVERY = 2.0
 
 
 def endpoint_hold() -> int:
@@ -49,18 +61,19 @@ def endpoint_hold() -> int:
 
 
 def lease_seconds() -> float:
-    """How long a claim holds a delivery before another worker may take it over.
-
-    Longer than a task can hold one (it starts no request after TASK_TIME_LIMIT and
-    releases what it has not started; a rate limit delays a start by at most a second;
-    a request lasts at most TIMEOUT), so a live worker never loses its claim.
-    """
-    return webhook_settings.TASK_TIME_LIMIT + webhook_settings.TIMEOUT + 60
+    """How long a one-off claim holds a delivery: one sent here and now by the process
+    that wrote it (a test ping, a "redeliver now"), which renews nothing. Longer than
+    its request can last (TIMEOUT) plus recording it."""
+    return webhook_settings.TIMEOUT + 60
 
 
 def new_claim(now: datetime) -> tuple[uuid.UUID, datetime]:
     """A claim token and its lease end, for code that claims rows as it writes them."""
     return uuid.uuid4(), now + timedelta(seconds=lease_seconds())
+
+
+def worker_lease_end(now: datetime) -> datetime:
+    return now + timedelta(seconds=WORKER_LEASE)
 
 
 @dataclass(slots=True)
@@ -101,8 +114,13 @@ class Endpoint:
     next_slot_at: datetime | None
     oldest_due: datetime
 
-    def room(self, now: datetime) -> int:
-        held = 1 if self.probing else endpoint_hold()
+    def room(self, now: datetime, *, slow: bool = False) -> int:
+        if self.probing:
+            held = 1
+        elif slow:
+            held = webhook_settings.ENDPOINT_CONCURRENCY
+        else:
+            held = endpoint_hold()
         room = held - self.in_flight
         if self.rate_limit:
             start = max(self.next_slot_at or now, now)
@@ -119,16 +137,78 @@ class Endpoint:
         return [start + i * step for i in range(count)]
 
 
-def claim(limit: int, now: datetime) -> list[Claimed]:
-    """Take up to ``limit`` due deliveries for this worker (see the module docstring)."""
-    endpoints = _endpoints_with_due_work(now)
-    quotas = deal(endpoints, limit, now)
+def claim(
+    limit: int,
+    now: datetime,
+    *,
+    token: uuid.UUID | None = None,
+    slow: Collection[int] = (),
+    leased: set[int] | None = None,
+) -> list[Claimed]:
+    """Take up to ``limit`` due deliveries for the worker holding ``token`` (a new one if
+    None), and lease their endpoints to it (see the module docstring). ``slow``: endpoints
+    to hold only ENDPOINT_CONCURRENCY deep. ``leased``: the endpoints this worker knows it
+    leases, kept up to date here (it saves writing a lease it already holds)."""
+    token = token or uuid.uuid4()
+    leased = set() if leased is None else leased
+    endpoints = _endpoints_with_due_work(now, token)
+    quotas = deal(endpoints, limit, now, slow)
     if not quotas:
         return []
-    token, lease_until = new_claim(now)
+    lease_until = worker_lease_end(now)
     taken = _take(quotas, token, now, lease_until)
+    _lease_endpoints({c.webhook_id for c in taken} - leased, token, lease_until)
+    leased.update(c.webhook_id for c in taken)
     _schedule_rate_limited([e for e in endpoints if e.rate_limit], taken, now)
     return taken
+
+
+def renew(
+    token: uuid.UUID,
+    holding: Collection[int],
+    keep: Collection[int],
+    drop: Collection[int],
+    now: datetime,
+) -> None:
+    """A live worker's leases, renewed: the deliveries it is ``holding`` (ids) and the
+    endpoints it will go on sending to (``keep``). The endpoints it is done with
+    (``drop``) are given up, so another worker may take them at once."""
+    until = _prep_datetime(worker_lease_end(now))
+    prepared = _prep_uuid(token)
+    with connection.cursor() as cursor:
+        if holding:
+            cursor.execute(
+                "UPDATE webhooks_app_delivery SET next_attempt_at = %s "
+                f"WHERE claim_token = %s AND id IN ({_marks(holding)})",
+                [until, prepared, *holding],
+            )
+        if keep:
+            cursor.execute(
+                "UPDATE webhooks_app_webhook SET worked_until = %s "
+                f"WHERE worked_by = %s AND id IN ({_marks(keep)})",
+                [until, prepared, *keep],
+            )
+        if drop:
+            cursor.execute(
+                "UPDATE webhooks_app_webhook SET worked_by = NULL, worked_until = NULL "
+                f"WHERE worked_by = %s AND id IN ({_marks(drop)})",
+                [prepared, *drop],
+            )
+
+
+def _lease_endpoints(endpoints: Collection[int], token: uuid.UUID, until: datetime) -> None:
+    if not endpoints:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webhooks_app_webhook SET worked_by = %s, worked_until = %s "
+            f"WHERE id IN ({_marks(endpoints)})",
+            [_prep_uuid(token), _prep_datetime(until), *endpoints],
+        )
+
+
+def _marks(values: Collection[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
 
 
 def release(claimed: Sequence[Claimed]) -> None:
@@ -145,14 +225,24 @@ def release(claimed: Sequence[Claimed]) -> None:
         )
 
 
-def has_due_work(now: datetime) -> bool:
-    """Whether a claim now could take anything; a read, for deciding to open one."""
-    return bool(_endpoints_with_due_work(now, lock=False))
+def has_due_work(now: datetime, token: uuid.UUID | None = None) -> bool:
+    """Whether a claim now could take anything (for the worker holding ``token``; None:
+    a worker that holds nothing); a read, for deciding to open one."""
+    return bool(_endpoints_with_due_work(now, token, lock=False))
 
 
-def deal(endpoints: Sequence[Endpoint], limit: int, now: datetime) -> dict[int, int]:
+def oldest_unworked(now: datetime) -> datetime | None:
+    """When the longest-waiting delivery that a worker holding nothing could claim now
+    became due; None if there is none. A read."""
+    endpoints = _endpoints_with_due_work(now, None, lock=False)
+    return min((e.oldest_due for e in endpoints if e.room(now)), default=None)
+
+
+def deal(
+    endpoints: Sequence[Endpoint], limit: int, now: datetime, slow: Collection[int] = ()
+) -> dict[int, int]:
     """Quotas by endpoint: one delivery at a time, longest-waiting endpoint first."""
-    room = {e.id: e.room(now) for e in endpoints}
+    room = {e.id: e.room(now, slow=e.id in slow) for e in endpoints}
     order = [e.id for e in sorted(endpoints, key=lambda e: e.oldest_due) if room[e.id]]
     quotas: dict[int, int] = {}
     while limit > 0 and order:
@@ -171,10 +261,15 @@ _IN_FLIGHT = (
     "(SELECT count(*) FROM webhooks_app_delivery f WHERE f.webhook_id = w.id "
     "AND f.claim_token IS NOT NULL AND f.status = 'pending' AND f.next_attempt_at > %(now)s)"
 )
-_CLAIMABLE = "w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= %(now)s)"
+_CLAIMABLE = (
+    "w.status = 'active' AND (w.paused_until IS NULL OR w.paused_until <= %(now)s) "
+    "AND (w.worked_by IS NULL OR w.worked_until <= %(now)s OR w.worked_by = %(token)s)"
+)
 
 
-def _endpoints_with_due_work(now: datetime, *, lock: bool = True) -> list[Endpoint]:
+def _endpoints_with_due_work(
+    now: datetime, token: uuid.UUID | None, *, lock: bool = True
+) -> list[Endpoint]:
     if connection.vendor == "postgresql":
         # Driven by the webhooks: each probe is one look into the per-endpoint index,
         # and a paused endpoint's backlog is never read.
@@ -197,7 +292,8 @@ def _endpoints_with_due_work(now: datetime, *, lock: bool = True) -> list[Endpoi
             "AND d.next_attempt_at <= %(now)s GROUP BY d.webhook_id) due "
             f"JOIN webhooks_app_webhook w ON w.id = due.webhook_id WHERE {_CLAIMABLE}"
         )
-    params = {"now": _prep_datetime(now)}
+    # A None token matches no lease (``= NULL`` is never true): a worker holding nothing.
+    params = {"now": _prep_datetime(now), "token": None if token is None else _prep_uuid(token)}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

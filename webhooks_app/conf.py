@@ -80,9 +80,10 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_NETWORKS": [],
     # django-q2 cluster name to enqueue delivery tasks on (None: the default cluster).
     "Q_CLUSTER_NAME": None,
-    # Seconds a due delivery may wait before the health report says delivery is stalled
+    # Seconds a due delivery may wait with no worker holding it, or a delivery task may
+    # wait for a worker, before the health report says delivery is stalled
     # (manage.py webhooks_health exits 1, its JSON view answers 503).
-    "STALL_AFTER": 300,
+    "STALL_AFTER": 60,
     # A token monitors present (Authorization: Bearer ...) to read the health view;
     # None: staff only.
     "HEALTH_TOKEN": None,

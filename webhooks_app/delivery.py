@@ -23,6 +23,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 from urllib.parse import quote_plus
@@ -96,21 +97,49 @@ def send(claimed: Claimed) -> Attempt:
     return Attempt(claimed, attempt_uuid, headers, response, timezone.now())
 
 
+# A request still unanswered after this many seconds makes its endpoint slow, until one
+# of its requests is answered sooner.
+SLOW_AFTER = 0.5
+# Endpoints this process found slow (shared by every run in it: a new task knows them).
+_slow_endpoints: set[int] = set()
+
+
+@dataclass(slots=True)
+class Flight:
+    """A request in flight, and whether it counts against the slow endpoints' share."""
+
+    claimed: Claimed
+    started: float  # time.monotonic()
+    slow: bool
+
+
 class Dispatcher:
     """Claimed deliveries, queued per endpoint, that the sending threads take for
     themselves: at most ``per_endpoint`` in flight to an endpoint, the endpoints in turn.
+
+    Requests to endpoints that answer promptly have ``concurrency`` slots of their own;
+    slow endpoints (one request unanswered after SLOW_AFTER) share as many more, so no
+    set of hanging endpoints can take the whole worker: threads are started as requests
+    need them, up to both shares. The coordinator calls :meth:`watch` on every turn to
+    move requests that turned slow to the slow share.
 
     The sending threads never wait for the coordinator (which may be recording a group),
     and an answer that stops an endpoint (down, overloaded, gone) stops its queue before
     the next request to it: what was waiting is handed back to be released.
     """
 
-    def __init__(self, per_endpoint: int) -> None:
+    def __init__(self, per_endpoint: int, concurrency: int) -> None:
         self.per_endpoint = per_endpoint
+        self.concurrency = concurrency
+        self.slow_share = concurrency
         self._queued: dict[int, deque[Claimed]] = {}
         self._sending: Counter[int] = Counter()
+        self._flying: dict[int, Flight] = {}  # by delivery id
+        self._slow_flying = 0
         self._finished: list[Attempt] = []
         self._released: list[Claimed] = []
+        self._threads: list[threading.Thread] = []
+        self._idle_threads = 0
         self._closed = False
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # senders wait for deliveries
@@ -118,27 +147,36 @@ class Dispatcher:
 
     @property
     def held(self) -> int:
+        """Deliveries queued or in flight, not counting slow endpoints' (which are held
+        only ``per_endpoint`` deep, see :mod:`webhooks_app.claims`)."""
         with self._lock:
-            return sum(self._sending.values()) + sum(len(q) for q in self._queued.values())
+            queued = sum(len(q) for e, q in self._queued.items() if e not in _slow_endpoints)
+            return queued + len(self._flying) - self._slow_flying
+
+    def holding(self) -> list[Claimed]:
+        """Every delivery queued, in flight or sent and not collected yet (their claims
+        must stay leased)."""
+        with self._lock:
+            queued = [c for q in self._queued.values() for c in q]
+            flying = [flight.claimed for flight in self._flying.values()]
+            sent = [attempt.claimed for attempt in self._finished]
+            return queued + flying + sent + self._released
 
     @property
     def quiet(self) -> bool:
         """Nothing queued, nothing in flight, nothing finished or released uncollected."""
         with self._lock:
-            return not (
-                self._queued or any(self._sending.values()) or self._finished or self._released
-            )
+            return not (self._queued or self._flying or self._finished or self._released)
+
+    @staticmethod
+    def slow_endpoints() -> frozenset[int]:
+        return frozenset(_slow_endpoints)
 
     def add(self, claimed: Sequence[Claimed]) -> None:
         with self._lock:
             for item in claimed:
                 self._queued.setdefault(item.webhook_id, deque()).append(item)
-            # Wake as many senders as can start something now, no more.
-            startable = sum(
-                min(len(waiting), max(0, self.per_endpoint - self._sending[endpoint]))
-                for endpoint, waiting in self._queued.items()
-            )
-            self._work.notify(startable)
+            self._wake()
 
     def stop(self, endpoints: Iterable[int] | None = None) -> None:
         """Start nothing more for these endpoints (all, if None) until more is added."""
@@ -146,11 +184,23 @@ class Dispatcher:
             for endpoint in list(self._queued) if endpoints is None else endpoints:
                 self._released.extend(self._queued.pop(endpoint, ()))
 
+    def watch(self) -> None:
+        """Move requests unanswered after SLOW_AFTER to the slow share (their endpoints
+        are slow from now on), freeing prompt slots for other endpoints."""
+        turned = time.monotonic() - SLOW_AFTER
+        with self._lock:
+            for flight in self._flying.values():
+                if not flight.slow and flight.started < turned:
+                    flight.slow = True
+                    self._slow_flying += 1
+                    _slow_endpoints.add(flight.claimed.webhook_id)
+            self._wake()
+
     def collect(self, timeout: float) -> tuple[list[Attempt], list[Claimed]]:
         """Finished attempts and released deliveries; waits up to ``timeout`` for some
         while requests are in flight."""
         with self._lock:
-            held = self._queued or any(self._sending.values())
+            held = self._queued or self._flying
             if held and timeout > 0 and not (self._finished or self._released):
                 self._news.wait(timeout)
             finished, self._finished = self._finished, []
@@ -158,46 +208,117 @@ class Dispatcher:
             return finished, released
 
     def close(self) -> None:
+        """Stop every sending thread once its request is done, and wait for them."""
         with self._lock:
             self._closed = True
             self._work.notify_all()
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join()
 
-    def run_sender(self) -> None:
+    def _run_sender(self) -> None:
         """A sending thread's loop, until the dispatcher closes. (``send`` never raises.)"""
         while (claimed := self._next()) is not None:
             attempt = send(claimed)
-            response = attempt.response
             with self._lock:
-                self._sending[claimed.webhook_id] -= 1
-                self._finished.append(attempt)
-                if stops_endpoint(response.status, response.transport_failure):
-                    # Not one more request to it before the outcome is recorded.
-                    self._released.extend(self._queued.pop(claimed.webhook_id, ()))
-                self._news.notify()
+                self._done(claimed, attempt)
             # No other sender to wake: this one takes whatever its answer made startable.
+
+    def _done(self, claimed: Claimed, attempt: Attempt) -> None:
+        flight = self._flying.pop(claimed.id)
+        endpoint = claimed.webhook_id
+        self._sending[endpoint] -= 1
+        self._slow_flying -= flight.slow
+        if time.monotonic() - flight.started < SLOW_AFTER:
+            _slow_endpoints.discard(endpoint)
+        else:
+            _slow_endpoints.add(endpoint)
+        self._finished.append(attempt)
+        response = attempt.response
+        if stops_endpoint(response.status, response.transport_failure):
+            # Not one more request to it before the outcome is recorded.
+            self._released.extend(self._queued.pop(endpoint, ()))
+        self._news.notify()
 
     def _next(self) -> Claimed | None:
         with self._lock:
             while not self._closed:
-                for endpoint in list(self._queued):
-                    if self._sending[endpoint] < self.per_endpoint:
-                        waiting = self._queued.pop(endpoint)
-                        claimed = waiting.popleft()
-                        if waiting:  # to the back: the endpoints take turns
-                            self._queued[endpoint] = waiting
-                        self._sending[endpoint] += 1
-                        return claimed
+                claimed = self._startable()
+                if claimed is not None:
+                    return claimed
+                self._idle_threads += 1
                 self._work.wait()
+                self._idle_threads -= 1
             return None
+
+    def _startable(self) -> Claimed | None:
+        """The next delivery that may start now, its endpoint to the back of the turn."""
+        for endpoint in list(self._queued):
+            if not self._may_start(endpoint):
+                continue
+            waiting = self._queued.pop(endpoint)
+            claimed = waiting.popleft()
+            if waiting:  # to the back: the endpoints take turns
+                self._queued[endpoint] = waiting
+            slow = endpoint in _slow_endpoints
+            self._sending[endpoint] += 1
+            self._flying[claimed.id] = Flight(claimed, time.monotonic(), slow)
+            self._slow_flying += slow
+            return claimed
+        return None
+
+    def _may_start(self, endpoint: int) -> bool:
+        if self._sending[endpoint] >= self.per_endpoint:
+            return False
+        if endpoint in _slow_endpoints:
+            return self._slow_flying < self.slow_share
+        return len(self._flying) - self._slow_flying < self.concurrency
+
+    def _wake(self) -> None:
+        """Wake (or start) as many senders as can start something now, no more."""
+        startable = self._count_startable()
+        missing = min(startable - self._idle_threads, self._max_threads() - len(self._threads))
+        for _ in range(missing):
+            self._start_thread()
+        self._work.notify(startable)
+
+    def _count_startable(self) -> int:
+        prompt = self.concurrency - (len(self._flying) - self._slow_flying)
+        slow = self.slow_share - self._slow_flying
+        count = 0
+        for endpoint, waiting in self._queued.items():
+            room = min(len(waiting), max(0, self.per_endpoint - self._sending[endpoint]))
+            if endpoint in _slow_endpoints:
+                take = min(room, max(0, slow))
+                slow -= take
+            else:
+                take = min(room, max(0, prompt))
+                prompt -= take
+            count += take
+        return count
+
+    def _max_threads(self) -> int:
+        # Both shares, and as many again for prompt requests that turned slow beyond the
+        # slow share (they keep their threads until answered or timed out).
+        return 2 * self.concurrency + self.slow_share
+
+    def _start_thread(self) -> None:
+        thread = threading.Thread(
+            target=self._run_sender, name=f"webhooks-send-{len(self._threads)}", daemon=True
+        )
+        self._threads.append(thread)
+        thread.start()
 
 
 class Courier:
     """One run of the worker loop; see the module docstring.
 
     The coordinator (the calling thread) claims into a :class:`Dispatcher` and records
-    what it hands back; ``CONCURRENCY`` sending threads take from it. Deliveries of an
+    what it hands back; the dispatcher's sending threads take from it. Deliveries of an
     endpoint that gets paused or disabled meanwhile, and everything still queued when the
-    time limit passes, are released unsent in the next transaction.
+    time limit passes, are released unsent in the next transaction. Every RENEW_EVERY
+    seconds it renews the leases of what it holds and gives up the endpoints it is done
+    with; leaving, it gives up every endpoint (:mod:`webhooks_app.claims`).
     """
 
     def __init__(
@@ -218,7 +339,10 @@ class Courier:
         # one endpoint's whole hold.
         self.capacity = max(4 * self.concurrency, endpoint_hold())
         self.policy = RetryPolicy.from_settings()
-        self.dispatcher = Dispatcher(webhook_settings.ENDPOINT_CONCURRENCY)
+        self.dispatcher = Dispatcher(webhook_settings.ENDPOINT_CONCURRENCY, self.concurrency)
+        self.token = uuid.uuid4()  # this run's claims and endpoint leases
+        self.leased: set[int] = set()
+        self.renewed = time.monotonic()
         self.finished: list[Attempt] = []
         self.releasing: list[Claimed] = []
         self.oldest_finished = 0.0
@@ -232,23 +356,19 @@ class Courier:
         if self.task:
             promise = self.promise = timezone.now() + timedelta(seconds=self.linger)
             self._reconnecting(lambda: queue.task_started(promise))
-        senders = [
-            threading.Thread(target=self.dispatcher.run_sender, name=f"webhooks-send-{i}")
-            for i in range(self.concurrency)
-        ]
-        for sender in senders:
-            sender.start()
         try:
             while self._go_on():
                 pass
         finally:
             self.dispatcher.close()
-            for sender in senders:
-                sender.join()
+            if self.leased:
+                self._reconnecting(self._give_up_endpoints)
         return self.attempted
 
     def _go_on(self) -> bool:
         """One turn of the loop; False when the run is over."""
+        self.dispatcher.watch()
+        self._renew_leases()
         self._collect(timeout=0)
         took = self._step()
         now = time.monotonic()
@@ -338,11 +458,42 @@ class Courier:
             recorded = record(group, self.policy, self._now()) if group else Recorded()
             claims.release(releasing)
             if wanted and together:
-                taken = claims.claim(wanted, self._now())
+                taken = self._claim(wanted)
         if wanted and not together:
             with transaction.atomic():
-                taken = claims.claim(wanted, self._now())
+                taken = self._claim(wanted)
         return recorded, taken
+
+    def _claim(self, wanted: int) -> list[Claimed]:
+        return claims.claim(
+            wanted,
+            self._now(),
+            token=self.token,
+            slow=self.dispatcher.slow_endpoints(),
+            leased=self.leased,
+        )
+
+    def _renew_leases(self) -> None:
+        """Keep what this run holds, and give up the endpoints it is done with."""
+        if time.monotonic() - self.renewed < claims.RENEW_EVERY:
+            return
+        self.renewed = time.monotonic()
+        holding = [*self.dispatcher.holding(), *self.releasing]
+        holding += [attempt.claimed for attempt in self.finished]
+        keep = {c.webhook_id for c in holding}
+        drop = self.leased - keep
+        if not (holding or drop):
+            return
+        self._reconnecting(
+            lambda: claims.renew(
+                self.token, [c.id for c in holding], keep & self.leased, drop, self._now()
+            )
+        )
+        self.leased &= keep
+
+    def _give_up_endpoints(self) -> None:
+        claims.renew(self.token, (), (), self.leased, self._now())
+        self.leased.clear()
 
     def _collect(self, timeout: float) -> None:
         finished, released = self.dispatcher.collect(timeout)
@@ -397,7 +548,7 @@ class Courier:
             self._reconnecting(lambda: queue.cover(promise))
 
     def _has_due_work(self) -> bool:
-        return claims.has_due_work(self._now())
+        return claims.has_due_work(self._now(), self.token)
 
     def _now(self) -> datetime:
         return self.fixed_now or timezone.now()

@@ -1,42 +1,51 @@
 """Is delivery keeping up? A report for monitors and operators.
 
-* the age of the oldest delivery that is due and could be sent now (its webhook active
-  and not paused): when workers are alive this stays within seconds, or a minute when a
-  kick was lost and the sweep had to find it; past ``STALL_AFTER`` seconds the report
-  says the workers are stalled;
-* the backlog per endpoint: due, waiting for a retry, held while disabled;
-* failing and disabled endpoints;
-* when an attempt was last recorded (workers record every few hundred milliseconds while
-  they have work).
+It tells work that is due and being worked from work that is due and that nobody works:
 
-``manage.py webhooks_health`` prints it and exits 1 when stalled; :func:`health_view`
-serves it as JSON (status 503 when stalled) to staff, or to a monitor presenting
-``WEBHOOKS["HEALTH_TOKEN"]``.
+* an endpoint is *frozen* when a delivery to it has been due for ``STALL_AFTER`` seconds
+  and no live worker holds the endpoint: it is not leased, or its lease ran out (a claim
+  left by a dead worker counts as due from its last renewal). A backlog that a live
+  worker is sending is not frozen, however long it is;
+* the queue is *frozen* when a delivery task was asked for ``STALL_AFTER`` seconds ago
+  and none has started since (django-q2's cluster takes no tasks; every worker's
+  watchdog still delivers, see :mod:`webhooks_app.watchdog`, but the cluster needs a
+  restart);
+* the backlog per endpoint: due, in flight, waiting for a retry, held while disabled;
+  failing and disabled endpoints; when an attempt was last recorded.
+
+``manage.py webhooks_health`` prints it and exits 1 when either is frozen;
+:func:`health_view` serves it as JSON (status 503 then) to staff, or to a monitor
+presenting ``WEBHOOKS["HEALTH_TOKEN"]``.
 """
 
 from __future__ import annotations
 
 import hmac
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from webhooks_app.claims import WORKER_LEASE
 from webhooks_app.conf import webhook_settings
-from webhooks_app.models import Delivery, DeliveryLog, Webhook, WebhookStatus
+from webhooks_app.models import Delivery, DeliveryLog, DeliveryTaskMarker, Webhook, WebhookStatus
 
 
 @dataclass
 class Backlog:
     webhook: str  # the webhook's id (uuid)
     name: str
-    due: int
+    due: int  # due now and not in flight
+    in_flight: int  # claimed by a worker whose lease holds
     waiting_for_retry: int
     held: int  # pending while the webhook is disabled
     oldest_due: datetime | None
+    unworked_since: datetime | None  # due since then with no live worker on it
+    worked: bool  # a live worker leases the endpoint
+    frozen: bool
     paused_until: datetime | None
     consecutive_failures: int
     status: str
@@ -46,37 +55,56 @@ class Backlog:
 class Report:
     checked_at: datetime
     stall_after: float
-    oldest_due_age: float | None  # seconds
+    oldest_due_age: float | None  # seconds, the oldest sendable due delivery
+    oldest_unworked_age: float | None  # seconds, the same among those nobody works
+    queue_waiting_since: datetime | None  # a delivery task asked for, none started since
     last_attempt_at: datetime | None
     backlog: list[Backlog] = field(default_factory=list)
     failing: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
 
     @property
+    def frozen_endpoints(self) -> list[str]:
+        return [row.webhook for row in self.backlog if row.frozen]
+
+    @property
+    def queue_frozen(self) -> bool:
+        waiting = self.queue_waiting_since
+        return (
+            waiting is not None and (self.checked_at - waiting).total_seconds() > self.stall_after
+        )
+
+    @property
     def stalled(self) -> bool:
-        return self.oldest_due_age is not None and self.oldest_due_age > self.stall_after
+        return bool(self.frozen_endpoints) or self.queue_frozen
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["stalled"] = self.stalled
+        data.update(
+            stalled=self.stalled,
+            frozen_endpoints=self.frozen_endpoints,
+            queue_frozen=self.queue_frozen,
+        )
         return data
 
 
 def report(now: datetime | None = None, *, stall_after: float | None = None) -> Report:
     now = now or timezone.now()
-    sendable = Q(webhook__paused_until__isnull=True) | Q(webhook__paused_until__lte=now)
-    oldest = Delivery.objects.filter(
-        sendable,
-        status=Delivery.Status.PENDING,
-        next_attempt_at__lte=now,
-        webhook__status=WebhookStatus.ACTIVE,
-    ).aggregate(oldest=Min("next_attempt_at"))["oldest"]
+    limit = float(webhook_settings.STALL_AFTER if stall_after is None else stall_after)
+    backlog = _backlog(now, limit)
+    sendable = [
+        row for row in backlog if row.status == WebhookStatus.ACTIVE and _unpaused(row, now)
+    ]
     return Report(
         checked_at=now,
-        stall_after=float(webhook_settings.STALL_AFTER if stall_after is None else stall_after),
-        oldest_due_age=None if oldest is None else (now - oldest).total_seconds(),
+        stall_after=limit,
+        oldest_due_age=_age(now, [row.oldest_due for row in sendable]),
+        oldest_unworked_age=_age(now, [row.unworked_since for row in sendable]),
+        queue_waiting_since=DeliveryTaskMarker.objects.filter(pk=1)
+        .values_list("task_waiting_since", flat=True)
+        .first(),
         last_attempt_at=DeliveryLog.objects.aggregate(last=Max("created_at"))["last"],
-        backlog=_backlog(now),
+        backlog=backlog,
         failing=[
             str(pk)
             for pk in Webhook.objects.active()
@@ -93,38 +121,63 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
     )
 
 
-def _backlog(now: datetime) -> list[Backlog]:
+def _age(now: datetime, moments: list[datetime | None]) -> float | None:
+    known = [moment for moment in moments if moment is not None]
+    return (now - min(known)).total_seconds() if known else None
+
+
+def _unpaused(row: Backlog, now: datetime) -> bool:
+    return row.paused_until is None or row.paused_until <= now
+
+
+def _backlog(now: datetime, stall_after: float) -> list[Backlog]:
     due = Q(next_attempt_at__lte=now)
+    claimed = Q(claim_token__isnull=False)
     rows = (
         Delivery.objects.filter(status=Delivery.Status.PENDING)
         .values("webhook")
         .annotate(
             due=Count("pk", filter=due),
-            later=Count("pk", filter=~due),
-            oldest=Min("next_attempt_at", filter=due),
+            in_flight=Count("pk", filter=~due & claimed),
+            later=Count("pk", filter=~due & ~claimed),
+            oldest=Min("next_attempt_at", filter=due & ~claimed),
+            # A claim whose lease ran out: due again since its worker last renewed it.
+            abandoned=Min("next_attempt_at", filter=due & claimed),
         )
         .order_by()
     )
     counts = {row["webhook"]: row for row in rows}
     webhooks = Webhook.objects.filter(pk__in=counts).order_by("pk")
-    result = []
-    for webhook in webhooks:
-        row = counts[webhook.pk]
-        pending = row["due"] + row["later"]
-        result.append(
-            Backlog(
-                webhook=str(webhook.uuid),
-                name=str(webhook),
-                due=row["due"] if webhook.is_active else 0,
-                waiting_for_retry=row["later"] if webhook.is_active else 0,
-                held=0 if webhook.is_active else pending,
-                oldest_due=row["oldest"],
-                paused_until=webhook.paused_until,
-                consecutive_failures=webhook.consecutive_failures,
-                status=webhook.status,
-            )
-        )
-    return result
+    return [
+        _endpoint_backlog(webhook, counts[webhook.pk], now, stall_after) for webhook in webhooks
+    ]
+
+
+def _endpoint_backlog(
+    webhook: Webhook, row: dict[str, Any], now: datetime, stall_after: float
+) -> Backlog:
+    active = webhook.is_active
+    worked = webhook.worked_by is not None and (webhook.worked_until or now) > now
+    abandoned = row["abandoned"] and row["abandoned"] - timedelta(seconds=WORKER_LEASE)
+    oldest = min(filter(None, [row["oldest"], abandoned]), default=None)
+    sendable = active and (webhook.paused_until is None or webhook.paused_until <= now)
+    unworked = oldest if sendable and not worked else None
+    pending = row["due"] + row["in_flight"] + row["later"]
+    return Backlog(
+        webhook=str(webhook.uuid),
+        name=str(webhook),
+        due=row["due"] if active else 0,
+        in_flight=row["in_flight"] if active else 0,
+        waiting_for_retry=row["later"] if active else 0,
+        held=0 if active else pending,
+        oldest_due=oldest if sendable else None,
+        unworked_since=unworked,
+        worked=worked,
+        frozen=unworked is not None and (now - unworked).total_seconds() > stall_after,
+        paused_until=webhook.paused_until,
+        consecutive_failures=webhook.consecutive_failures,
+        status=webhook.status,
+    )
 
 
 def health_view(request: HttpRequest) -> JsonResponse:

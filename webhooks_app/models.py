@@ -142,6 +142,11 @@ class Webhook(models.Model):
     paused_until = models.DateTimeField(null=True, blank=True, editable=False)
     # The rate limit's schedule: when the next delivery may start (GCRA).
     next_slot_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The one worker sending to this endpoint, and until when its lease holds unless it
+    # renews it: at most ENDPOINT_CONCURRENCY requests are then in flight to the endpoint
+    # across every worker and cluster. Kept in this row because claims lock it.
+    worked_by = models.UUIDField(null=True, blank=True, editable=False)
+    worked_until = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why it was disabled after failures (the last error), for the people who enable it.
     disabled_detail = models.TextField(blank=True, editable=False)
@@ -377,11 +382,15 @@ class DeliveryTaskMarker(models.Model):
     itself covered needs no task of its own, and costs no write. Asking the queue how
     many tasks wait would also count the host's unrelated tasks sharing it.
     ``help_requested_at`` keeps a backlog's requests for a second worker to one at a time.
+    ``task_waiting_since`` is when the oldest delivery task not yet started was enqueued
+    (cleared when one starts): the health report's sign that the queue takes no tasks.
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     covered_until = models.DateTimeField(null=True, blank=True)
     help_requested_at = models.DateTimeField(null=True, blank=True)
+    task_waiting_since = models.DateTimeField(null=True, blank=True)
+    task_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "delivery task marker"

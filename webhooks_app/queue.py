@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from contextlib import nullcontext
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webhooks_app.conf import webhook_settings
@@ -139,16 +141,28 @@ def uncover(promised: datetime) -> None:
 def task_started(promise: datetime) -> None:
     """A task starting takes the coverage over from the queued task it was (which
     covered for long, in case the broker lost it): it will claim again before
-    ``promise``. It also answers a request for help: a backlog may ask again."""
-    DeliveryTaskMarker.objects.filter(pk=1).update(covered_until=promise, help_requested_at=None)
+    ``promise``. It also answers a request for help (a backlog may ask again), and shows
+    the queue takes tasks."""
+    DeliveryTaskMarker.objects.filter(pk=1).update(
+        covered_until=promise,
+        help_requested_at=None,
+        task_started_at=timezone.now(),
+        task_waiting_since=None,
+    )
 
 
 def ask_for_help() -> None:
-    """A backlog: enqueue a second task so another worker shares it (once in a while)."""
+    """A backlog, or due work a watchdog found that no task came for: enqueue a task
+    (once in a while), which another worker takes. Until one starts, the marker says
+    since when one has been waiting: a queue that takes no tasks shows in the health
+    report."""
     now = timezone.now()
     asked = DeliveryTaskMarker.objects.filter(
         Q(help_requested_at__isnull=True) | Q(help_requested_at__lt=now - HELP_EVERY), pk=1
-    ).update(help_requested_at=now)
+    ).update(
+        help_requested_at=now,
+        task_waiting_since=Coalesce(F("task_waiting_since"), Value(now)),
+    )
     if asked:
         _enqueue_task()
 
@@ -156,10 +170,28 @@ def ask_for_help() -> None:
 def hand_over() -> None:
     """A task at its time limit: a new one takes over (and covers new commits) while
     the old one waits for its last requests."""
+    now = timezone.now()
     DeliveryTaskMarker.objects.filter(pk=1).update(
-        covered_until=covered_until_if_queued(timezone.now())
+        covered_until=covered_until_if_queued(now),
+        task_waiting_since=Coalesce(F("task_waiting_since"), Value(now)),
     )
     _enqueue_task()
+
+
+def task_waiting() -> bool:
+    """Whether a delivery task was asked for and none has started since."""
+    return DeliveryTaskMarker.objects.filter(pk=1, task_waiting_since__isnull=False).exists()
+
+
+def on_worker_start(receiver: Callable[[], None]) -> None:
+    """Call ``receiver`` in every django-q2 worker process as it starts (a new cluster's,
+    and each worker the cluster starts in place of a dead one)."""
+    from django_q.signals import post_spawn
+
+    def started(sender: Any, proc_name: str, **kwargs: Any) -> None:
+        receiver()
+
+    post_spawn.connect(started, weak=False, dispatch_uid="webhooks_app.worker_start")
 
 
 def enqueue_drain() -> None:

@@ -12,10 +12,10 @@ from webhooks_app.health import Report, report
 
 class Command(BaseCommand):
     help = (
-        "Report whether webhook delivery keeps up: the oldest due delivery, the backlog "
-        "per endpoint, failing and disabled endpoints, the last recorded attempt. Exits 1 "
-        "when the oldest due delivery is older than --stall-after (for cron, monitors, "
-        "liveness probes)."
+        "Report whether webhook delivery keeps up: due deliveries that no worker holds, "
+        "delivery tasks that no worker starts, the backlog per endpoint, failing and "
+        "disabled endpoints, the last recorded attempt. Exits 1 when either has waited "
+        "longer than --stall-after (for cron, monitors, liveness probes)."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -39,28 +39,40 @@ class Command(BaseCommand):
 
     def _print(self, current: Report) -> None:
         write = self.stdout.write
-        age = current.oldest_due_age
+        age, unworked = current.oldest_due_age, current.oldest_unworked_age
         if age is None:
             write("Nothing is due.")
         else:
+            write(f"Oldest due delivery: {age:.0f} s old.")
+        if unworked is not None:
             verdict = (
                 self.style.ERROR(f"STALLED: older than {current.stall_after:g} s")
-                if current.stalled
+                if current.frozen_endpoints
                 else "within bounds"
             )
-            write(f"Oldest due delivery: {age:.0f} s old ({verdict}).")
+            write(f"Oldest due delivery that no worker holds: {unworked:.0f} s old ({verdict}).")
+        waiting = current.queue_waiting_since
+        if waiting is not None:
+            waited = (current.checked_at - waiting).total_seconds()
+            verdict = self.style.ERROR("STALLED") if current.queue_frozen else "within bounds"
+            write(f"A delivery task has waited {waited:.0f} s for a worker ({verdict}).")
         last = current.last_attempt_at
         write(f"Last recorded attempt: {last.isoformat(timespec='seconds') if last else 'none'}.")
         for row in current.backlog:
             paused = f", paused until {row.paused_until:%H:%M:%S}" if row.paused_until else ""
+            frozen = ", FROZEN: no worker holds it" if row.frozen else ""
             write(
-                f"  {row.name}: {row.due} due, {row.waiting_for_retry} waiting for a retry, "
-                f"{row.held} held ({row.status}, {row.consecutive_failures} failures{paused})"
+                f"  {row.name}: {row.due} due, {row.in_flight} in flight, "
+                f"{row.waiting_for_retry} waiting for a retry, {row.held} held "
+                f"({row.status}, {row.consecutive_failures} failures{paused}{frozen})"
             )
         write(f"Failing endpoints: {len(current.failing)}; disabled: {len(current.disabled)}.")
         if current.stalled:
-            write(
-                "Due deliveries are not being claimed: check that a qcluster runs for "
-                "this project's Q_CLUSTER; if one runs, restart it (see README, "
-                "'When workers stall')."
-            )
+            write(STALLED_HELP)
+
+
+STALLED_HELP = (
+    "Deliveries are due that no worker holds, or the queue takes no delivery task: check "
+    "that a qcluster runs for this project's Q_CLUSTER; if one runs, restart it (README.md, "
+    "'When workers stall')."
+)

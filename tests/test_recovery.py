@@ -1,0 +1,143 @@
+"""A dead worker, idle or busy, stops no delivery, and nobody has to act.
+
+Real qcluster processes on this test's database (committed rows: transactional_db),
+killed with SIGKILL as the out-of-memory killer does; receivers are real HTTP servers.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from django.db import transaction
+
+from tests.conftest import qcluster
+from webhooks_app.health import report
+from webhooks_app.models import Delivery, DeliveryLog
+from webhooks_app.testing import Receiver, Reply, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# System calls as /proc/<pid>/syscall numbers them: an idle django-q2 worker either reads
+# the shared task pipe (holding its reader lock) or waits for that lock.
+READ, FUTEX = {"x86_64": (0, 202), "aarch64": (63, 98)}.get(platform.machine(), (None, None))
+
+
+def syscall(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/syscall").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def lock_holder(pids: list[int]) -> int:
+    """The idle worker that holds the task pipe's lock, once every worker is idle."""
+
+    def found() -> int | None:
+        calls = {pid: syscall(pid) for pid in pids}
+        readers = [pid for pid, call in calls.items() if call == READ]
+        waiters = [pid for pid, call in calls.items() if call == FUTEX]
+        return readers[0] if len(readers) == 1 and len(waiters) == len(pids) - 1 else None
+
+    return wait_until(found, timeout=20, interval=0.1)
+
+
+def threads(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("Threads:")[1].split()[0])
+
+
+def pending() -> int:
+    return Delivery.objects.filter(status="pending").count()
+
+
+@pytest.mark.skipif(READ is None, reason="system call numbers known for x86_64 and aarch64")
+def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
+    webhook, receiver, make_item
+):
+    with qcluster(workers=2) as cluster:
+        pids = wait_until(lambda: len(cluster.worker_pids()) == 2 and cluster.worker_pids())
+        victim = lock_holder(pids)
+        os.kill(victim, signal.SIGKILL)
+        wait_until(lambda: len(cluster.worker_pids()) == 3)  # the sentinel replaced it
+
+        killed_at = time.monotonic()
+        for i in range(20):  # then nothing more: no save, no person, no schedule
+            make_item(title=f"after the kill {i}")
+        receiver.wait_for(20, timeout=120)
+        took = time.monotonic() - killed_at
+
+        # The cluster itself is stuck: its workers wait for the dead one's lock, and
+        # the delivery task a commit enqueued never starts. Its watchdogs delivered.
+        survivors = [pid for pid in cluster.live_workers() if pid != victim]
+        assert all(syscall(pid) == FUTEX for pid in survivors), "the queue did not stall"
+        wait_until(lambda: report(stall_after=1).queue_frozen, timeout=30)
+        assert not cluster.stop(timeout=5), "SIGTERM stopped a stalled cluster"
+
+    assert took < 120
+    wait_until(lambda: pending() == 0, timeout=10)
+    assert sorted(r.json()["data"]["title"] for r in receiver.requests) == sorted(
+        f"after the kill {i}" for i in range(20)
+    )
+    assert DeliveryLog.objects.count() == 20  # none sent twice
+
+    # A new cluster (the deployment restarts the stalled one) shows at once that the
+    # queue takes tasks again: health clears with nothing more saved.
+    with qcluster(workers=2, name="qcluster-restarted"):
+        wait_until(lambda: not report(stall_after=1).queue_frozen, timeout=30)
+
+
+def test_a_killed_busy_worker_frees_its_endpoint_within_seconds(
+    make_webhook, receiver, make_item
+):
+    receiver.default = Reply(delay=0.5)
+    hook = make_webhook(receiver.url)
+    receiver.secret = hook.secret
+    with transaction.atomic():  # one backlog of 60: several requests in flight at a time
+        for i in range(60):
+            make_item(title=f"t{i}")
+
+    with qcluster(workers=2) as cluster:
+        receiver.wait_for(8, timeout=60)
+        busy = [pid for pid in cluster.live_workers() if threads(pid) > 2]
+        assert busy, "no worker was sending"
+        for pid in busy:
+            os.kill(pid, signal.SIGKILL)
+        killed_at = time.monotonic()
+        # What may be sent again: what it had sent and not recorded (in flight, and
+        # answered since its last group was recorded).
+        unrecorded = receiver.count - DeliveryLog.objects.count()
+        time.sleep(1)  # what the dead worker had sent is answered by now
+        counted = receiver.count
+        wait_until(lambda: receiver.count > counted, timeout=30)
+        resumed = time.monotonic() - killed_at
+        wait_until(lambda: pending() == 0, timeout=120)
+
+    sent_twice = receiver.count - Delivery.objects.count()
+    assert resumed < 30, f"the endpoint received nothing for {resumed:.0f} s"
+    assert 0 <= sent_twice <= unrecorded
+    assert Delivery.objects.filter(status="succeeded").count() == 60  # none lost
+
+
+def test_no_more_than_endpoint_concurrency_requests_in_flight_across_two_clusters(
+    make_webhook, make_item
+):
+    with Receiver() as slow, Receiver() as fast:
+        slow.default = Reply(delay=0.3)
+        make_webhook(slow.url)
+        make_webhook(fast.url)
+        for i in range(40):  # forty commits: kicks, help requests and watchdogs everywhere
+            make_item(title=f"t{i}")
+
+        overrides = '{"ENDPOINT_CONCURRENCY": 3}'
+        with qcluster(workers=2, name="cluster-a", WEBHOOKS_OVERRIDES=overrides), qcluster(
+            workers=2, name="cluster-b", WEBHOOKS_OVERRIDES=overrides
+        ):
+            wait_until(lambda: pending() == 0, timeout=120)
+
+        assert slow.count == fast.count == 40
+        assert slow.max_in_flight == 3  # the limit, and reached
