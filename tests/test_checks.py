@@ -147,8 +147,17 @@ def manage_py_check(tmp_path, settings_code: str) -> subprocess.CompletedProcess
         ("WEBHOOKS = {**WEBHOOKS, 'PROJECT_MODEL': 'testapp.Projcet'}", "E001"),
         ("INSTALLED_APPS = [a for a in INSTALLED_APPS if a != 'django_q']", "E011"),
         ("Q_CLUSTER = {**Q_CLUSTER, 'timeout': 30}", "W002"),
+        ("del Q_CLUSTER", "E015"),
+        ("WEBHOOKS = {**WEBHOOKS, 'TIMEOUT': 30, 'TASK_TIME_LIMIT': 10}", "E014"),
     ],
-    ids=["project-model-missing", "project-model-misspelled", "no-django-q", "short-timeout"],
+    ids=[
+        "project-model-missing",
+        "project-model-misspelled",
+        "no-django-q",
+        "short-timeout",
+        "no-q-cluster",
+        "task-limit-near-timeout",
+    ],
 )
 def test_a_mistake_that_would_break_startup_is_reported_by_manage_py_check(
     tmp_path, settings_code, expected

@@ -6,16 +6,20 @@ killed with SIGKILL as the out-of-memory killer does; receivers are real HTTP se
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import shlex
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from django.db import transaction
 
-from tests.conftest import qcluster
+from tests.conftest import ROOT, other_process_env, qcluster
 from webhooks_app.health import report
 from webhooks_app.models import Delivery, DeliveryLog
 from webhooks_app.testing import Receiver, Reply, wait_until
@@ -57,7 +61,7 @@ def pending() -> int:
 
 @pytest.mark.skipif(READ is None, reason="system call numbers known for x86_64 and aarch64")
 def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
-    webhook, receiver, make_item
+    webhook, receiver, make_item, tmp_path
 ):
     with qcluster(workers=2) as cluster:
         pids = wait_until(lambda: len(cluster.worker_pids()) == 2 and cluster.worker_pids())
@@ -75,7 +79,12 @@ def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
         # the delivery task a commit enqueued never starts. Its watchdogs delivered.
         survivors = [pid for pid in cluster.live_workers() if pid != victim]
         assert all(syscall(pid) == FUTEX for pid in survivors), "the queue did not stall"
-        wait_until(lambda: report(stall_after=1).queue_frozen, timeout=30)
+        wait_until(lambda: report(stall_after=HEALTH_STALL_AFTER).queue_frozen, timeout=30)
+
+        # The deployment's health timer asks systemd to restart the cluster, whose
+        # SIGTERM is not enough (KillMode=mixed: SIGKILL after TimeoutStopSec).
+        assert run_health_unit(tmp_path) == ["restart webhooks-qcluster.service"]
+        assert "KillMode=mixed" in (DEPLOY / "webhooks-qcluster.service").read_text()
         assert not cluster.stop(timeout=5), "SIGTERM stopped a stalled cluster"
 
     assert took < 120
@@ -85,15 +94,41 @@ def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
     )
     assert DeliveryLog.objects.count() == 20  # none sent twice
 
-    # A new cluster (the deployment restarts the stalled one) shows at once that the
-    # queue takes tasks again: health clears with nothing more saved.
+    # The new cluster shows at once that the queue takes tasks again: the next health
+    # check passes, with nothing more saved, and restarts nothing.
     with qcluster(workers=2, name="qcluster-restarted"):
-        wait_until(lambda: not report(stall_after=1).queue_frozen, timeout=30)
+        wait_until(lambda: not report(stall_after=HEALTH_STALL_AFTER).queue_frozen, timeout=30)
+        assert run_health_unit(tmp_path) == []
 
 
-def test_a_killed_busy_worker_frees_its_endpoint_within_seconds(
-    make_webhook, receiver, make_item
-):
+HEALTH_STALL_AFTER = 5  # seconds, for the test; the default is 60
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy" / "systemd"
+
+
+def run_health_unit(tmp_path: Path) -> list[str]:
+    """Run webhooks-health.service's ExecStart as its timer would, with this test's
+    Python and tree and a ``systemctl`` that only notes what it is asked; the calls."""
+    exec_start = next(
+        line.split("=", 1)[1]
+        for line in (DEPLOY / "webhooks-health.service").read_text().splitlines()
+        if line.startswith("ExecStart=")
+    )
+    command = shlex.split(exec_start.replace("/srv/app/venv/bin/python", sys.executable))
+    calls, shims = tmp_path / "systemctl.calls", tmp_path / "bin"
+    calls.write_text("")
+    shims.mkdir(exist_ok=True)
+    systemctl = shims / "systemctl"
+    systemctl.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
+    systemctl.chmod(0o755)
+    env = other_process_env(
+        PATH=f"{shims}:{os.environ['PATH']}",
+        WEBHOOKS_OVERRIDES=json.dumps({"STALL_AFTER": HEALTH_STALL_AFTER}),
+    )
+    subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)
+    return calls.read_text().splitlines()
+
+
+def test_a_killed_busy_worker_frees_its_endpoint_within_seconds(make_webhook, receiver, make_item):
     receiver.default = Reply(delay=0.5)
     hook = make_webhook(receiver.url)
     receiver.secret = hook.secret
@@ -134,8 +169,9 @@ def test_no_more_than_endpoint_concurrency_requests_in_flight_across_two_cluster
             make_item(title=f"t{i}")
 
         overrides = '{"ENDPOINT_CONCURRENCY": 3}'
-        with qcluster(workers=2, name="cluster-a", WEBHOOKS_OVERRIDES=overrides), qcluster(
-            workers=2, name="cluster-b", WEBHOOKS_OVERRIDES=overrides
+        with (
+            qcluster(workers=2, name="cluster-a", WEBHOOKS_OVERRIDES=overrides),
+            qcluster(workers=2, name="cluster-b", WEBHOOKS_OVERRIDES=overrides),
         ):
             wait_until(lambda: pending() == 0, timeout=120)
 

@@ -17,6 +17,8 @@ E011      ``django_q`` is not installed: nothing would ever be delivered
 E012      ``MANAGE_PERMISSION`` / ``ACTIVATION_RULE`` / ``NOTIFY_RECIPIENTS`` cannot be
           imported or called
 E013      a setting that must be True or False
+E014      ``TASK_TIME_LIMIT`` not at least twice ``TIMEOUT``
+E015      ``Q_CLUSTER`` missing, or naming no broker this host can reach
 W001      an unknown key in ``WEBHOOKS``
 W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
 ========  ==================================================================
@@ -270,14 +272,35 @@ def _queue() -> list[checks.CheckMessage]:
                 id="webhooks_app.E011",
             )
         ]
-    from webhooks_app.queue import cluster_timeouts
+    from webhooks_app.queue import broker_problem, cluster_timeouts
 
+    problems: list[checks.CheckMessage] = []
+    problem = broker_problem()
+    if problem:
+        problems.append(
+            checks.Error(
+                problem,
+                hint="e.g. Q_CLUSTER = {'name': 'webhooks', 'orm': 'default', 'timeout': 120, "
+                "'retry': 180} for the database broker, or 'redis': {...} with the redis package.",
+                obj="settings.Q_CLUSTER",
+                id="webhooks_app.E015",
+            )
+        )
     limit, timeout = webhook_settings.TASK_TIME_LIMIT, webhook_settings.TIMEOUT
     if not (_is_number(limit) and _is_number(timeout)):
-        return []  # reported above
+        return problems  # reported above
+    if limit < 2 * timeout:
+        problems.append(
+            _error(
+                f"WEBHOOKS['TASK_TIME_LIMIT'] ({limit}s) must be at least twice "
+                f"WEBHOOKS['TIMEOUT'] ({timeout}s).",
+                "webhooks_app.E014",
+                hint="A delivery task stops claiming at its limit and waits up to TIMEOUT "
+                "for its last requests; a limit close to TIMEOUT spends its time waiting.",
+            )
+        )
     needed = limit + timeout
     task_timeout, retry = cluster_timeouts()
-    problems: list[checks.CheckMessage] = []
     if task_timeout is not None and task_timeout < needed:
         problems.append(
             checks.Warning(

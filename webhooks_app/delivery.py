@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -139,7 +139,6 @@ class Dispatcher:
         self._finished: list[Attempt] = []
         self._released: list[Claimed] = []
         self._threads: list[threading.Thread] = []
-        self._idle_threads = 0
         self._closed = False
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # senders wait for deliveries
@@ -171,6 +170,12 @@ class Dispatcher:
     @staticmethod
     def slow_endpoints() -> frozenset[int]:
         return frozenset(_slow_endpoints)
+
+    def start(self) -> None:
+        """Start the prompt share's threads; the slow share's start as they are needed."""
+        with self._lock:
+            for _ in range(self.concurrency):
+                self._start_thread()
 
     def add(self, claimed: Sequence[Claimed]) -> None:
         with self._lock:
@@ -246,9 +251,7 @@ class Dispatcher:
                 claimed = self._startable()
                 if claimed is not None:
                     return claimed
-                self._idle_threads += 1
                 self._work.wait()
-                self._idle_threads -= 1
             return None
 
     def _startable(self) -> Claimed | None:
@@ -277,7 +280,8 @@ class Dispatcher:
     def _wake(self) -> None:
         """Wake (or start) as many senders as can start something now, no more."""
         startable = self._count_startable()
-        missing = min(startable - self._idle_threads, self._max_threads() - len(self._threads))
+        free = len(self._threads) - len(self._flying)  # waiting, or about to look
+        missing = min(startable - free, self._max_threads() - len(self._threads))
         for _ in range(missing):
             self._start_thread()
         self._work.notify(startable)
@@ -356,6 +360,7 @@ class Courier:
         if self.task:
             promise = self.promise = timezone.now() + timedelta(seconds=self.linger)
             self._reconnecting(lambda: queue.task_started(promise))
+        self.dispatcher.start()
         try:
             while self._go_on():
                 pass
@@ -484,16 +489,17 @@ class Courier:
         drop = self.leased - keep
         if not (holding or drop):
             return
-        self._reconnecting(
-            lambda: claims.renew(
-                self.token, [c.id for c in holding], keep & self.leased, drop, self._now()
-            )
-        )
+        ids, kept = [c.id for c in holding], keep & self.leased
+        self._reconnecting(lambda: self._renew(ids, kept, drop))
         self.leased &= keep
 
     def _give_up_endpoints(self) -> None:
-        claims.renew(self.token, (), (), self.leased, self._now())
+        self._renew((), (), self.leased)
         self.leased.clear()
+
+    def _renew(self, ids: Collection[int], keep: Collection[int], drop: Collection[int]) -> None:
+        with transaction.atomic():  # one commit (SQLite writes one transaction at a time)
+            claims.renew(self.token, ids, keep, drop, self._now())
 
     def _collect(self, timeout: float) -> None:
         finished, released = self.dispatcher.collect(timeout)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
@@ -254,6 +255,26 @@ def cluster_timeouts() -> tuple[int | None, int | None]:
     from django_q.conf import Conf
 
     return Conf.TIMEOUT, Conf.RETRY
+
+
+# Q_CLUSTER keys naming a broker; with none, django-q2 uses Redis on localhost.
+_BROKER_KEYS = ("orm", "redis", "sqs", "mongo", "iron_mq", "disque", "broker_class")
+
+
+def broker_problem() -> str | None:
+    """What keeps django-q2 from reaching a broker, as settings say; None if nothing."""
+    cluster = getattr(settings, "Q_CLUSTER", None)
+    if not isinstance(cluster, dict):
+        return "Q_CLUSTER is not set: django-q2 would look for Redis on localhost."
+    if not any(key in cluster for key in _BROKER_KEYS):
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            return (
+                "Q_CLUSTER names no broker, so django-q2 uses Redis, but the redis "
+                "package is not installed."
+            )
+    return None
 
 
 def is_sync() -> bool:

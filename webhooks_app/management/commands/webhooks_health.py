@@ -27,9 +27,14 @@ class Command(BaseCommand):
             "(default: WEBHOOKS['STALL_AFTER']).",
         )
         parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        parser.add_argument(
+            "--quiet", action="store_true", help="Print nothing unless delivery is stalled."
+        )
 
     def handle(self, *args: Any, stall_after: float | None, **options: Any) -> None:
         current = report(stall_after=stall_after)
+        if options["quiet"] and not current.stalled:
+            return
         if options["json"]:
             self.stdout.write(json.dumps(current.as_json(), cls=DjangoJSONEncoder, indent=2))
         else:
