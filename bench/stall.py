@@ -15,9 +15,10 @@ cannot stop the cluster either, since its "STOP" messages sit in the same pipe.
 
 The script finds each idle worker's system call in ``/proc/<pid>/syscall`` and runs two
 rounds, each on a fresh cluster: kill a worker waiting for the lock (the cluster goes
-on), then kill the one holding it (the cluster stalls). Each round saves ``--events``
-tasks to a subscribed webhook and counts what arrives within ``--wait`` seconds, then
-runs ``manage.py webhooks_health`` and stops the cluster with SIGTERM.
+on), then kill the one holding it (the cluster stalls, and its workers' watchdogs go on
+delivering). Each round saves ``--events`` tasks to a subscribed webhook and says how
+long they took to arrive (at most ``--wait`` seconds), then runs ``manage.py
+webhooks_health`` and stops the cluster with SIGTERM.
 """
 
 from __future__ import annotations
@@ -109,10 +110,11 @@ def one_round(victim_kind: str, args, tmp: Path) -> dict:
             project, column = make_target(f"stall-{victim}", [receiver.url])
             for i in range(args.events):
                 Task.objects.create(project=project, column=column, title=f"t{i}")
-            deadline = time.monotonic() + args.wait
+            started = time.monotonic()
+            deadline = started + args.wait
             while receiver.count < args.events and time.monotonic() < deadline:
-                time.sleep(0.2)
-            delivered = receiver.count
+                time.sleep(0.1)
+            delivered, took = receiver.count, time.monotonic() - started
             # The other workers, and the one started in the dead one's place.
             everyone = [int(pid) for _name, pid in READY.findall(log.read_text())]
             after = {pid: syscall(pid) for pid in _alive(everyone) if pid != victim}
@@ -122,6 +124,7 @@ def one_round(victim_kind: str, args, tmp: Path) -> dict:
     return {
         "victim": victim_kind,
         "delivered": delivered,
+        "took": took,
         "survivors_in_futex": sum(1 for call in after.values() if call == FUTEX),
         "workers": len(after),
         "health": health,
@@ -149,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             r = one_round(kind, args, info["tmp"])
             print(
                 f"  SIGKILL an idle worker {kind:17s}: {r['delivered']}/{args.events} delivered"
-                f" within {args.wait:g} s; then {r['survivors_in_futex']} of the {r['workers']}"
+                f" in {r['took']:.1f} s (limit {args.wait:g} s); then"
+                f" {r['survivors_in_futex']} of the {r['workers']}"
                 f" workers (the new one included) wait for the lock;"
                 f" webhooks_health exit {r['health']};"
                 f" SIGTERM {'stopped' if r['stopped'] else 'did NOT stop'} the cluster"

@@ -143,3 +143,16 @@ def test_a_delivery_task_no_worker_starts_is_a_frozen_queue(db):
 
     task_started(timezone.now())  # the restarted cluster took one
     assert health()[0] == 0
+
+
+def test_a_frozen_queue_counts_from_when_the_unstarted_task_was_enqueued(db):
+    from webhooks_app.models import DeliveryTaskMarker
+    from webhooks_app.queue import QUEUED_COVERS_FOR, ask_for_help
+
+    enqueued = timezone.now() - timedelta(seconds=10)
+    # A commit enqueued a task 10 s ago; it never started (its coverage still runs).
+    DeliveryTaskMarker.objects.update(covered_until=enqueued + QUEUED_COVERS_FOR)
+    ask_for_help()  # a watchdog found its deliveries unworked
+
+    waited = (timezone.now() - report().queue_waiting_since).total_seconds()
+    assert 9.5 <= waited <= 12

@@ -158,14 +158,25 @@ def ask_for_help() -> None:
     since when one has been waiting: a queue that takes no tasks shows in the health
     report."""
     now = timezone.now()
+    since = _queued_since(now) or now
     asked = DeliveryTaskMarker.objects.filter(
         Q(help_requested_at__isnull=True) | Q(help_requested_at__lt=now - HELP_EVERY), pk=1
     ).update(
         help_requested_at=now,
-        task_waiting_since=Coalesce(F("task_waiting_since"), Value(now)),
+        task_waiting_since=Coalesce(F("task_waiting_since"), Value(since)),
     )
     if asked:
         _enqueue_task()
+
+
+def _queued_since(now: datetime) -> datetime | None:
+    """When the task that covers commits now was enqueued, if it is queued, not running:
+    a queued task covers for QUEUED_COVERS_FOR, a running one for LINGER at a time."""
+    until = DeliveryTaskMarker.objects.filter(pk=1).values_list("covered_until", flat=True)
+    covered_until = until.first()
+    if covered_until is None or covered_until - now <= timedelta(seconds=2 * LINGER):
+        return None
+    return min(now, covered_until - QUEUED_COVERS_FOR)
 
 
 def hand_over() -> None:
