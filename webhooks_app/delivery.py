@@ -98,10 +98,17 @@ def send(claimed: Claimed) -> Attempt:
 
 
 # A request still unanswered after this many seconds makes its endpoint slow, until one
-# of its requests is answered sooner.
+# of its requests is answered sooner; one answered sooner makes it prompt.
 SLOW_AFTER = 0.5
-# Endpoints this process found slow (shared by every run in it: a new task knows them).
+# What this process knows of endpoints (shared by every run in it: a new task knows it).
+# An endpoint in neither set is sent one request at a time until it shows which it is.
 _slow_endpoints: set[int] = set()
+_prompt_endpoints: set[int] = set()
+
+
+def _known(endpoint: int, *, slow: bool) -> None:
+    (_slow_endpoints if slow else _prompt_endpoints).add(endpoint)
+    (_prompt_endpoints if slow else _slow_endpoints).discard(endpoint)
 
 
 @dataclass(slots=True)
@@ -120,8 +127,10 @@ class Dispatcher:
     Requests to endpoints that answer promptly have ``concurrency`` slots of their own;
     slow endpoints (one request unanswered after SLOW_AFTER) share as many more, so no
     set of hanging endpoints can take the whole worker: threads are started as requests
-    need them, up to both shares. The coordinator calls :meth:`watch` on every turn to
-    move requests that turned slow to the slow share.
+    need them, up to both shares. A slow endpoint gets at most a quarter of the slow
+    share, and an endpoint not known yet one request at a time until its first answer
+    (or SLOW_AFTER) says which it is. The coordinator calls
+    :meth:`watch` on every turn to move requests that turned slow to the slow share.
 
     The sending threads never wait for the coordinator (which may be recording a group),
     and an answer that stops an endpoint (down, overloaded, gone) stops its queue before
@@ -132,6 +141,8 @@ class Dispatcher:
         self.per_endpoint = per_endpoint
         self.concurrency = concurrency
         self.slow_share = concurrency
+        # No slow endpoint takes the slow share whole either.
+        self.per_slow_endpoint = max(1, min(per_endpoint, concurrency // 4))
         self._queued: dict[int, deque[Claimed]] = {}
         self._sending: Counter[int] = Counter()
         self._flying: dict[int, Flight] = {}  # by delivery id
@@ -198,7 +209,7 @@ class Dispatcher:
                 if not flight.slow and flight.started < turned:
                     flight.slow = True
                     self._slow_flying += 1
-                    _slow_endpoints.add(flight.claimed.webhook_id)
+                    _known(flight.claimed.webhook_id, slow=True)
             self._wake()
 
     def collect(self, timeout: float) -> tuple[list[Attempt], list[Claimed]]:
@@ -234,10 +245,7 @@ class Dispatcher:
         endpoint = claimed.webhook_id
         self._sending[endpoint] -= 1
         self._slow_flying -= flight.slow
-        if time.monotonic() - flight.started < SLOW_AFTER:
-            _slow_endpoints.discard(endpoint)
-        else:
-            _slow_endpoints.add(endpoint)
+        _known(endpoint, slow=time.monotonic() - flight.started >= SLOW_AFTER)
         self._finished.append(attempt)
         response = attempt.response
         if stops_endpoint(response.status, response.transport_failure):
@@ -271,11 +279,19 @@ class Dispatcher:
         return None
 
     def _may_start(self, endpoint: int) -> bool:
-        if self._sending[endpoint] >= self.per_endpoint:
+        if self._sending[endpoint] >= self._limit(endpoint):
             return False
         if endpoint in _slow_endpoints:
             return self._slow_flying < self.slow_share
         return len(self._flying) - self._slow_flying < self.concurrency
+
+    def _limit(self, endpoint: int) -> int:
+        """Requests one endpoint may have in flight from this worker."""
+        if endpoint in _slow_endpoints:
+            return self.per_slow_endpoint
+        if endpoint in _prompt_endpoints:
+            return self.per_endpoint
+        return 1  # not known yet: one at a time
 
     def _wake(self) -> None:
         """Wake (or start) as many senders as can start something now, no more."""
@@ -291,7 +307,7 @@ class Dispatcher:
         slow = self.slow_share - self._slow_flying
         count = 0
         for endpoint, waiting in self._queued.items():
-            room = min(len(waiting), max(0, self.per_endpoint - self._sending[endpoint]))
+            room = min(len(waiting), max(0, self._limit(endpoint) - self._sending[endpoint]))
             if endpoint in _slow_endpoints:
                 take = min(room, max(0, slow))
                 slow -= take
@@ -347,6 +363,7 @@ class Courier:
         self.token = uuid.uuid4()  # this run's claims and endpoint leases
         self.leased: set[int] = set()
         self.renewed = time.monotonic()
+        self.past_deadline = False
         self.finished: list[Attempt] = []
         self.releasing: list[Claimed] = []
         self.oldest_finished = 0.0
@@ -413,6 +430,7 @@ class Courier:
             self._hand_over()
             self.dispatcher.stop()
             self._collect(timeout=0)
+            self._give_up_idle_endpoints_soon()
         held = self.dispatcher.held
         idle = not held
         flush = bool(self.finished) and (
@@ -542,6 +560,14 @@ class Courier:
             self.handed_over = True
             self.promise = None
             self._reconnecting(queue.hand_over)
+
+    def _give_up_idle_endpoints_soon(self) -> None:
+        """Past the time limit, the next turn (once what waited is released) gives up
+        every endpoint with nothing in flight: its successor must not wait for this
+        run's last, perhaps hanging, requests to send to the others."""
+        if not self.past_deadline:
+            self.past_deadline = True
+            self.renewed = float("-inf")
 
     def _keep_covering(self) -> None:
         """Promise to claim again for the next LINGER seconds, renewed halfway (until
