@@ -12,11 +12,14 @@ commits.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -113,14 +116,19 @@ def record(
 ) -> Recorded:
     """Record ``attempts`` (see the module docstring); announce them after commit.
     Retries are scheduled from ``now`` (the clock the worker claims by)."""
-    ours = _still_held(attempts)
+    if not attempts:
+        return Recorded()
     now = now or timezone.now()
-    judged = [Judged(a, _judge(a, policy, now)) for a in attempts if a.claimed.id in ours]
-    recorded = Recorded(judged=judged)
-    if judged:
-        _insert_logs(judged)
-        _update_deliveries(judged, now)
-        recorded.disabled, recorded.stopped = _update_endpoints(judged, policy, now)
+    # Judged before knowing which are still held: judging reads nothing, and the write
+    # that finds out is then one statement on PostgreSQL.
+    judged = [Judged(a, _judge(a, policy, now)) for a in attempts]
+    if connection.vendor == "postgresql":
+        held = _write_postgresql(judged, now)
+    else:
+        held = _write_each(judged, now)
+    recorded = Recorded(judged=[item for item in judged if item.attempt.claimed.id in held])
+    if recorded.judged:
+        recorded.disabled, recorded.stopped = _update_endpoints(recorded.judged, policy, now)
         transaction.on_commit(recorded.announce)
     return recorded
 
@@ -135,18 +143,6 @@ def _judge(attempt: Attempt, policy: RetryPolicy, now: datetime) -> Verdict:
         test=claimed.trigger == Trigger.TEST,
         now=now,
     )
-
-
-def _still_held(attempts: Sequence[Attempt]) -> set[int]:
-    """The deliveries still claimed by the tokens that sent them; locked until commit,
-    so they cannot be deleted or taken over before their outcome is written."""
-    if not attempts:
-        return set()
-    held = Delivery.objects.filter(pk__in=sorted(a.claimed.id for a in attempts))
-    if connection.features.has_select_for_update:
-        held = held.select_for_update()
-    tokens = {a.claimed.id: a.claimed.token for a in attempts}
-    return {pk for pk, token in held.values_list("pk", "claim_token") if token == tokens[pk]}
 
 
 _LOG_FIELDS = (
@@ -198,20 +194,7 @@ def _log_row(item: Judged) -> tuple[Any, ...]:
     )
 
 
-def _insert_logs(judged: Sequence[Judged]) -> None:
-    meta = DeliveryLog._meta
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(meta.get_field(name).column) for name in _LOG_FIELDS)
-    row = "(" + ", ".join(["%s"] * len(_LOG_FIELDS)) + ")"
-    prepare = preparer(DeliveryLog, _LOG_FIELDS)
-    params = [value for item in judged for value in prepare(_log_row(item))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(judged))}",
-            params,
-        )
-
-
+# The delivery's new state: these columns, then its id.
 _DELIVERY_FIELDS = (
     "status",
     "trigger",
@@ -221,8 +204,155 @@ _DELIVERY_FIELDS = (
     "last_attempt_at",
     "last_status_code",
     "updated_at",
-    "id",
 )
+
+
+def _delivery_row(item: Judged, now: datetime) -> tuple[Any, ...]:
+    """A delivery's new state after ``item``, in ``_DELIVERY_FIELDS`` order."""
+    claimed, verdict = item.attempt.claimed, item.verdict
+    trigger = Trigger.RETRY if verdict.retry_at else claimed.trigger
+    status = item.attempt.response.status
+    return (item.status, trigger, item.attempt.number, verdict.retry_at, None, now, status, now)
+
+
+# -- PostgreSQL: one statement, its text fixed ------------------------------------------
+
+
+@cache
+def _postgresql_statement() -> str:
+    """Lock the deliveries still held by the tokens that sent them (in id order, as
+    every writer of these rows does), write their new state and their attempts' logs,
+    and return their ids.
+
+    The values come as one array per column: the text never changes with the group's
+    size, so nothing is rebuilt or quoted per row, and the parameters are bound by the
+    server."""
+    qn = connection.ops.quote_name
+    delivery, log = Delivery._meta, DeliveryLog._meta
+    log_columns = [log.get_field(name) for name in _LOG_FIELDS]
+    state_columns = [delivery.get_field(name) for name in _DELIVERY_FIELDS]
+    inputs = [("id", delivery.pk), ("token", delivery.get_field("claim_token"))]
+    inputs += [(f"log_{f.column}", f) for f in log_columns]
+    inputs += [(f"new_{f.column}", f) for f in state_columns]
+    arrays = ", ".join(f"%s::{_array_type(field)}" for _, field in inputs)
+    names = ", ".join(name for name, _ in inputs)
+    assignments = ", ".join(f"{qn(f.column)} = a.new_{f.column}" for f in state_columns)
+    return (
+        f"WITH a ({names}) AS (SELECT * FROM unnest({arrays})), "
+        f"held AS (SELECT d.{qn(delivery.pk.column)} AS id FROM {qn(delivery.db_table)} d "
+        f"JOIN a ON a.id = d.{qn(delivery.pk.column)} "
+        f"AND d.{qn('claim_token')} = a.token ORDER BY 1 FOR UPDATE OF d), "
+        f"updated AS (UPDATE {qn(delivery.db_table)} d SET {assignments} FROM a "
+        f"WHERE d.{qn(delivery.pk.column)} = a.id AND a.id IN (SELECT id FROM held)), "
+        f"logged AS (INSERT INTO {qn(log.db_table)} "
+        f"({', '.join(qn(f.column) for f in log_columns)}) "
+        f"SELECT {', '.join(f'a.log_{f.column}' for f in log_columns)} FROM a "
+        "WHERE a.id IN (SELECT id FROM held)) "
+        "SELECT id FROM held"
+    )
+
+
+def _array_type(field: Any) -> str:
+    """The column's type as an array, for casting a parameter."""
+    return f"{field.db_type(connection)}[]"
+
+
+def _write_postgresql(judged: Sequence[Judged], now: datetime) -> set[int]:
+    rows = [
+        (
+            item.attempt.claimed.id,
+            item.attempt.claimed.token,
+            *_log_row(item),
+            *_delivery_row(item, now),
+        )
+        for item in judged
+    ]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    for index in _json_inputs():
+        columns[index] = [json.dumps(value) for value in columns[index]]
+    with _server_bound_cursor() as cursor:
+        cursor.execute(_postgresql_statement(), columns)
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+@contextmanager
+def _server_bound_cursor() -> Iterator[Any]:
+    """A cursor on the transaction's connection whose parameters the server binds.
+
+    Django's psycopg 3 cursors bind on the client, quoting every value into the text,
+    which costs more than the statement; a plain psycopg cursor on the same connection
+    (so in the same transaction) does not. Errors are still Django's, so a lost
+    connection is seen as one. (psycopg2 has no server binding: Django's cursor.)"""
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    import psycopg
+
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        yield cursor
+
+
+@cache
+def _json_inputs() -> tuple[int, ...]:
+    """Which of ``_write_postgresql``'s inputs are JSON, sent as text."""
+    fields = [DeliveryLog._meta.get_field(name) for name in _LOG_FIELDS]
+    return tuple(2 + i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField")
+
+
+# -- Other databases: a read, then one statement run for every row ----------------------
+
+
+def _write_each(judged: Sequence[Judged], now: datetime) -> set[int]:
+    held = _still_held(judged)
+    ours = [item for item in judged if item.attempt.claimed.id in held]
+    if ours:
+        _insert_logs(ours)
+        _update_deliveries(ours, now)
+    return held
+
+
+def _still_held(judged: Sequence[Judged]) -> set[int]:
+    """The deliveries still claimed by the tokens that sent them; locked until commit
+    where the database can, so they cannot be deleted or taken over before their
+    outcome is written (SQLite's write lock, taken by the transaction, does that)."""
+    tokens = {item.attempt.claimed.id: item.attempt.claimed.token for item in judged}
+    ids = sorted(tokens)
+    qn = connection.ops.quote_name
+    meta = Delivery._meta
+    sql = (
+        f"SELECT {qn(meta.pk.column)}, {qn('claim_token')} FROM {qn(meta.db_table)} "
+        f"WHERE {qn(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        found = cursor.fetchall()
+    token_field = meta.get_field("claim_token")
+    return {
+        pk
+        for pk, token in found
+        if token is not None and token_field.to_python(token) == tokens[pk]
+    }
+
+
+def _insert_logs(judged: Sequence[Judged]) -> None:
+    """One single-row INSERT run for every row: its text is the same every time, so the
+    driver's statement cache keeps it prepared."""
+    meta = DeliveryLog._meta
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(meta.get_field(name).column) for name in _LOG_FIELDS)
+    marks = ", ".join(["%s"] * len(_LOG_FIELDS))
+    prepare = preparer(DeliveryLog, _LOG_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})",
+            [prepare(_log_row(item)) for item in judged],
+        )
 
 
 def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
@@ -230,28 +360,10 @@ def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
     per row, which costs more than the requests themselves."""
     meta = Delivery._meta
     qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(meta.get_field(n).column)} = %s" for n in _DELIVERY_FIELDS[:-1])
+    assignments = ", ".join(f"{qn(meta.get_field(n).column)} = %s" for n in _DELIVERY_FIELDS)
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
-    prepare = preparer(Delivery, _DELIVERY_FIELDS)
-    rows = []
-    for item in judged:
-        claimed, verdict = item.attempt.claimed, item.verdict
-        trigger = Trigger.RETRY if verdict.retry_at else claimed.trigger
-        rows.append(
-            prepare(
-                (
-                    item.status,
-                    trigger,
-                    item.attempt.number,
-                    verdict.retry_at,
-                    None,
-                    now,
-                    item.attempt.response.status,
-                    now,
-                    claimed.id,
-                )
-            )
-        )
+    prepare = preparer(Delivery, (*_DELIVERY_FIELDS, "id"))
+    rows = [prepare((*_delivery_row(item, now), item.attempt.claimed.id)) for item in judged]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
