@@ -29,7 +29,7 @@ from webhooks_app.claims import Claimed
 from webhooks_app.models import Delivery, DeliveryLog, Trigger, Webhook, WebhookStatus
 from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict
 from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
-from webhooks_app.sql import preparer
+from webhooks_app.sql import prepare_value, preparer
 from webhooks_app.transport import Response
 
 logger = logging.getLogger(__name__)
@@ -377,10 +377,7 @@ def _endpoint_change(
     # Atomic in SQL, never read-modify-write: several workers may be recording results
     # for the same endpoint at once.
     if tally.counted and tally.had_success:
-        # Filtered, so a healthy endpoint's row is not rewritten (and locked) by every group.
-        webhook.exclude(consecutive_failures=tally.trailing, paused_until=None).update(
-            consecutive_failures=tally.trailing, paused_until=tally.pause_until
-        )
+        _reset_failures(webhook_id, tally)
     elif tally.counted and tally.trailing:
         webhook.update(
             consecutive_failures=F("consecutive_failures") + tally.trailing,
@@ -398,3 +395,27 @@ def _endpoint_change(
     if hit.update(status=status, disabled_at=now, disabled_detail=detail):
         return (webhook_id, str(status), detail)
     return None
+
+
+def _reset_failures(webhook_id: int, tally: EndpointTally) -> None:
+    """After a success: the failures since it, and the pause they call for. Filtered, so
+    a healthy endpoint's row is not rewritten (and locked) by every group; a fixed
+    statement, as every group of a healthy endpoint runs it."""
+    meta = Webhook._meta
+    qn = connection.ops.quote_name
+    failures, paused = qn("consecutive_failures"), qn("paused_until")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} SET {failures} = %s, {paused} = %s "
+            f"WHERE {qn(meta.pk.column)} = %s AND NOT ({failures} = %s AND {paused} IS NULL)",
+            [
+                tally.trailing,
+                _prepare_pause(tally.pause_until),
+                webhook_id,
+                tally.trailing,
+            ],
+        )
+
+
+def _prepare_pause(value: datetime | None) -> Any:
+    return None if value is None else prepare_value(Webhook, "paused_until", value)
