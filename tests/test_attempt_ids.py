@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import random
 import uuid
 
 from webhooks_app.delivery import attempt_id
@@ -29,3 +30,10 @@ def test_a_forked_worker_makes_ids_of_its_own():
     child.join(timeout=30)
     ours = [attempt_id() for _ in range(3)]
     assert not set(theirs) & set(ours)
+
+
+def test_seeding_the_random_module_does_not_repeat_ids():
+    random.seed(1)
+    first = attempt_id()
+    random.seed(1)
+    assert attempt_id() != first

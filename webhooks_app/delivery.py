@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import random
 import threading
 import time
@@ -83,6 +84,11 @@ def build_headers(claimed: Claimed, attempt_uuid: uuid.UUID, body: bytes) -> dic
 # An attempt id's version and variant bits (RFC 9562: version 4, variant 10).
 _V4_CLEAR = ~((0xF << 76) | (0x3 << 62))
 _V4_SET = (0x4 << 76) | (0x2 << 62)
+# Its own generator, seeded from the kernel: the ``random`` module's is the host's, and
+# anything may seed that (Hypothesis does, for every example it runs) and repeat ids.
+# Seeded again in a forked child (qcluster workers fork), or they would share ids.
+_ids = random.Random()
+os.register_at_fork(after_in_child=_ids.seed)
 
 
 def attempt_id() -> uuid.UUID:
@@ -90,9 +96,8 @@ def attempt_id() -> uuid.UUID:
 
     ``uuid4()`` asks the kernel for each one, a system call that gives up the GIL to
     the other sending threads and must then win it back. An attempt id is no secret,
-    only unique: the ``random`` module's generator, seeded from the kernel and seeded
-    again in every forked worker, makes 122 random bits without a system call."""
-    return uuid.UUID(int=(random.getrandbits(128) & _V4_CLEAR) | _V4_SET)
+    only unique: 122 bits from a generator seeded from the kernel need no system call."""
+    return uuid.UUID(int=(_ids.getrandbits(128) & _V4_CLEAR) | _V4_SET)
 
 
 def send(claimed: Claimed) -> Attempt:
