@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import signal
 import statistics
 import subprocess
@@ -45,6 +46,7 @@ DESCRIPTION = (
     "creation, and a clear error when the provider rejects the login."
 )
 TARGETS = {"end_to_end": 1.0, "sustained": 0.6, "drain": 0.6}
+TWO_WRITERS_TARGETS = {"postgres": 0.6, "sqlite": 0.35}
 
 
 class BenchError(Exception):
@@ -62,6 +64,7 @@ class Results:
     interleaved_rps: float = 0.0
     interleaved_saves_rps: float = 0.0
     sustained: dict[str, list[float]] = field(default_factory=dict)
+    two_writers: dict[str, list[float]] = field(default_factory=dict)
     drain_rps: float = 0.0
     failures: list[str] = field(default_factory=list)
 
@@ -327,6 +330,161 @@ def phase_sustained(args, url: str, cluster: Cluster, res: Results) -> None:
     check_all_succeeded("sustained", webhook, expected, res)
 
 
+def writer_process(commands, results) -> None:
+    """A host process saving board columns back to back (autocommit) when told, the model
+    registered with a five-field payload (the engine's cost, not the example's
+    serializer: a task's payload costs the host more than delivering it does). Each
+    command is (project id, seconds); the answer is (saved, elapsed). None ends it."""
+    import django
+
+    django.setup()
+    from save_path import Registration
+
+    from example_project.agile.models import BoardColumn, Project
+
+    Registration().on()
+    results.put(("ready", _backend_pid()))
+    while (command := commands.get()) is not None:
+        project_id, seconds = command
+        project = Project.objects.get(pk=project_id)
+        count, start = 0, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            BoardColumn.objects.create(project=project, title=f"c{count}", color="#fff")
+            count += 1
+        results.put((count, time.perf_counter() - start))
+
+
+def burner_process(share: float, seconds: float) -> None:
+    """Use ``share`` of one core for ``seconds``: spin, then sleep, every 10 ms."""
+    end = time.perf_counter() + seconds
+    while (now := time.perf_counter()) < end:
+        spin_until = now + 0.01 * share
+        while time.perf_counter() < spin_until:
+            pass
+        time.sleep(max(0.0, 0.01 * (1 - share)))
+
+
+def _backend_pid() -> int | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return int(cursor.fetchone()[0])
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(root: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack.extend(parents.get(pid, ()))
+    return found
+
+
+def _delivery_pids(cluster: Cluster, receiver_pid: int, writer_backends: set[int]) -> list[int]:
+    """What delivers: the qcluster's processes, its database backends, the receiver."""
+    from django.db import connection
+
+    assert cluster.proc is not None
+    pids = [*_descendants(cluster.proc.pid), receiver_pid]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()"
+            )
+            pids += [pid for (pid,) in cursor.fetchall() if pid not in writer_backends]
+    return pids
+
+
+def phase_two_writers(args, url: str, cluster: Cluster, receiver_pid: int, res: Results) -> None:
+    """Two writer processes saving board columns at once for --sustain seconds per block:
+    with a subscribed webhook (the cluster delivers what they create); without (nobody
+    subscribed); and two floors: emitting to a webhook whose deliveries are held (the
+    host's own cost of emitting, nothing sent), and without webhooks beside burners
+    using as much CPU as delivering used (cluster, its database backends, receiver)."""
+    from webhooks_app.models import Subscription, WebhookStatus
+
+    ctx = multiprocessing.get_context("spawn")
+    commands = [ctx.Queue() for _ in range(2)]
+    results = ctx.Queue()
+    from django.db import connections
+
+    connections.close_all()
+    writers = [
+        ctx.Process(target=writer_process, args=(queue, results), daemon=True) for queue in commands
+    ]
+    for writer in writers:
+        writer.start()
+    backends = {results.get(timeout=60)[1] for _ in writers}
+    quiet = make_target("writers-quiet", None)
+    hooked = make_target("writers-hooked", url)
+    Subscription.objects.create(webhook=hooked[2], event_type="columns.*")
+    # Subscribed but disabled after failures: its deliveries are written (the host pays
+    # the same emitting save) and held, never sent.
+    held = make_target("writers-held", url)
+    Subscription.objects.create(webhook=held[2], event_type="columns.*")
+    type(held[2]).objects.filter(pk=held[2].pk).update(status=WebhookStatus.AUTO_DISABLED)
+
+    def block(target, burn: float = 0.0) -> float:
+        burners = []
+        while burn > 1e-3:
+            burners.append(ctx.Process(target=burner_process, args=(min(burn, 1.0), args.sustain)))
+            burn -= 1.0
+        for burner in burners:
+            burner.start()
+        for queue in commands:
+            queue.put((target[0].pk, args.sustain))
+        answers = [results.get(timeout=args.sustain + 60) for _ in commands]
+        for burner in burners:
+            burner.join()
+        return sum(count / elapsed for count, elapsed in answers)
+
+    try:
+        for _round in range(2):
+            res.two_writers.setdefault("without", []).append(block(quiet))
+            res.two_writers.setdefault("emitting, held", []).append(block(held))
+            pids = _delivery_pids(cluster, receiver_pid, backends)
+            before, start = sum(map(_cpu_seconds, pids)), time.perf_counter()
+            rate = block(hooked)
+            res.two_writers.setdefault("with", []).append(rate)
+            pids = _delivery_pids(cluster, receiver_pid, backends)
+            used = (sum(map(_cpu_seconds, pids)) - before) / (time.perf_counter() - start)
+            res.two_writers.setdefault("delivery cores", []).append(used)
+            res.two_writers.setdefault("beside burners", []).append(block(quiet, burn=used))
+    finally:
+        for queue in commands:
+            queue.put(None)
+        for writer in writers:
+            writer.join(timeout=30)
+    webhook = hooked[2]
+    from webhooks_app.models import Delivery
+
+    expected = Delivery.objects.filter(webhook=webhook).count()
+    wait_delivered(webhook, expected, args.timeout, cluster.check_alive)
+    check_all_succeeded("two writers", webhook, expected, res)
+
+
 def phase_drain(args, url: str, res: Results) -> None:
     """drain() of a backlog in this process, no queue (the cluster is stopped)."""
     from django.db import transaction
@@ -360,45 +518,77 @@ def report(res: Results, info: dict) -> None:
         f"=== {info['db']} + {info['broker']} broker, {res.workers} workers, {res.events} "
         f"events, {res.payload_bytes}-byte payload"
     )
-    print(
-        f"baseline requests.Session loop: {req:6.0f}/s (median of "
-        f"{', '.join(f'{r:.0f}' for r in res.requests_rps)})"
-    )
-    print(
-        f"baseline bare urllib3 loop:     {raw:6.0f}/s (median of "
-        f"{', '.join(f'{r:.0f}' for r in res.urllib3_rps)})"
-    )
-    e2e = ratio(res.from_commit_rps, req)
-    print(
-        f"end to end, from commit:        {res.from_commit_rps:6.0f}/s  ratio {e2e:.2f} "
-        f"to requests.Session ({verdict(e2e, TARGETS['end_to_end'])})"
-    )
-    interleaved = ratio(res.interleaved_rps, req)
-    print(
-        f"  interleaved with {res.events} commits: {res.interleaved_rps:6.0f}/s  ratio "
-        f"{interleaved:.2f} (those saves alone ran at {res.interleaved_saves_rps:.0f}/s)"
-    )
-    for what in ("columns", "tasks"):
-        with_ = statistics.median(res.sustained[f"{what} with"])
-        without = statistics.median(res.sustained[f"{what} without"])
-        sustained = ratio(with_, without)
-        label = {
-            "columns": "engine alone, five-field payload",
-            "tasks": "tasks with the example's payload",
-        }[what]
-        share_with = statistics.median(res.sustained[f"{what} with cpu share"])
-        share_without = statistics.median(res.sustained[f"{what} without cpu share"])
+    if res.requests_rps:
         print(
-            f"sustained saves while delivering, {label}: {with_:.0f}/s with webhooks, "
-            f"{without:.0f}/s without: ratio {sustained:.2f} "
-            f"({verdict(sustained, TARGETS['sustained'])}); the saving process had "
-            f"{share_with:.0%} of a core with, {share_without:.0%} without"
+            f"baseline requests.Session loop: {req:6.0f}/s (median of "
+            f"{', '.join(f'{r:.0f}' for r in res.requests_rps)})"
         )
+        print(
+            f"baseline bare urllib3 loop:     {raw:6.0f}/s (median of "
+            f"{', '.join(f'{r:.0f}' for r in res.urllib3_rps)})"
+        )
+        e2e = ratio(res.from_commit_rps, req)
+        print(
+            f"end to end, from commit:        {res.from_commit_rps:6.0f}/s  ratio {e2e:.2f} "
+            f"to requests.Session ({verdict(e2e, TARGETS['end_to_end'])})"
+        )
+        interleaved = ratio(res.interleaved_rps, req)
+        print(
+            f"  interleaved with {res.events} commits: {res.interleaved_rps:6.0f}/s  ratio "
+            f"{interleaved:.2f} (those saves alone ran at {res.interleaved_saves_rps:.0f}/s)"
+        )
+        for what in ("columns", "tasks"):
+            with_ = statistics.median(res.sustained[f"{what} with"])
+            without = statistics.median(res.sustained[f"{what} without"])
+            sustained = ratio(with_, without)
+            label = {
+                "columns": "engine alone, five-field payload",
+                "tasks": "tasks with the example's payload",
+            }[what]
+            share_with = statistics.median(res.sustained[f"{what} with cpu share"])
+            share_without = statistics.median(res.sustained[f"{what} without cpu share"])
+            print(
+                f"sustained saves while delivering, {label}: {with_:.0f}/s with webhooks, "
+                f"{without:.0f}/s without: ratio {sustained:.2f} "
+                f"({verdict(sustained, TARGETS['sustained'])}); the saving process had "
+                f"{share_with:.0%} of a core with, {share_without:.0%} without"
+            )
+    if res.two_writers:
+        without = statistics.median(res.two_writers["without"])
+        with_ = statistics.median(res.two_writers["with"])
+        burned = statistics.median(res.two_writers["beside burners"])
+        emitting = statistics.median(res.two_writers["emitting, held"])
+        cores = res.two_writers["delivery cores"]
+        both = ratio(with_, without)
+        print(
+            f"two writers while delivering their stream: {with_:.0f}/s with webhooks, "
+            f"{without:.0f}/s without: ratio {both:.2f} "
+            f"({verdict(both, TWO_WRITERS_TARGETS[info['db']])})"
+            f"; floors: emitting, nothing delivered {ratio(emitting, without):.2f}; beside "
+            f"burners using the {min(cores):.2f}-{max(cores):.2f} cores delivery used "
+            f"{ratio(burned, without):.2f}; with against emitting alone "
+            f"{ratio(with_, emitting):.2f}"
+        )
+    if not res.drain_rps:
+        return
     drained = ratio(res.drain_rps, raw)
     print(
         f"drain() in one process:         {res.drain_rps:6.0f}/s  ratio {drained:.2f} to "
         f"urllib3 ({verdict(drained, TARGETS['drain'])})"
     )
+
+
+def run_phases(args, url: str, body: str, cluster: Cluster, receiver_pid: int, res) -> None:
+    phase_baselines(args, url, body, res)
+    cluster.start(args.timeout)
+    phase_from_commit(args, url, cluster, res)
+    phase_baselines(args, url, body, res)
+    phase_interleaved(args, url, cluster, res)
+    phase_sustained(args, url, cluster, res)
+    phase_two_writers(args, url, cluster, receiver_pid, res)
+    phase_baselines(args, url, body, res)
+    cluster.stop()
+    phase_drain(args, url, res)
 
 
 def run(args) -> int:
@@ -416,15 +606,12 @@ def run(args) -> int:
             )
             body = sample_body(url)
             res.payload_bytes = len(body.encode("utf-8"))
-            phase_baselines(args, url, body, res)
-            cluster.start(args.timeout)
-            phase_from_commit(args, url, cluster, res)
-            phase_baselines(args, url, body, res)
-            phase_interleaved(args, url, cluster, res)
-            phase_sustained(args, url, cluster, res)
-            phase_baselines(args, url, body, res)
-            cluster.stop()
-            phase_drain(args, url, res)
+            if args.only == "two-writers":
+                cluster.start(args.timeout)
+                phase_two_writers(args, url, cluster, receiver.pid, res)
+                cluster.stop()
+            else:
+                run_phases(args, url, body, cluster, receiver.pid, res)
         finally:
             cluster.stop()
             receiver.terminate()
@@ -446,6 +633,9 @@ def main(argv=None) -> int:
     parser.add_argument("--sustain", type=float, default=10, help="seconds per sustained block")
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     parser.add_argument("--timeout", type=float, default=120, help="seconds allowed per wait")
+    parser.add_argument(
+        "--only", choices=["two-writers"], help="run only this phase (with its qcluster)"
+    )
     args = parser.parse_args(argv)
     try:
         return run(args)

@@ -12,11 +12,13 @@ commits.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,7 +29,7 @@ from webhooks_app.claims import Claimed
 from webhooks_app.models import Delivery, DeliveryLog, Trigger, Webhook, WebhookStatus
 from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict
 from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
-from webhooks_app.sql import preparer
+from webhooks_app.sql import prepare_value, preparer
 from webhooks_app.transport import Response
 
 logger = logging.getLogger(__name__)
@@ -113,14 +115,19 @@ def record(
 ) -> Recorded:
     """Record ``attempts`` (see the module docstring); announce them after commit.
     Retries are scheduled from ``now`` (the clock the worker claims by)."""
-    ours = _still_held(attempts)
+    if not attempts:
+        return Recorded()
     now = now or timezone.now()
-    judged = [Judged(a, _judge(a, policy, now)) for a in attempts if a.claimed.id in ours]
-    recorded = Recorded(judged=judged)
-    if judged:
-        _insert_logs(judged)
-        _update_deliveries(judged, now)
-        recorded.disabled, recorded.stopped = _update_endpoints(judged, policy, now)
+    # Judged before knowing which are still held: judging reads nothing, and the write
+    # that finds out is then one statement on PostgreSQL.
+    judged = [Judged(a, _judge(a, policy, now)) for a in attempts]
+    if connection.vendor == "postgresql":
+        held = _write_postgresql(judged, now)
+    else:
+        held = _write_each(judged, now)
+    recorded = Recorded(judged=[item for item in judged if item.attempt.claimed.id in held])
+    if recorded.judged:
+        recorded.disabled, recorded.stopped = _update_endpoints(recorded.judged, policy, now)
         transaction.on_commit(recorded.announce)
     return recorded
 
@@ -135,18 +142,6 @@ def _judge(attempt: Attempt, policy: RetryPolicy, now: datetime) -> Verdict:
         test=claimed.trigger == Trigger.TEST,
         now=now,
     )
-
-
-def _still_held(attempts: Sequence[Attempt]) -> set[int]:
-    """The deliveries still claimed by the tokens that sent them; locked until commit,
-    so they cannot be deleted or taken over before their outcome is written."""
-    if not attempts:
-        return set()
-    held = Delivery.objects.filter(pk__in=sorted(a.claimed.id for a in attempts))
-    if connection.features.has_select_for_update:
-        held = held.select_for_update()
-    tokens = {a.claimed.id: a.claimed.token for a in attempts}
-    return {pk for pk, token in held.values_list("pk", "claim_token") if token == tokens[pk]}
 
 
 _LOG_FIELDS = (
@@ -198,20 +193,7 @@ def _log_row(item: Judged) -> tuple[Any, ...]:
     )
 
 
-def _insert_logs(judged: Sequence[Judged]) -> None:
-    meta = DeliveryLog._meta
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(meta.get_field(name).column) for name in _LOG_FIELDS)
-    row = "(" + ", ".join(["%s"] * len(_LOG_FIELDS)) + ")"
-    prepare = preparer(DeliveryLog, _LOG_FIELDS)
-    params = [value for item in judged for value in prepare(_log_row(item))]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(judged))}",
-            params,
-        )
-
-
+# The delivery's new state: these columns, then its id.
 _DELIVERY_FIELDS = (
     "status",
     "trigger",
@@ -221,8 +203,139 @@ _DELIVERY_FIELDS = (
     "last_attempt_at",
     "last_status_code",
     "updated_at",
-    "id",
 )
+
+
+def _delivery_row(item: Judged, now: datetime) -> tuple[Any, ...]:
+    """A delivery's new state after ``item``, in ``_DELIVERY_FIELDS`` order."""
+    claimed, verdict = item.attempt.claimed, item.verdict
+    trigger = Trigger.RETRY if verdict.retry_at else claimed.trigger
+    status = item.attempt.response.status
+    return (item.status, trigger, item.attempt.number, verdict.retry_at, None, now, status, now)
+
+
+# -- PostgreSQL: one statement, its text fixed ------------------------------------------
+
+
+@cache
+def _postgresql_statement() -> tuple[str, tuple[str, ...]]:
+    """Lock the deliveries still held by the tokens that sent them (in id order, as
+    every writer of these rows does), write their new state and their attempts' logs,
+    and return their ids; and the names of the JSON records' keys.
+
+    The group comes as one JSON document, a record per attempt: the text never changes
+    with the group's size, and the only value to bind is one string, which the standard
+    library's encoder writes (quoting hundreds of values one by one in the driver cost
+    more than the statement)."""
+    qn = connection.ops.quote_name
+    delivery, log = Delivery._meta, DeliveryLog._meta
+    log_columns = [log.get_field(name) for name in _LOG_FIELDS]
+    state_columns = [delivery.get_field(name) for name in _DELIVERY_FIELDS]
+    inputs = [("id", delivery.pk), ("token", delivery.get_field("claim_token"))]
+    inputs += [(f"log_{f.column}", f) for f in log_columns]
+    inputs += [(f"new_{f.column}", f) for f in state_columns]
+    record_type = ", ".join(f"{name} {field.db_type(connection)}" for name, field in inputs)
+    pk = qn(delivery.pk.column)
+    assignments = ", ".join(f"{qn(f.column)} = a.new_{f.column}" for f in state_columns)
+    sql = (
+        f"WITH a AS (SELECT * FROM json_to_recordset(%s::json) AS a({record_type})), "
+        f"held AS (SELECT d.{pk} AS id FROM {qn(delivery.db_table)} d "
+        f"JOIN a ON a.id = d.{pk} AND d.{qn('claim_token')} = a.token "
+        "ORDER BY 1 FOR UPDATE OF d), "
+        f"updated AS (UPDATE {qn(delivery.db_table)} d SET {assignments} FROM a "
+        f"WHERE d.{pk} = a.id AND a.id IN (SELECT id FROM held)), "
+        f"logged AS (INSERT INTO {qn(log.db_table)} "
+        f"({', '.join(qn(f.column) for f in log_columns)}) "
+        f"SELECT {', '.join(f'a.log_{f.column}' for f in log_columns)} FROM a "
+        "WHERE a.id IN (SELECT id FROM held)) "
+        "SELECT id FROM held"
+    )
+    return sql, tuple(name for name, _ in inputs)
+
+
+def _write_postgresql(judged: Sequence[Judged], now: datetime) -> set[int]:
+    # Keys in the order the record is built: the delivery and its claim, the log's
+    # columns, the delivery's new state.
+    statement, names = _postgresql_statement()
+    records = [
+        dict(
+            zip(
+                names,
+                (
+                    item.attempt.claimed.id,
+                    item.attempt.claimed.token,
+                    *_log_row(item),
+                    *_delivery_row(item, now),
+                ),
+                strict=True,
+            )
+        )
+        for item in judged
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [json.dumps(records, default=_json_value)])
+        return {pk for (pk,) in cursor.fetchall()}
+
+
+def _json_value(value: Any) -> str:
+    """Datetimes and UUIDs as PostgreSQL reads them back (ISO 8601 with the offset)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# -- Other databases: a read, then one statement run for every row ----------------------
+
+
+def _write_each(judged: Sequence[Judged], now: datetime) -> set[int]:
+    held = _still_held(judged)
+    ours = [item for item in judged if item.attempt.claimed.id in held]
+    if ours:
+        _insert_logs(ours)
+        _update_deliveries(ours, now)
+    return held
+
+
+def _still_held(judged: Sequence[Judged]) -> set[int]:
+    """The deliveries still claimed by the tokens that sent them; locked until commit
+    where the database can, so they cannot be deleted or taken over before their
+    outcome is written (SQLite's write lock, taken by the transaction, does that)."""
+    tokens = {item.attempt.claimed.id: item.attempt.claimed.token for item in judged}
+    ids = sorted(tokens)
+    qn = connection.ops.quote_name
+    meta = Delivery._meta
+    sql = (
+        f"SELECT {qn(meta.pk.column)}, {qn('claim_token')} FROM {qn(meta.db_table)} "
+        f"WHERE {qn(meta.pk.column)} IN ({', '.join(['%s'] * len(ids))})"
+    )
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, ids)
+        found = cursor.fetchall()
+    token_field = meta.get_field("claim_token")
+    return {
+        pk
+        for pk, token in found
+        if token is not None and token_field.to_python(token) == tokens[pk]
+    }
+
+
+def _insert_logs(judged: Sequence[Judged]) -> None:
+    """One single-row INSERT run for every row: its text is the same every time, so the
+    driver's statement cache keeps it prepared."""
+    meta = DeliveryLog._meta
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(meta.get_field(name).column) for name in _LOG_FIELDS)
+    marks = ", ".join(["%s"] * len(_LOG_FIELDS))
+    prepare = preparer(DeliveryLog, _LOG_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {qn(meta.db_table)} ({columns}) VALUES ({marks})",
+            [prepare(_log_row(item)) for item in judged],
+        )
 
 
 def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
@@ -230,28 +343,10 @@ def _update_deliveries(judged: Sequence[Judged], now: datetime) -> None:
     per row, which costs more than the requests themselves."""
     meta = Delivery._meta
     qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(meta.get_field(n).column)} = %s" for n in _DELIVERY_FIELDS[:-1])
+    assignments = ", ".join(f"{qn(meta.get_field(n).column)} = %s" for n in _DELIVERY_FIELDS)
     sql = f"UPDATE {qn(meta.db_table)} SET {assignments} WHERE {qn(meta.pk.column)} = %s"
-    prepare = preparer(Delivery, _DELIVERY_FIELDS)
-    rows = []
-    for item in judged:
-        claimed, verdict = item.attempt.claimed, item.verdict
-        trigger = Trigger.RETRY if verdict.retry_at else claimed.trigger
-        rows.append(
-            prepare(
-                (
-                    item.status,
-                    trigger,
-                    item.attempt.number,
-                    verdict.retry_at,
-                    None,
-                    now,
-                    item.attempt.response.status,
-                    now,
-                    claimed.id,
-                )
-            )
-        )
+    prepare = preparer(Delivery, (*_DELIVERY_FIELDS, "id"))
+    rows = [prepare((*_delivery_row(item, now), item.attempt.claimed.id)) for item in judged]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -282,10 +377,7 @@ def _endpoint_change(
     # Atomic in SQL, never read-modify-write: several workers may be recording results
     # for the same endpoint at once.
     if tally.counted and tally.had_success:
-        # Filtered, so a healthy endpoint's row is not rewritten (and locked) by every group.
-        webhook.exclude(consecutive_failures=tally.trailing, paused_until=None).update(
-            consecutive_failures=tally.trailing, paused_until=tally.pause_until
-        )
+        _reset_failures(webhook_id, tally)
     elif tally.counted and tally.trailing:
         webhook.update(
             consecutive_failures=F("consecutive_failures") + tally.trailing,
@@ -303,3 +395,27 @@ def _endpoint_change(
     if hit.update(status=status, disabled_at=now, disabled_detail=detail):
         return (webhook_id, str(status), detail)
     return None
+
+
+def _reset_failures(webhook_id: int, tally: EndpointTally) -> None:
+    """After a success: the failures since it, and the pause they call for. Filtered, so
+    a healthy endpoint's row is not rewritten (and locked) by every group; a fixed
+    statement, as every group of a healthy endpoint runs it."""
+    meta = Webhook._meta
+    qn = connection.ops.quote_name
+    failures, paused = qn("consecutive_failures"), qn("paused_until")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(meta.db_table)} SET {failures} = %s, {paused} = %s "
+            f"WHERE {qn(meta.pk.column)} = %s AND NOT ({failures} = %s AND {paused} IS NULL)",
+            [
+                tally.trailing,
+                _prepare_pause(tally.pause_until),
+                webhook_id,
+                tally.trailing,
+            ],
+        )
+
+
+def _prepare_pause(value: datetime | None) -> Any:
+    return None if value is None else prepare_value(Webhook, "paused_until", value)

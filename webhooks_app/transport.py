@@ -327,7 +327,7 @@ def post(
 def _read(resp: Any, result: Response, limit: int, deadline: float, timeout: float) -> None:
     """The status, the headers, and the body up to ``limit`` bytes or the deadline."""
     result.status = resp.status
-    result.headers = dict(resp.headers)
+    result.headers = {_storable(k): _storable(v) for k, v in resp.headers.itermerged()}
     chunks, size = [], 0
     try:
         while size < limit:
@@ -338,15 +338,24 @@ def _read(resp: Any, result: Response, limit: int, deadline: float, timeout: flo
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if resp.length_remaining == 0:  # all it announced: no read to learn the end
+                break
             if time.monotonic() > deadline:
                 raise TimeoutError
     except (TimeoutError, OSError, urllib3_exceptions.HTTPError):
         # The status arrived, so the receiver answered; only the body is partial.
         result.error = f"response body not complete within {timeout:g} s; cut short"
-    result.body = b"".join(chunks)[:limit].decode(_charset(result.headers), errors="replace")
+    body = b"".join(chunks)[:limit].decode(_charset(result.headers), errors="replace")
+    result.body = _storable(body)
     if 300 <= resp.status < 400:
         location = result.headers.get("Location", "")
         result.error = f"Redirect ({resp.status}) to {location!r} not followed."
+
+
+def _storable(text: str) -> str:
+    """``text`` as a database can hold it: PostgreSQL's text and JSON take no NUL, and a
+    receiver's answer must not keep its attempt from being recorded."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
 def _release(resp: Any) -> None:
