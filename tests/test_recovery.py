@@ -143,11 +143,12 @@ def test_a_killed_busy_worker_frees_its_endpoint_within_seconds(make_webhook, re
         for pid in busy:
             os.kill(pid, signal.SIGKILL)
         killed_at = time.monotonic()
+        time.sleep(1)  # what the dead worker had sent has arrived by now
         # What may be sent again: what it had sent and not recorded (in flight, and
-        # answered since its last group was recorded).
-        unrecorded = receiver.count - DeliveryLog.objects.count()
-        time.sleep(1)  # what the dead worker had sent is answered by now
+        # answered since its last group was recorded). Its endpoint stays leased to
+        # it for seconds yet, so no other worker has sent to it meanwhile.
         counted = receiver.count
+        unrecorded = counted - DeliveryLog.objects.count()
         wait_until(lambda: receiver.count > counted, timeout=30)
         resumed = time.monotonic() - killed_at
         wait_until(lambda: pending() == 0, timeout=120)
