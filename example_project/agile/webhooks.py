@@ -154,13 +154,13 @@ def _first_steps(paths: tuple[str, ...]) -> list[str]:
 # The querysets are built once per combination of lacking rows and cloned for each task
 # (``get()`` clones; they are never evaluated themselves): building the resource's eight
 # counters costs Django more than running the three queries.
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _lacking_rows(paths: tuple[str, ...]) -> QuerySet:
     """The rows ``paths`` lead to, and of the task only the foreign keys to them."""
     return Task.objects.select_related(*paths).only(*_first_steps(paths))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)
 def _stored(paths: tuple[str, ...]) -> QuerySet:
     return Task.objects.for_resource(paths)
 
