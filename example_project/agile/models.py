@@ -11,6 +11,7 @@ related rows there are.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -395,36 +396,37 @@ TASK_RESOURCE_RELATIONS = (
 
 
 class TaskQuerySet(models.QuerySet):
-    def for_resource(self) -> TaskQuerySet:
+    def for_resource(self, relations: Sequence[str] = TASK_RESOURCE_RELATIONS) -> TaskQuerySet:
         """Everything the BoardTask resource shows: three queries for any number of tasks,
         labels and assignees (the task row with its stages, creator, project and
-        counters, the labels, the assignees with their profiles)."""
+        counters, the labels, the assignees with their profiles).
+
+        ``relations``: the rows of ``TASK_RESOURCE_RELATIONS`` to join, when the caller
+        holds the others already (see ``agile.webhooks``)."""
         from django.contrib.auth import get_user_model
 
         users = get_user_model().objects.select_related("profile").order_by("username")
-        return (
-            self.select_related(*TASK_RESOURCE_RELATIONS)
-            .prefetch_related(
-                Prefetch("labels", queryset=Label.objects.order_by("title", "pk")),
-                Prefetch("assignees", queryset=users),
-            )
-            .annotate(
-                stat_checklists=_count(ChecklistItem.objects.filter(task=OuterRef("pk")), "task"),
-                stat_checklists_done=_count(
-                    ChecklistItem.objects.filter(task=OuterRef("pk"), done=True), "task"
-                ),
-                stat_comments=_count(Comment.objects.filter(task=OuterRef("pk")), "task"),
-                stat_attachments=_count(Attachment.objects.filter(task=OuterRef("pk")), "task"),
-                stat_videos=_count(Video.objects.filter(task=OuterRef("pk")), "task"),
-                stat_subtasks=_count(Task.objects.filter(parent=OuterRef("pk")), "parent"),
-                stat_time_trackers=_count(TimeEntry.objects.filter(task=OuterRef("pk")), "task"),
-                stat_tracked=_aggregate(
-                    TimeEntry.objects.filter(task=OuterRef("pk")),
-                    "task",
-                    Sum("duration"),
-                    models.DurationField(),
-                ),
-            )
+        # select_related() of nothing would follow every foreign key: join none then.
+        queryset = self.select_related(*relations) if relations else self
+        return queryset.prefetch_related(
+            Prefetch("labels", queryset=Label.objects.order_by("title", "pk")),
+            Prefetch("assignees", queryset=users),
+        ).annotate(
+            stat_checklists=_count(ChecklistItem.objects.filter(task=OuterRef("pk")), "task"),
+            stat_checklists_done=_count(
+                ChecklistItem.objects.filter(task=OuterRef("pk"), done=True), "task"
+            ),
+            stat_comments=_count(Comment.objects.filter(task=OuterRef("pk")), "task"),
+            stat_attachments=_count(Attachment.objects.filter(task=OuterRef("pk")), "task"),
+            stat_videos=_count(Video.objects.filter(task=OuterRef("pk")), "task"),
+            stat_subtasks=_count(Task.objects.filter(parent=OuterRef("pk")), "parent"),
+            stat_time_trackers=_count(TimeEntry.objects.filter(task=OuterRef("pk")), "task"),
+            stat_tracked=_aggregate(
+                TimeEntry.objects.filter(task=OuterRef("pk")),
+                "task",
+                Sum("duration"),
+                models.DurationField(),
+            ),
         )
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from example_project.agile import services
-from example_project.agile.models import Comment, Sprint, Task, UserStory
+from example_project.agile.models import BoardColumn, Comment, Project, Sprint, Task, UserStory
 from example_project.tests.factories import make_labels, make_user
 from webhooks_app.models import Delivery, Event, Subscription, Webhook
 from webhooks_app.registry import registry
@@ -203,3 +205,137 @@ def test_plain_create_given_ids_costs_one_rendering_query(
     data = json.loads(Event.objects.latest("pk").body)["data"]
     assert (data["workflow"]["title"], data["user"]["username"]) == ("Done", "alice")
     assert data["company"] == {"slug": board.company.slug, "name": board.company.name}
+
+
+# -- tasks loaded by plain queries, or created from ids ----------------------------------
+# However the caller loaded the task and its project, rendering it joins only the rows it
+# does not hold: PostgreSQL plans a query afresh on every save, and a join of every row
+# the resource shows (14 tables) cost milliseconds of planning per save.
+
+
+def _joined(sql: str) -> list[str]:
+    """The tables ``sql`` joins to its first one, in order (subqueries' included)."""
+    return re.findall(r'JOIN "(\w+)"', sql)
+
+
+def _task_reads(captured) -> list[str]:
+    """The SELECTs of the task row among ``captured``'s queries."""
+    return [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith("SELECT") and re.search(r'FROM "agile_task"\s', q["sql"])
+    ]
+
+
+def _last_event_data() -> dict:
+    return json.loads(Event.objects.latest("pk").body)["data"]
+
+
+def test_plain_create_given_objects_loaded_by_plain_queries_costs_one_small_query(
+    board, alice, columns, django_assert_num_queries
+):
+    _subscribe(board, 1)
+    Task.objects.create(project=board, title="Warm-up")
+    project = Project.objects.get(pk=board.pk)  # as a view loads it: without its company
+    column = BoardColumn.objects.get(pk=columns["Done"].pk)
+    user = get_user_model().objects.get(pk=alice.pk)  # as request.user: without a profile
+    recording = 1 if connection.vendor == "postgresql" else 3
+    # Insert the task, load what the given objects lack (one query), record.
+    with django_assert_num_queries(1 + 1 + recording) as captured:
+        Task.objects.create(project=project, column=column, creator=user, title="Plain")
+    (render,) = _task_reads(captured)
+    assert _joined(render) == ["agile_project", "agile_company", "auth_user", "agile_profile"]
+    data = _last_event_data()
+    assert data["company"] == {"slug": board.company.slug, "name": board.company.name}
+    assert (data["workflow"]["title"], data["user"]["uuid"]) == ("Done", str(alice.profile.uuid))
+    # The caller's objects are left as they were loaded.
+    assert not Project._meta.get_field("company").is_cached(project)
+
+
+def test_plain_create_given_ids_joins_only_the_rows_it_names(
+    board, alice, columns, django_assert_num_queries
+):
+    _subscribe(board, 1)
+    Task.objects.create(project=board, title="Warm-up")
+    recording = 1 if connection.vendor == "postgresql" else 3
+    with django_assert_num_queries(1 + 1 + recording) as captured:
+        Task.objects.create(
+            project_id=board.pk, column_id=columns["To Do"].pk, creator_id=alice.pk, title="Ids"
+        )
+    (render,) = _task_reads(captured)
+    # Not the type, priority, effort, sprint, story, parent or completer: there are none.
+    assert sorted(_joined(render)) == sorted(
+        ["agile_boardcolumn", "auth_user", "agile_profile", "agile_project", "agile_company"]
+    )
+    assert "agile_task.description" not in render.replace('"', "")  # its own columns: no
+    data = _last_event_data()
+    assert (data["project"]["slug"], data["workflow"]["title"]) == (board.slug, "To Do")
+
+
+def test_creating_a_task_given_a_project_and_user_loaded_by_plain_queries(
+    board, alice, django_assert_num_queries
+):
+    _subscribe(board, 1)
+    services.create_task(board, "Warm-up", creator=alice)
+    project = Project.objects.get(pk=board.pk)
+    user = get_user_model().objects.get(pk=alice.pk)
+    with CaptureQueriesContext(connection) as captured:
+        services.create_task(project, "From a view", creator=user)
+    # The action reads the project's company itself; the resource then lacks only the
+    # creator's profile: the task with its counters joins the user and the profile, then
+    # its labels and its assignees.
+    render, *_ = _task_reads(captured)
+    assert _joined(render) == ["auth_user", "agile_profile"]
+    assert len([q for q in captured.captured_queries if "agile_task_labels" in q["sql"]]) == 2
+    assert _last_event_data()["user"]["headline"] == "Lead Developer"
+
+
+def test_rendering_a_task_joins_only_the_rows_the_caller_does_not_hold(
+    board, alice, django_assert_num_queries
+):
+    held = services.create_task(board, "Held", creator=alice)  # holds every related row
+    plain = Task.objects.get(pk=held.pk)  # holds none
+    config = registry.get(Task)
+    with django_assert_num_queries(3) as captured:
+        from_held = config.serialize(held)
+    assert _joined(_task_reads(captured)[0]) == []
+    with django_assert_num_queries(3) as captured:
+        from_plain = config.serialize(plain)
+    # The rows it points at, and no sprint, story, parent or completer: it has none.
+    assert sorted(_joined(_task_reads(captured)[0])) == sorted(
+        [
+            "agile_tasktype",
+            "agile_boardcolumn",
+            "agile_priority",
+            "agile_effort",
+            "auth_user",
+            "agile_profile",
+            "agile_project",
+            "agile_company",
+        ]
+    )
+    assert from_held == from_plain
+
+
+def test_rendering_a_stale_task_shows_the_stored_rows(board, alice, columns):
+    task = services.create_task(board, "Moved behind its back", creator=alice)
+    Task.objects.filter(pk=task.pk).update(column=columns["Done"])
+    # ``task`` still holds its first column: the stored row's is shown.
+    assert registry.get(Task).serialize(task)["workflow"]["title"] == "Done"
+
+
+def test_updating_a_task_loaded_by_a_plain_query_renders_in_three_queries(
+    board, alice, django_assert_num_queries
+):
+    _subscribe(board, 1)
+    task = services.create_task(board, "Edited from a view", creator=alice)
+    services.update_task(Task.objects.get(pk=task.pk), title="Warm-up")
+    plain = Task.objects.get(pk=task.pk)
+    with CaptureQueriesContext(connection) as captured:
+        services.update_task(plain, title="Edited")
+    # The task with its counters, its labels, its assignees.
+    reads = [q for q in captured.captured_queries if q["sql"].startswith("SELECT")]
+    assert len(_task_reads(captured)) == 1
+    assert len([q for q in reads if "agile_task_labels" in q["sql"]]) == 1
+    assert len([q for q in reads if "agile_task_assignees" in q["sql"]]) == 1
+    assert _last_event_data()["title"] == "Edited"
