@@ -114,6 +114,13 @@ def qcluster(workers: int = 1, name: str = "qcluster", **env: str) -> Iterator[C
 
 
 @pytest.fixture(autouse=True)
+def endpoints_not_known_yet():
+    """What this process learnt of endpoints' speed is per webhook id, and test
+    databases reuse ids: each test starts knowing none."""
+    delivery.forget_endpoints()
+
+
+@pytest.fixture(autouse=True)
 def fresh_routing_map():
     """Each test starts with this process's routing map unread: a previous test's
     rolled-back webhooks must not decide whether this one's events are recorded."""

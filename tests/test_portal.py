@@ -278,7 +278,8 @@ def test_managers_are_emailed_when_a_webhook_is_disabled_after_failures(
     make_item()
     make_item()
     with django_capture_on_commit_callbacks(execute=True):  # the signal is sent on commit
-        deliver()
+        deliver()  # the first 503 pauses the endpoint until its retry
+        deliver(after=3600)
 
     webhook.refresh_from_db()
     assert webhook.status == WebhookStatus.AUTO_DISABLED

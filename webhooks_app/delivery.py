@@ -127,6 +127,12 @@ _slow_endpoints: set[int] = set()
 _prompt_endpoints: set[int] = set()
 
 
+def forget_endpoints() -> None:
+    """Forget which endpoints answer promptly and which slowly (tests: ids are reused)."""
+    _slow_endpoints.clear()
+    _prompt_endpoints.clear()
+
+
 def _known(endpoint: int, *, slow: bool) -> None:
     (_slow_endpoints if slow else _prompt_endpoints).add(endpoint)
     (_prompt_endpoints if slow else _slow_endpoints).discard(endpoint)
