@@ -184,7 +184,7 @@ def floor_variants(project, atomic: bool) -> dict:
 SQLITE_FLOOR = (
     "INSERT INTO webhooks_app_event (uuid, event_type, project_id, body, created_at) "
     "VALUES (?, ?, ?, ?, ?)",
-    "INSERT INTO webhooks_app_delivery (webhook_id, event_id, status, \"trigger\", attempts, "
+    'INSERT INTO webhooks_app_delivery (webhook_id, event_id, status, "trigger", attempts, '
     "round_offset, next_attempt_at, created_at, updated_at) "
     "SELECT w.id, ?, 'pending', 'event', 0, 0, ?, ?, ? FROM webhooks_app_webhook w "
     "WHERE (w.project_id IS NULL OR w.project_id IN (?)) "

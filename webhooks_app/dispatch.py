@@ -13,7 +13,9 @@ event is rendered once and recorded:
   row on its own, so the two were never all-or-nothing, and a database crash within a
   fraction of a second of the commit loses the event as a crash of the web process
   between the two commits would. ``WEBHOOKS["DURABLE_AUTOCOMMIT"]`` makes it wait.
-  Inside the host's transaction the event commits with the host's change;
+  Inside the host's transaction the event commits with the host's change, and the same
+  statement asks a deferred trigger to take the task marker at commit
+  (:mod:`webhooks_app.commit_marker`), so nothing is asked after the commit;
 * elsewhere (SQLite) in three statements (event, deliveries, marker) in one transaction:
   SQLite runs in-process, so statements are cheap and commits are what count.
 
@@ -38,7 +40,7 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from webhooks_app import queue
+from webhooks_app import commit_marker, queue
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog, patterns_for
 from webhooks_app.models import RECEIVING_SQL, Event, Webhook
@@ -157,11 +159,15 @@ def _record_in_one_statement(
 ) -> Recorded | None:
     pk_type = _project_db_type(connection.vendor)
     now = event.created_at
+    # In the host's transaction the marker is taken at commit (migration 0008), asked
+    # for in this same statement.
+    at_commit = not take_marker and commit_marker.listen(connection)
+    ask = f", ({commit_marker.ASK}) AS asked" if at_commit else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM webhooks_app_emit_v1(%s::varchar[], "
+            f"SELECT e.*{ask} FROM webhooks_app_emit_v1(%s::varchar[], "
             f"%s::{pk_type}[], %s::uuid, %s::varchar, %s::{pk_type}, %s::text, "
-            "%s::timestamptz, %s::timestamptz, %s::boolean)",
+            "%s::timestamptz, %s::timestamptz, %s::boolean) e",
             [
                 list(patterns),
                 list(project_ids),
@@ -176,7 +182,7 @@ def _record_in_one_statement(
                 not connection.in_atomic_block and not webhook_settings.DURABLE_AUTOCOMMIT,
             ],
         )
-        event_id, deliveries, kick, version = cursor.fetchone()
+        event_id, deliveries, kick, version = cursor.fetchone()[:4]
     routing.saw_version(version)
     if event_id is None:
         return None

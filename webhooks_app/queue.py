@@ -29,6 +29,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from webhooks_app import commit_marker
 from webhooks_app.conf import webhook_settings
 from webhooks_app.models import DeliveryTaskMarker, RoutingVersion
 
@@ -215,8 +216,11 @@ def enqueue_drain() -> None:
     """
     from django_q.conf import Conf
 
+    told = commit_marker.answer(connection)  # the commit's own answer, when it gave one
+    if told == commit_marker.COVERED and not Conf.SYNC:
+        return
     try:
-        needed = Conf.SYNC or (not covered_now() and take_marker())
+        needed = Conf.SYNC or told == commit_marker.ENQUEUE or (not covered_now() and take_marker())
     except Exception:
         # Runs after the host's commit: an error here must not fail its request.
         logger.exception("Could not request webhook delivery; the sweep will send it.")
