@@ -4,6 +4,9 @@ writes, so it is handled once, and a handler that fails leaves it free for the r
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -330,3 +333,51 @@ def test_a_copy_arriving_during_a_failing_handling_is_handled_after_it(held):
     assert len(held["calls"]) == 2
     assert list(Tag.objects.values_list("name", flat=True)) == ["call 1"]
     assert Message.objects.get().status == "handled"
+
+
+RECEIVE_ONLY = """
+import json, time
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.contrib.auth.models import Group
+from webhooks_app.inbox.models import Message
+from webhooks_app.signing import signature_headers
+from tests.receiver_only_urls import SECRET
+
+call_command("migrate", verbosity=0)
+call_command("check", fail_level="WARNING")
+body = b'{"name": "from a receive-only host"}'
+headers = signature_headers([SECRET], "msg_1", int(time.time()), body)
+codes = [
+    Client().post("/hook/", body, content_type="application/json", headers=headers).status_code
+    for _ in range(2)
+]
+print(json.dumps({
+    "codes": codes,
+    "groups": Group.objects.count(),
+    "messages": list(Message.objects.values_list("status", flat=True)),
+    "tables": connection.introspection.table_names(),
+}))
+"""
+
+
+def test_a_host_that_only_receives_installs_only_the_inbox(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()\n" + RECEIVE_ONLY],
+        cwd=settings.BASE_DIR,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.receiver_only_settings",
+            "RECEIVER_ONLY_DB": str(tmp_path / "receiver.sqlite3"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.splitlines()[-1])
+    assert seen["codes"] == [204, 200]
+    assert (seen["groups"], seen["messages"]) == (1, ["handled"])
+    assert "webhooks_inbox_message" in seen["tables"]
+    assert not [t for t in seen["tables"] if t.startswith(("webhooks_app_", "django_q"))]
