@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -102,6 +103,70 @@ class Cluster:
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+
+
+RUNSERVER = [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks"]
+
+
+class DjangoServer:
+    """A real ``manage.py runserver`` on this test's database: another process, which a
+    test kills to see what a restart keeps."""
+
+    def __init__(self, port: int = 0, name: str = "runserver", **env: str) -> None:
+        self.port = port or _free_port()
+        self.log_path = Path(settings.ARTIFACTS) / f"{name}.log"
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(
+                [*RUNSERVER, f"127.0.0.1:{self.port}"],
+                cwd=ROOT,
+                env=other_process_env(**env),
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        self._wait_until_listening()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"runserver exited: {self.log_path.read_text()}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
+            ):
+                return
+            time.sleep(0.1)
+        self.kill()
+        raise RuntimeError(f"runserver did not listen: {self.log_path.read_text()}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def django_server():
+    """Start ``DjangoServer(port, **env)``; every one started is killed at the end."""
+    started: list[DjangoServer] = []
+
+    def start(port: int = 0, **env: str) -> DjangoServer:
+        started.append(DjangoServer(port, f"runserver-{len(started)}", **env))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.kill()
 
 
 @contextlib.contextmanager

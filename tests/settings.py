@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_q",
     "tests.testapp",
     "webhooks_app",
+    "webhooks_app.inbox",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

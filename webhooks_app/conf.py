@@ -18,7 +18,7 @@ from webhooks_app.exceptions import WebhookError
 
 
 class WebhookConfigurationError(WebhookError, ImproperlyConfigured):
-    """The ``WEBHOOKS`` setting or a model registration is wrong."""
+    """The ``WEBHOOKS`` setting, a model registration or a ``webhook_view`` is wrong."""
 
 
 DEFAULTS: dict[str, Any] = {

@@ -4,12 +4,12 @@ Webhooks sender): a view decorator that verifies, refuses replays, deduplicates 
 
     from webhooks_app.receiving import webhook_view
 
-    @webhook_view(secret=settings.SHOP_WEBHOOK_SECRET)
+    @webhook_view(secret=settings.SHOP_WEBHOOK_SECRET, inbox="shop.orders")
     def shop_webhook(request, payload):
-        async_task("orders.sync", payload)   # do the work later: answer within seconds
+        Order.objects.update_or_create(...)   # in the transaction that records the id
 
-Only :mod:`webhooks_app.signing` is needed besides Django; nothing here touches the
-sending side's models.
+Only :mod:`webhooks_app.signing` and :mod:`webhooks_app.inbox` are needed besides
+Django; nothing here touches the sending side's models.
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from webhooks_app.exceptions import SignatureVerificationError
+from webhooks_app.inbox.guards import guard_for
+from webhooks_app.inbox.scopes import secret_scope
 from webhooks_app.signing import DEFAULT_TOLERANCE, STANDARD, verify
 
 Secrets = str | Iterable[str]
 Handler = Callable[..., HttpResponse | None]
 
-SEEN_PREFIX = "webhooks_app:seen:"
 WEEK = 7 * 86400
 
 
@@ -41,6 +41,8 @@ def webhook_view(
     tolerance: int = DEFAULT_TOLERANCE,
     dedupe_for: int | None = WEEK,
     cache: str = "default",
+    inbox: str | None = None,
+    scope: Callable[[HttpRequest], object] | None = None,
 ) -> Callable[[Handler], Callable[..., HttpResponse]]:
     """Turn ``handler(request, payload, *args, **kwargs)`` into a webhook endpoint.
 
@@ -49,15 +51,25 @@ def webhook_view(
       taking the request, for per-tenant secrets;
     * a request that does not verify gets a 400 naming the reason (``no signature``,
       ``too old``, ``too new``, ``mismatch``, ``not JSON``) and never reaches the handler;
-    * a ``webhook-id`` handled in the last ``dedupe_for`` seconds (a week: longer than
-      any retry schedule) is answered 200 without calling the handler again. The id is
-      taken before the handler runs, so two copies arriving at once are handled once,
-      and given back if the handler raises, so the sender's retry is handled. ``None``
-      turns deduplication off;
+    * ``inbox``: a name for the handler, which turns on the durable inbox
+      (``"webhooks_app.inbox"`` installed): the handler runs in a transaction that
+      records the ``webhook-id`` first, so a message is handled once, however many
+      copies arrive and whichever process they reach, and a handler that raises or
+      answers an error leaves the id free for the sender's retry. The admin lists what
+      was received and replays a message by this name;
+    * otherwise a ``webhook-id`` handled in the last ``dedupe_for`` seconds (a week) is
+      remembered in the ``cache``, with the cache's limits (see
+      :mod:`webhooks_app.inbox.seen`); ``dedupe_for=None`` turns that off;
+    * either way ids are scoped: by ``scope(request)`` (a tenant's key, say), by
+      default by a fingerprint of the secret that verified, so tenants with their own
+      secrets have their own ids. A duplicate is answered 200 without running the
+      handler;
     * the handler may return a response; otherwise the answer is ``204 No Content``.
     """
 
     def decorator(handler: Handler) -> Callable[..., HttpResponse]:
+        guard = guard_for(handler, inbox=inbox, cache=cache, dedupe_for=dedupe_for)
+
         @csrf_exempt
         @require_POST
         @wraps(handler)
@@ -72,32 +84,14 @@ def webhook_view(
                 return JsonResponse({"error": exc.reason}, status=400)
             except ValueError:
                 return JsonResponse({"error": "not JSON"}, status=400)
-            seen = _Seen(cache, request.headers.get("webhook-id"), dedupe_for)
-            if not seen.claim():
-                return HttpResponse(status=200)  # handled already: the sender may stop
-            try:
-                response = handler(request, payload, *args, **kwargs)
-            except BaseException:
-                seen.release()
-                raise
-            return response if response is not None else HttpResponse(status=204)
+            if scope is not None:
+                scope_ = str(scope(request))
+            else:
+                scope_ = secret_scope(body, request.headers, secrets_, schemes=schemes)
+            return guard(
+                request, scope_, payload, lambda: handler(request, payload, *args, **kwargs)
+            )
 
         return view
 
     return decorator
-
-
-class _Seen:
-    """Which message ids were handled, in Django's cache."""
-
-    def __init__(self, alias: str, msg_id: str | None, ttl: int | None) -> None:
-        self.key = f"{SEEN_PREFIX}{msg_id}" if msg_id and ttl else None
-        self.alias, self.ttl = alias, ttl
-
-    def claim(self) -> bool:
-        """True the first time this id is seen (cache.add is atomic in every backend)."""
-        return self.key is None or caches[self.alias].add(self.key, 1, self.ttl)
-
-    def release(self) -> None:
-        if self.key is not None:
-            caches[self.alias].delete(self.key)
