@@ -46,6 +46,7 @@ from webhooks_app.events import catalog, patterns_for
 from webhooks_app.models import RECEIVING_SQL, Event, Webhook
 from webhooks_app.routing import project_gate, routing
 from webhooks_app.signals import event_emitted
+from webhooks_app.sql import Prepare, preparer
 
 logger = logging.getLogger(__name__)
 
@@ -145,8 +146,10 @@ def _record(event: Event, patterns: Sequence[str], project_ids: Sequence[Any]) -
     return recorded
 
 
-def _prep(model: type[Model], name: str, value: Any) -> Any:
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
+@cache
+def _event_values(vendor: str) -> Prepare:
+    """The uuid and datetimes of the SQLite statements, in the database's form."""
+    return preparer(Event, ["uuid", "created_at", "created_at"])
 
 
 @cache
@@ -220,17 +223,11 @@ def _insert_deliveries_sql(vendor: str, patterns: int, projects: int) -> str:
 def _record_in_statements(
     event: Event, patterns: Sequence[str], project_ids: Sequence[Any], take_marker: bool
 ) -> Recorded | None:
-    now = _prep(Event, "created_at", event.created_at)
+    until = queue.covered_until_if_queued(event.created_at) if take_marker else None
+    msg_uuid, now, until = _event_values(connection.vendor)([event.uuid, event.created_at, until])
     with connection.cursor() as cursor:
         cursor.execute(
-            _INSERT_EVENT,
-            [
-                _prep(Event, "uuid", event.uuid),
-                event.event_type,
-                event.project_id,
-                event.body,
-                now,
-            ],
+            _INSERT_EVENT, [msg_uuid, event.event_type, event.project_id, event.body, now]
         )
         event.pk = cursor.lastrowid
         sql = _insert_deliveries_sql(connection.vendor, len(patterns), len(project_ids))
@@ -241,7 +238,6 @@ def _record_in_statements(
             return None
         kick = None
         if take_marker:
-            until = _prep(Event, "created_at", queue.covered_until_if_queued(event.created_at))
             cursor.execute(_TAKE_MARKER, [until, now])
             kick = cursor.rowcount == 1
     return Recorded(deliveries, kick)
