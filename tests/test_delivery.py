@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import timedelta
 from urllib.parse import parse_qs
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from tests.conftest import held_by_a_worker
 from tests.testapp.models import Project
-from webhooks_app import operations, signals, transport
+from webhooks_app import operations, probes, signals, transport
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
 from webhooks_app.signing import verify
 from webhooks_app.testing import Receiver, Reply
@@ -218,6 +219,63 @@ def test_gone_disables_the_endpoint_at_once(
     assert [d["reason"] for d in disabled] == ["gone"]
     statuses = sorted(Delivery.objects.values_list("status", flat=True))
     assert statuses == ["failed", "pending"]  # the second is held, not lost
+
+
+def scheduled_attempts_to_a_dead_endpoint(webhook, receiver, make_item, deliver) -> list:
+    """One event, an endpoint answering 503: each attempt made at the time the last one
+    scheduled (the clock the worker claims by). Returns those times."""
+    receiver.default = Reply(status=503)
+    make_item()
+    times = [timezone.now()]
+    assert deliver(at=times[0]) == 1
+    while Webhook.objects.get(pk=webhook.pk).status == WebhookStatus.ACTIVE:
+        times.append(Delivery.objects.get().next_attempt_at)
+        assert deliver(at=times[-1]) == 1
+    return times
+
+
+def test_a_dead_endpoint_is_disabled_at_its_fifth_failure_and_still_gets_the_12_hour_retry(
+    webhook, receiver, make_item, deliver
+):
+    """iceScrum's rule (disabled after 5 failures in a row) and AgileTune's schedule
+    (retries after 1 min, 5 min, 30 min, 2 h and 12 h) both hold."""
+    times = scheduled_attempts_to_a_dead_endpoint(webhook, receiver, make_item, deliver)
+    webhook.refresh_from_db()
+    assert len(times) == 5 and webhook.consecutive_failures == 5
+    assert webhook.status == WebhookStatus.AUTO_DISABLED
+    probe_at = webhook.probe_at
+    assert probe_at == Delivery.objects.get().next_attempt_at
+    # Disabled: the workers send it nothing, however late it gets...
+    assert deliver(at=probe_at + timedelta(days=1)) == 0
+    # ...but the sweep makes the scheduled retry, once, when it is due.
+    assert probes.send_due(now=probe_at - timedelta(seconds=1)) == 0
+    assert probes.send_due(now=probe_at) == 1
+    assert probes.send_due(now=probe_at + timedelta(days=1)) == 0
+    times.append(probe_at)
+
+    assert receiver.count == 6
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    for gap, planned in zip(gaps, [60, 300, 1800, 7200, 43200], strict=True):
+        assert 0.8 * planned <= gap <= 1.2 * planned, (gaps, planned)
+    delivery_ = Delivery.objects.get()
+    assert (delivery_.status, delivery_.attempts) == ("failed", 6)  # the schedule is spent
+    webhook.refresh_from_db()
+    assert webhook.status == WebhookStatus.AUTO_DISABLED and webhook.probe_at is None
+
+
+def test_an_endpoint_answering_the_12_hour_retry_gets_it_and_stays_disabled_until_enabled(
+    webhook, receiver, make_item, deliver
+):
+    scheduled_attempts_to_a_dead_endpoint(webhook, receiver, make_item, deliver)
+    make_item(title="while disabled")  # held
+    receiver.default = Reply(status=200)
+    assert probes.send_due(now=Webhook.objects.get(pk=webhook.pk).probe_at) == 1
+
+    assert sorted(Delivery.objects.values_list("status", flat=True)) == ["pending", "succeeded"]
+    webhook.refresh_from_db()
+    assert webhook.status == WebhookStatus.AUTO_DISABLED and webhook.consecutive_failures == 0
+    assert operations.enable(webhook) == 1 and deliver() == 1
+    assert receiver.count == 7
 
 
 def test_fifth_consecutive_failure_disables_endpoint(

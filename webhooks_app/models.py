@@ -148,6 +148,9 @@ class Webhook(models.Model):
     worked_by = models.UUIDField(null=True, blank=True, editable=False)
     worked_until = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Disabled after failures, it still makes the retry the failing delivery had
+    # scheduled (the retry schedule's promise), once, at this time: see probes.py.
+    probe_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why it was disabled after failures (the last error), for the people who enable it.
     disabled_detail = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -191,6 +191,7 @@ def enable(webhook: Webhook) -> int:
             paused_until=None,
             disabled_at=None,
             disabled_detail="",
+            probe_at=None,
         )
         if resumed:
             queue.request_delivery()

@@ -391,8 +391,11 @@ def _endpoint_change(
         hit = webhook.active().filter(consecutive_failures__gte=policy.failure_threshold)
     else:
         return None
+    # Disabled after failures, the retry the last failure scheduled is still made once
+    # (probes.py): the schedule's last retry is sent, though nothing new is.
+    probe = {"probe_at": tally.retry_at} if status == WebhookStatus.AUTO_DISABLED else {}
     # Only the worker whose UPDATE flips the flag reports it.
-    if hit.update(status=status, disabled_at=now, disabled_detail=detail):
+    if hit.update(status=status, disabled_at=now, disabled_detail=detail, **probe):
         return (webhook_id, str(status), detail)
     return None
 

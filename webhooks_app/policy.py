@@ -131,6 +131,7 @@ class EndpointTally:
     counted: bool = False
     gone: bool = False
     pause_until: datetime | None = None
+    retry_at: datetime | None = None  # the latest failure's retry, if it has one
     last_error: str = ""
 
     def add(self, verdict: Verdict, error: str) -> None:
@@ -144,6 +145,7 @@ class EndpointTally:
             return
         self.trailing += 1
         self.last_error = error
+        self.retry_at = verdict.retry_at
         self.pause_until = verdict.pause_until  # the latest failure's retry
 
     def describe(self, threshold: int) -> str:

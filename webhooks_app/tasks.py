@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webhooks_app import delivery, queue, retention
+from webhooks_app import delivery, probes, queue, retention
 from webhooks_app.conf import webhook_settings
 
 
@@ -18,8 +18,9 @@ def deliver_pending() -> int:
 
 def sweep() -> int:
     """Periodic (django-q2 Schedule): send due retries, and recover deliveries whose task
-    was lost by the broker or whose worker died (their claim has expired)."""
-    return deliver_pending()
+    was lost by the broker or whose worker died (their claim has expired); and make the
+    retries webhooks disabled after failures still owe (see webhooks_app.probes)."""
+    return probes.send_due() + deliver_pending()
 
 
 def purge_history() -> int:
