@@ -39,6 +39,20 @@ def test_real_workers_deliver_committed_events(webhook, receiver, make_item):
     assert DeliveryLog.objects.filter(outcome="success").count() == 3
 
 
+def test_a_fresh_worker_sends_what_is_due_though_the_broker_lost_its_task(
+    webhook, receiver, make_item
+):
+    for i in range(3):
+        make_item(title=f"item {i}")
+    current_runner().drop_queued()  # the broker lost the task; the marker still covers
+
+    with workers_running(workers=1, name="fresh-workers"):  # its watchdog, from its start
+        receiver.wait_for(3, timeout=60)
+        wait_until(all_done, timeout=30)
+
+    assert DeliveryLog.objects.filter(outcome="success").count() == 3
+
+
 def test_two_workers_send_every_delivery_exactly_once(make_webhook, receiver, make_item):
     hooks = [make_webhook(receiver.url) for _ in range(3)]
     receiver.default = Reply(delay=0.01)  # keep requests in flight long enough to overlap

@@ -21,7 +21,7 @@ E014      ``TASK_TIME_LIMIT`` not at least twice ``TIMEOUT``
 E015      ``Q_CLUSTER`` missing, or naming no broker this host can reach
 E016      ``RUNNER`` names no runner webhooks_app knows
 E017      ``RUNNER`` names a runner whose package is not installed
-E018      ``RUNNER`` is "celery" and no Celery app is defined, or it runs tasks eagerly
+E018      ``RUNNER`` is "celery" and no Celery app is defined
 E019      ``RUNNER`` is "tasks" and ``TASKS`` has no backend that runs them
 W001      an unknown key in ``WEBHOOKS``
 W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
