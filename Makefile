@@ -9,7 +9,7 @@ CHROMIUM := /usr/bin/chromium
 
 CODE := webhooks_app example_project examples tests bench
 
-.PHONY: demo test lint format bench install clean
+.PHONY: demo test test-workers lint format bench install clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -41,6 +41,13 @@ test: $(STAMP) $(CHROMIUM)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	$(PY) -m pytest example_project/tests --ds=example_project.tests.settings $(PYTEST_ARGS)
 	cd examples/shop && $(CURDIR)/$(PY) -m pytest $(PYTEST_ARGS)
+
+# The tests that start real workers, on the runner WEBHOOKS_RUNNER names (django-q2,
+# celery, tasks), with the fast tests of the runners' checks and health.
+WORKER_TESTS := tests/test_workers.py tests/test_recovery.py tests/test_runners.py \
+	tests/test_checks.py tests/test_health.py tests/test_faults.py
+test-workers: $(STAMP)
+	$(PY) -m pytest $(WORKER_TESTS) $(PYTEST_ARGS)
 
 # Figures are ratios against a baseline measured in the same run (README: Performance).
 bench: $(STAMP)

@@ -22,6 +22,11 @@ are shared and noisy). The receiver runs in its own process, on 127.0.0.1.
    same model unregistered (the engine alone); the ratio of saves/s with to without.
 4. ``drain()`` of a backlog in this process, no queue, against the urllib3 loop.
 
+``--only runners``: delivery from commit on each runner (WEBHOOKS["RUNNER"]) in turn, as
+a ratio to the requests.Session loop measured just before it, and to django-q2's: a
+qcluster, a Celery worker (``--workers`` prefork children; Redis broker
+BENCH_CELERY_BROKER), and ``--workers`` django-tasks-db ``db_worker`` processes.
+
 Exits non-zero if any delivery did not succeed.
 """
 
@@ -253,10 +258,12 @@ def _loop(args, post) -> float:
     return args.events / elapsed
 
 
-def phase_from_commit(args, url: str, cluster: Cluster, res: Results) -> None:
+def phase_from_commit(
+    args, url: str, cluster: Cluster, res: Results, slug: str = "backlog"
+) -> None:
     from django.db import transaction
 
-    project, column, webhook = make_target("backlog", url)
+    project, column, webhook = make_target(slug, url)
     with transaction.atomic():  # one transaction, one kick
         for i in range(args.events):
             create_task(project, column, i)
@@ -591,6 +598,116 @@ def run_phases(args, url: str, body: str, cluster: Cluster, receiver_pid: int, r
     phase_drain(args, url, res)
 
 
+RUNNERS = ("django-q2", "celery", "tasks")
+
+
+class RunnerWorkers:
+    """The worker processes of one runner, started for a phase and stopped after it."""
+
+    def __init__(self, runner: str, log_path: Path, workers: int):
+        self.runner, self.log_path, self.workers = runner, log_path, workers
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, timeout: float) -> None:
+        from django.db import connections
+
+        connections.close_all()
+        env = {**os.environ, "BENCH_WEBHOOKS": f'{{"RUNNER": "{self.runner}"}}'}
+        commands = {
+            "celery": [
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "bench.celery_app",
+                    "worker",
+                    "-c",
+                    str(self.workers),
+                    "-P",
+                    "prefork",
+                    "--without-gossip",
+                    "--without-mingle",
+                ]
+            ],
+            "tasks": [
+                [
+                    sys.executable,
+                    "manage.py",
+                    "db_worker",
+                    "--no-reload",
+                    "--interval",
+                    "0.1",
+                    "--no-startup-delay",
+                ]
+            ]
+            * self.workers,
+        }[self.runner]
+        with open(self.log_path, "w") as log:
+            for command in commands:
+                self.procs.append(
+                    subprocess.Popen(
+                        command,
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        time.sleep(5)  # started and connected: the timing starts at the commit
+        self.check_alive()
+
+    def check_alive(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is not None:
+                raise BenchError(f"{self.runner} worker exited with {proc.returncode}")
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        self.procs = []
+
+
+def phase_runners(args, url: str, body: str, info: dict, res: Results) -> dict[str, float]:
+    """From commit on each runner, as a ratio to the requests.Session loop run just
+    before it; returns the ratios by runner."""
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    import bench.celery_app  # noqa: F401  (the Celery app tasks are sent with)
+
+    ratios: dict[str, float] = {}
+    for runner in RUNNERS:
+        phase_baselines(args, url, body, res)
+        baseline = res.requests_rps[-1]
+        if runner == "django-q2":
+            workers: Cluster | RunnerWorkers = Cluster(info["tmp"] / "qcluster.log", args.workers)
+        else:
+            workers = RunnerWorkers(runner, info["tmp"] / f"{runner}.log", args.workers)
+        with override_settings(WEBHOOKS={**settings.WEBHOOKS, "RUNNER": runner}):
+            workers.start(args.timeout)
+            try:
+                phase_from_commit(args, url, workers, res, f"backlog-{runner}")  # type: ignore[arg-type]
+            finally:
+                workers.stop()
+        ratios[runner] = res.from_commit_rps / baseline
+        print(
+            f"{runner:>10}: from commit {res.from_commit_rps:6.0f}/s, requests.Session "
+            f"{baseline:6.0f}/s: ratio {ratios[runner]:.2f}; to django-q2's "
+            f"{ratios[runner] / ratios['django-q2']:.2f}",
+            flush=True,
+        )
+    return ratios
+
+
 def run(args) -> int:
     res = Results(events=args.events, workers=args.workers)
     with throwaway_database("throughput") as info:
@@ -606,6 +723,11 @@ def run(args) -> int:
             )
             body = sample_body(url)
             res.payload_bytes = len(body.encode("utf-8"))
+            if args.only == "runners":
+                phase_runners(args, url, body, info, res)
+                for failure in res.failures:
+                    print(f"FAILED: {failure}")
+                return 1 if res.failures else 0
             if args.only == "two-writers":
                 cluster.start(args.timeout)
                 phase_two_writers(args, url, cluster, receiver.pid, res)
@@ -634,7 +756,9 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=20, help="untimed requests first")
     parser.add_argument("--timeout", type=float, default=120, help="seconds allowed per wait")
     parser.add_argument(
-        "--only", choices=["two-writers"], help="run only this phase (with its qcluster)"
+        "--only",
+        choices=["two-writers", "runners"],
+        help="run only this phase (two-writers: with its qcluster; runners: each runner)",
     )
     args = parser.parse_args(argv)
     try:

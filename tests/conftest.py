@@ -60,6 +60,21 @@ def run_elsewhere(code: str) -> str:
     return done.stdout
 
 
+RUNNER = settings.WEBHOOKS.get("RUNNER", "django-q2")
+only_on_django_q2 = pytest.mark.skipif(
+    RUNNER != "django-q2", reason="django-q2 only (WEBHOOKS_RUNNER names another runner)"
+)
+
+
+def child_pids(pid: int) -> list[int]:
+    """The live child processes of ``pid``."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in task.read_text().split()]
+    return found
+
+
 class Cluster:
     """A real ``manage.py qcluster`` on this test's database, in a process group of its
     own (a stalled cluster ignores SIGTERM: the whole group is killed)."""
@@ -69,13 +84,16 @@ class Cluster:
         env = other_process_env(WEBHOOKS_Q_WORKERS=str(workers), Q_LOG_LEVEL="INFO", **env)
         with open(self.log_path, "w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "qcluster"],
+                self.command(workers, name),
                 cwd=ROOT,
                 env=env,
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
             )
+
+    def command(self, workers: int, name: str) -> list[str]:
+        return [sys.executable, "manage.py", "qcluster"]
 
     def worker_pids(self) -> list[int]:
         """Every worker the cluster started (dead ones and their replacements too)."""
@@ -169,9 +187,94 @@ def django_server():
         server.kill()
 
 
+class CeleryWorker(Cluster):
+    """A real Celery worker (prefork pool, ``workers`` child processes) of the tests'
+    Celery app (tests/celery_app.py), on the Redis broker WEBHOOKS_CELERY_BROKER names.
+    Its parent process replaces a child that dies."""
+
+    def command(self, workers: int, name: str) -> list[str]:
+        return [
+            *(sys.executable, "-m", "celery", "-A", "tests.celery_app", "worker"),
+            *("--pool", "prefork", "--concurrency", str(workers), "--loglevel", "INFO"),
+            *("--hostname", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle"),
+        ]
+
+    def worker_pids(self) -> list[int]:
+        return child_pids(self.process.pid)
+
+
+class TasksWorkers(Cluster):
+    """``workers`` real django-tasks-db worker processes (``manage.py db_worker``), each
+    restarted when it dies, as the deployment's ``Restart=always`` does."""
+
+    def __init__(self, workers: int = 1, name: str = "db_worker", **env: str) -> None:
+        self.log_path = Path(settings.ARTIFACTS) / f"{name}.log"
+        self.env = other_process_env(**env)
+        self.log = open(self.log_path, "w")  # noqa: SIM115 (closed by stop)
+        self.processes = [self._start() for _ in range(workers)]
+        self.started = [p.pid for p in self.processes]
+        self.stopping = threading.Event()
+        self.supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self.supervisor.start()
+        self.process = self.processes[0]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--verbosity", "1"]
+        command += ["--interval", "0.1", "--no-startup-delay"]
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+
+    def _supervise(self) -> None:
+        while not self.stopping.wait(0.5):
+            for index, process in enumerate(self.processes):
+                if process.poll() is not None and not self.stopping.is_set():
+                    self.processes[index] = self._start()
+                    self.started.append(self.processes[index].pid)
+
+    def worker_pids(self) -> list[int]:
+        return list(self.started)
+
+    def stop(self, timeout: float = 20) -> bool:
+        self.stopping.set()
+        self.supervisor.join()
+        stopped = True
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                stopped = False
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        self.log.close()
+        return stopped
+
+    def kill(self) -> None:
+        self.stopping.set()
+        for process in self.processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+WORKERS = {"django-q2": Cluster, "celery": CeleryWorker, "tasks": TasksWorkers}
+
+
 @contextlib.contextmanager
-def qcluster(workers: int = 1, name: str = "qcluster", **env: str) -> Iterator[Cluster]:
-    cluster = Cluster(workers, name, **env)
+def workers_running(workers: int = 1, name: str = "workers", **env: str) -> Iterator[Cluster]:
+    """Real worker processes of the runner WEBHOOKS_RUNNER names, on this test's database:
+    a qcluster with ``workers`` workers, a Celery worker with ``workers`` children, or
+    ``workers`` Django Tasks database workers."""
+    cluster = WORKERS[RUNNER](workers, name, **env)
     try:
         yield cluster
     finally:

@@ -5,6 +5,9 @@ default (SQLite, django-q2's ORM broker) and on PostgreSQL with Redis:
 
     WEBHOOKS_DB=postgres     PostgreSQL on 127.0.0.1:5432
     WEBHOOKS_BROKER=redis    Redis on 127.0.0.1:6379 rather than the ORM broker
+    WEBHOOKS_RUNNER=celery   deliver on Celery (tests/celery_app.py; Redis broker
+                             WEBHOOKS_CELERY_BROKER), or =tasks: Django's Tasks framework
+                             with django-tasks-db's database workers
 
 Tests that start a real ``qcluster`` or script point it at the test database through
 ``WEBHOOKS_SQLITE_PATH`` / ``WEBHOOKS_PG_NAME`` (see ``tests.conftest.other_process_env``).
@@ -120,7 +123,29 @@ if os.environ.get("WEBHOOKS_BROKER") == "redis":
 else:
     Q_CLUSTER["orm"] = "default"
 
+# The runner that delivers (django-q2 stays installed either way: its tests are skipped).
+RUNNER = os.environ.get("WEBHOOKS_RUNNER", "django-q2")
+if RUNNER == "celery":
+    # Read by tests/celery_app.py (namespace CELERY). The queue is named for this test
+    # run, as the django-q2 cluster is, so that runs sharing a Redis do not mix.
+    CELERY_BROKER_URL = os.environ.get("WEBHOOKS_CELERY_BROKER", "redis://127.0.0.1:6379/0")
+    CELERY_TASK_DEFAULT_QUEUE = Q_CLUSTER["name"]
+    CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+    CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+elif RUNNER == "tasks":
+    INSTALLED_APPS += ["django_tasks_db"]
+    if django.VERSION < (6, 0):
+        INSTALLED_APPS += ["django_tasks"]  # the backport
+    TASKS = {
+        "default": {
+            "BACKEND": "django_tasks_db.DatabaseBackend",
+            "QUEUES": ["default"],
+        }
+    }
+
 WEBHOOKS = {
+    "RUNNER": RUNNER,
     "PROJECT_MODEL": "testapp.Project",
     "EVENTS": "tests.testapp.events.EVENTS",
     "PRODUCT_NAME": "Acme",

@@ -149,6 +149,18 @@ def manage_py_check(tmp_path, settings_code: str) -> subprocess.CompletedProcess
         ("Q_CLUSTER = {**Q_CLUSTER, 'timeout': 30}", "W002"),
         ("del Q_CLUSTER", "E015"),
         ("WEBHOOKS = {**WEBHOOKS, 'TIMEOUT': 30, 'TASK_TIME_LIMIT': 10}", "E014"),
+        ("WEBHOOKS = {**WEBHOOKS, 'RUNNER': 'rq'}", "E016"),
+        (
+            "import sys\nsys.modules['celery'] = None\nWEBHOOKS = {**WEBHOOKS, 'RUNNER': 'celery'}",
+            "E017",
+        ),
+        ("WEBHOOKS = {**WEBHOOKS, 'RUNNER': 'celery'}", "E018"),
+        ("WEBHOOKS = {**WEBHOOKS, 'RUNNER': 'tasks'}\nTASKS = None", "E019"),
+        (
+            "WEBHOOKS = {**WEBHOOKS, 'RUNNER': 'tasks'}\nTASKS = {'default': "
+            "{'BACKEND': 'django_tasks.backends.dummy.DummyBackend'}}",
+            "E019",
+        ),
     ],
     ids=[
         "project-model-missing",
@@ -157,6 +169,11 @@ def manage_py_check(tmp_path, settings_code: str) -> subprocess.CompletedProcess
         "short-timeout",
         "no-q-cluster",
         "task-limit-near-timeout",
+        "unknown-runner",
+        "celery-not-installed",
+        "no-celery-app",
+        "no-tasks-backend",
+        "dummy-tasks-backend",
     ],
 )
 def test_a_mistake_that_would_break_startup_is_reported_by_manage_py_check(

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tests.conftest import held_by_a_worker
+from tests.conftest import held_by_a_worker, only_on_django_q2
 from tests.testapp.models import Project
 from webhooks_app import operations, probes, signals, transport
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
@@ -562,15 +562,17 @@ def test_tls_is_verified_unless_the_webhook_opts_out(
         assert tls_receiver.count == 1
 
 
-def test_migrate_creates_the_sweep_schedule():
+@only_on_django_q2
+def test_migrate_creates_the_sweep_and_purge_schedules():
     from django_q.models import Schedule
 
-    from webhooks_app.queue import SWEEP_NAME, SWEEP_TASK
+    from webhooks_app.runners.django_q2 import PURGE_NAME, PURGE_TASK, SWEEP_NAME, SWEEP_TASK
 
     schedule = Schedule.objects.get(name=SWEEP_NAME)
     assert schedule.func == SWEEP_TASK
     assert schedule.schedule_type == Schedule.MINUTES and schedule.minutes == 1
     assert schedule.repeats == -1
+    assert Schedule.objects.get(name=PURGE_NAME).func == PURGE_TASK
 
 
 def test_failed_deliveries_since_a_time_can_be_redelivered_together(

@@ -1,7 +1,8 @@
 """A dead worker, idle or busy, stops no delivery, and nobody has to act.
 
-Real qcluster processes on this test's database (committed rows: transactional_db),
-killed with SIGKILL as the out-of-memory killer does; receivers are real HTTP servers.
+Real worker processes of the configured runner on this test's database (committed rows:
+transactional_db), killed with SIGKILL as the out-of-memory killer does; receivers are
+real HTTP servers.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 from django.db import transaction
 
-from tests.conftest import ROOT, other_process_env, qcluster
+from tests.conftest import ROOT, only_on_django_q2, other_process_env, workers_running
 from webhooks_app.health import report
 from webhooks_app.models import Delivery, DeliveryLog
 from webhooks_app.testing import Receiver, Reply, wait_until
@@ -59,11 +60,12 @@ def pending() -> int:
     return Delivery.objects.filter(status="pending").count()
 
 
+@only_on_django_q2  # django-q2's shared task pipe and its lock
 @pytest.mark.skipif(READ is None, reason="system call numbers known for x86_64 and aarch64")
 def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
     webhook, receiver, make_item, tmp_path
 ):
-    with qcluster(workers=2) as cluster:
+    with workers_running(workers=2) as cluster:
         pids = wait_until(lambda: len(cluster.worker_pids()) == 2 and cluster.worker_pids())
         victim = lock_holder(pids)
         os.kill(victim, signal.SIGKILL)
@@ -96,7 +98,7 @@ def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
 
     # The new cluster shows at once that the queue takes tasks again: the next health
     # check passes, with nothing more saved, and restarts nothing.
-    with qcluster(workers=2, name="qcluster-restarted"):
+    with workers_running(workers=2, name="qcluster-restarted"):
         wait_until(lambda: not report(stall_after=HEALTH_STALL_AFTER).queue_frozen, timeout=30)
         assert run_health_unit(tmp_path) == []
 
@@ -136,7 +138,7 @@ def test_a_killed_busy_worker_frees_its_endpoint_within_seconds(make_webhook, re
         for i in range(60):
             make_item(title=f"t{i}")
 
-    with qcluster(workers=2) as cluster:
+    with workers_running(workers=2) as cluster:
         receiver.wait_for(8, timeout=60)
         busy = [pid for pid in cluster.live_workers() if threads(pid) > 2]
         assert busy, "no worker was sending"
@@ -171,8 +173,8 @@ def test_no_more_than_endpoint_concurrency_requests_in_flight_across_two_cluster
 
         overrides = '{"ENDPOINT_CONCURRENCY": 3}'
         with (
-            qcluster(workers=2, name="cluster-a", WEBHOOKS_OVERRIDES=overrides),
-            qcluster(workers=2, name="cluster-b", WEBHOOKS_OVERRIDES=overrides),
+            workers_running(workers=2, name="cluster-a", WEBHOOKS_OVERRIDES=overrides),
+            workers_running(workers=2, name="cluster-b", WEBHOOKS_OVERRIDES=overrides),
         ):
             wait_until(lambda: pending() == 0, timeout=120)
 

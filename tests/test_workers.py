@@ -1,6 +1,7 @@
-"""Several workers at once, and a real qcluster process.
+"""Several workers at once, and real worker processes of the configured runner (a
+qcluster, a Celery worker, Django Tasks database workers: WEBHOOKS_RUNNER).
 
-These tests commit (transactional_db), so a qcluster subprocess, pointed at the same test
+These tests commit (transactional_db), so a worker subprocess, pointed at the same test
 database, sees the rows; on the PostgreSQL leg they prove the claim and counter locking.
 """
 
@@ -13,9 +14,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from tests.conftest import qcluster, run_in_threads
+from tests.conftest import only_on_django_q2, run_in_threads, workers_running
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
+from webhooks_app.runners import current_runner
 from webhooks_app.testing import Reply, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,8 +27,8 @@ def all_done() -> bool:
     return not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
 
 
-def test_real_qcluster_delivers_committed_events(webhook, receiver, make_item):
-    with qcluster(workers=1):
+def test_real_workers_deliver_committed_events(webhook, receiver, make_item):
+    with workers_running(workers=1):
         items = [make_item(title=f"item {i}") for i in range(3)]  # each commit enqueues
         received = receiver.wait_for(3, timeout=60)
         wait_until(all_done, timeout=30)
@@ -37,7 +39,21 @@ def test_real_qcluster_delivers_committed_events(webhook, receiver, make_item):
     assert DeliveryLog.objects.filter(outcome="success").count() == 3
 
 
-def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, receiver, make_item):
+def test_a_fresh_worker_sends_what_is_due_though_the_broker_lost_its_task(
+    webhook, receiver, make_item
+):
+    for i in range(3):
+        make_item(title=f"item {i}")
+    current_runner().drop_queued()  # the broker lost the task; the marker still covers
+
+    with workers_running(workers=1, name="fresh-workers"):  # its watchdog, from its start
+        receiver.wait_for(3, timeout=60)
+        wait_until(all_done, timeout=30)
+
+    assert DeliveryLog.objects.filter(outcome="success").count() == 3
+
+
+def test_two_workers_send_every_delivery_exactly_once(make_webhook, receiver, make_item):
     hooks = [make_webhook(receiver.url) for _ in range(3)]
     receiver.default = Reply(delay=0.01)  # keep requests in flight long enough to overlap
     with transaction.atomic():  # one backlog, one kick: the workers must share it
@@ -45,7 +61,7 @@ def test_two_qcluster_workers_send_every_delivery_exactly_once(make_webhook, rec
             make_item(title=f"t{i}")
     expected = 60 * len(hooks)
 
-    with qcluster(workers=2, WEBHOOKS_CONCURRENCY="4"):
+    with workers_running(workers=2, WEBHOOKS_CONCURRENCY="4"):
         receiver.wait_for(expected, timeout=120)
         wait_until(all_done, timeout=60)
 
@@ -97,13 +113,11 @@ def test_concurrent_failures_are_all_counted(make_webhook, receiver, make_item, 
 
 
 def test_a_burst_of_commits_leaves_one_task_waiting_not_one_per_commit(webhook, make_item):
-    from webhooks_app.queue import broker as _broker
-
-    broker = _broker()
-    broker.purge_queue()
+    runner = current_runner()
+    runner.drop_queued()
     for i in range(5):
         make_item(title=f"t{i}")  # five transactions, five on_commit kicks
-    assert broker.queue_size() == 1
+    assert runner.queued() == 1
     assert Delivery.objects.filter(status="pending").count() == 5
 
 
@@ -127,16 +141,15 @@ def test_a_webhook_deleted_mid_batch_does_not_sink_the_batch(make_webhook, make_
     assert DeliveryLog.objects.count() == 1
 
 
+@only_on_django_q2
 def test_an_unrelated_waiting_task_does_not_hold_back_a_delivery_task(webhook, make_item):
     from django_q.tasks import async_task
 
-    from webhooks_app.queue import broker as _broker
-
-    broker = _broker()
-    broker.purge_queue()
+    runner = current_runner()
+    runner.drop_queued()
     async_task("math.floor", 1.5)  # the host's own task, waiting in the shared queue
     make_item()
-    assert broker.queue_size() == 2
+    assert runner.queued() == 2
 
 
 def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
@@ -145,17 +158,16 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
     from django.utils import timezone
 
     from webhooks_app.models import DeliveryTaskMarker
-    from webhooks_app.queue import broker as _broker
 
-    broker = _broker()
+    runner = current_runner()
     make_item()
-    broker.purge_queue()  # the broker lost it; the marker still says a task covers commits
+    runner.drop_queued()  # the broker lost it; the marker still says a task covers commits
     make_item()
-    assert broker.queue_size() == 0
+    assert runner.queued() == 0
     # Once that coverage ends, the next commit enqueues a task of its own.
     DeliveryTaskMarker.objects.update(covered_until=timezone.now() - timedelta(seconds=1))
     make_item()
-    assert broker.queue_size() == 1
+    assert runner.queued() == 1
 
 
 def test_a_commit_is_covered_only_while_the_marker_looks_ahead():
@@ -181,21 +193,20 @@ def test_a_task_at_its_time_limit_hands_over_before_its_last_requests_end(
     """A hanging request keeps the old task for up to TIMEOUT; new commits must not wait
     for it: the successor is queued, and covers them, the moment the limit passes."""
     from webhooks_app.models import DeliveryTaskMarker
-    from webhooks_app.queue import broker as _broker
 
     webhooks_settings(TIMEOUT=6)
     receiver.default = Reply(delay=5)
     make_webhook(receiver.url)
     make_item()
-    broker = _broker()
-    broker.purge_queue()
+    runner = current_runner()
+    runner.drop_queued()
     task = threading.Thread(
         target=lambda: (delivery.drain(time_limit=0.5, task=True), connection.close())
     )
     task.start()
     try:
         receiver.wait_for(1)  # the slow request is in flight
-        wait_until(lambda: broker.queue_size() == 1, timeout=4)  # limit passed: handed over
+        wait_until(lambda: runner.queued() == 1, timeout=4)  # limit passed: handed over
         assert task.is_alive()  # still waiting for its last request
         assert DeliveryTaskMarker.objects.get().covered_until > timezone.now()
     finally:

@@ -13,12 +13,16 @@ E007      a model registration emits an event not in the catalog
 E008      ``ALLOWED_NETWORKS``
 E009      ``RETENTION``
 E010      ``SUBSCRIPTION_REFRESH``
-E011      ``django_q`` is not installed: nothing would ever be delivered
+E011      ``django_q`` is not installed while it is the runner: nothing would be delivered
 E012      ``MANAGE_PERMISSION`` / ``ACTIVATION_RULE`` / ``NOTIFY_RECIPIENTS`` cannot be
           imported or called
 E013      a setting that must be True or False
 E014      ``TASK_TIME_LIMIT`` not at least twice ``TIMEOUT``
 E015      ``Q_CLUSTER`` missing, or naming no broker this host can reach
+E016      ``RUNNER`` names no runner webhooks_app knows
+E017      ``RUNNER`` names a runner whose package is not installed
+E018      ``RUNNER`` is "celery" and no Celery app is defined
+E019      ``RUNNER`` is "tasks" and ``TASKS`` has no backend that runs them
 W001      an unknown key in ``WEBHOOKS``
 W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
 ========  ==================================================================
@@ -87,7 +91,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         _networks,
         _retention,
         _dotted_paths,
-        _queue,
+        _runner,
     ):
         errors.extend(check())
     return errors
@@ -262,61 +266,44 @@ def _dotted_paths() -> list[checks.CheckMessage]:
     return errors
 
 
-def _queue() -> list[checks.CheckMessage]:
-    if not apps.is_installed("django_q"):
+def _runner() -> list[checks.CheckMessage]:
+    from webhooks_app.runners import RUNNERS, runner_class
+
+    name = webhook_settings.RUNNER
+    try:
+        runner = runner_class(name)()
+    except WebhookConfigurationError as exc:
         return [
-            checks.Error(
-                "django_q is not in INSTALLED_APPS: webhook deliveries would stay pending.",
-                hint="Add 'django_q' to INSTALLED_APPS and run `manage.py qcluster`.",
-                obj="settings.INSTALLED_APPS",
-                id="webhooks_app.E011",
+            _error(
+                str(exc),
+                "webhooks_app.E016",
+                hint="'django-q2' (the default), 'celery' or 'tasks' (Django's Tasks).",
             )
         ]
-    from webhooks_app.queue import broker_problem, cluster_timeouts
-
-    problems: list[checks.CheckMessage] = []
-    problem = broker_problem()
-    if problem:
-        problems.append(
-            checks.Error(
-                problem,
-                hint="e.g. Q_CLUSTER = {'name': 'webhooks', 'orm': 'default', 'timeout': 120, "
-                "'retry': 180} for the database broker, or 'redis': {...} with the redis package.",
-                obj="settings.Q_CLUSTER",
-                id="webhooks_app.E015",
-            )
-        )
-    limit, timeout = webhook_settings.TASK_TIME_LIMIT, webhook_settings.TIMEOUT
-    if not (_is_number(limit) and _is_number(timeout)):
-        return problems  # reported above
-    if limit < 2 * timeout:
-        problems.append(
+    except ImportError as exc:
+        extra = {"celery": "celery", "tasks": "tasks"}.get(name)
+        return [
             _error(
-                f"WEBHOOKS['TASK_TIME_LIMIT'] ({limit}s) must be at least twice "
-                f"WEBHOOKS['TIMEOUT'] ({timeout}s).",
-                "webhooks_app.E014",
-                hint="A delivery task stops claiming at its limit and waits up to TIMEOUT "
-                "for its last requests; a limit close to TIMEOUT spends its time waiting.",
+                f"WEBHOOKS['RUNNER'] = {name!r} needs a package that is not installed ({exc}).",
+                "webhooks_app.E017",
+                hint=f"pip install 'django-webhooks-app[{extra}]'"
+                if extra
+                else f"Install the runner's package ({RUNNERS[name]}).",
             )
+        ]
+    return runner.configuration_problems() + _time_limit()
+
+
+def _time_limit() -> list[checks.CheckMessage]:
+    limit, timeout = webhook_settings.TASK_TIME_LIMIT, webhook_settings.TIMEOUT
+    if not (_is_number(limit) and _is_number(timeout)) or limit >= 2 * timeout:
+        return []  # a number that is not one is reported above
+    return [
+        _error(
+            f"WEBHOOKS['TASK_TIME_LIMIT'] ({limit}s) must be at least twice "
+            f"WEBHOOKS['TIMEOUT'] ({timeout}s).",
+            "webhooks_app.E014",
+            hint="A delivery task stops claiming at its limit and waits up to TIMEOUT "
+            "for its last requests; a limit close to TIMEOUT spends its time waiting.",
         )
-    needed = limit + timeout
-    task_timeout, retry = cluster_timeouts()
-    if task_timeout is not None and task_timeout < needed:
-        problems.append(
-            checks.Warning(
-                f"Q_CLUSTER['timeout'] ({task_timeout}s) is shorter than a delivery task may "
-                f"run (TASK_TIME_LIMIT + TIMEOUT = {needed}s).",
-                hint="Raise Q_CLUSTER['timeout'] or lower WEBHOOKS['TASK_TIME_LIMIT'].",
-                obj="settings.Q_CLUSTER",
-                id="webhooks_app.W002",
-            )
-        )
-    if retry is not None and task_timeout is not None and retry <= task_timeout:
-        problems.append(
-            checks.Warning(
-                "Q_CLUSTER['retry'] must exceed Q_CLUSTER['timeout'], or tasks run twice.",
-                obj="settings.Q_CLUSTER",
-                id="webhooks_app.W003",
-            )
-        )
-    return problems
+    ]

@@ -52,12 +52,17 @@ DEFAULTS: dict[str, Any] = {
     "TASK_TIME_LIMIT": 60,
     # Bytes of a response body kept in the delivery log (Svix keeps 20,000).
     "RESPONSE_BODY_LIMIT": 20000,
-    # Minutes between sweeps (a django-q2 Schedule) that send due retries and recover
-    # deliveries whose task was lost or whose worker died.
+    # Minutes between sweeps (a django-q2 Schedule, a celery beat entry, a Django task
+    # that enqueues its successor) that send due retries and recover deliveries whose
+    # task was lost or whose worker died; every worker's watchdog does as well.
     "SWEEP_INTERVAL": 1,
     # The host's event catalog: (name, description[, category]) tuples, or the dotted
     # path of such a list (e.g. "webhooks_app.presets.gitscrum.EVENTS").
     "EVENTS": [],
+    # The task runner that delivers: "django-q2" (manage.py qcluster), "celery" (a
+    # Celery app the host defines; the [celery] extra) or "tasks" (Django's Tasks
+    # framework, django.tasks or the django-tasks backport; the [tasks] extra).
+    "RUNNER": "django-q2",
     # In autocommit mode an emitting save is two transactions (Django commits the row
     # before post_save runs). On PostgreSQL the event's own transaction does not wait for
     # the disk unless this is True (about 0.3 ms more per save); inside a transaction
@@ -68,8 +73,9 @@ DEFAULTS: dict[str, Any] = {
     # this long after it commits. At most 1.
     "SUBSCRIPTION_REFRESH": 0.5,
     # Days finished deliveries, their attempt logs and events nobody is owed any more
-    # are kept (Svix keeps 90 days, 30 on its free plan). An hourly django-q2 Schedule
-    # deletes what is older; None keeps everything. Pending deliveries are never deleted.
+    # are kept (Svix keeps 90 days, 30 on its free plan). An hourly task (scheduled
+    # by the runner) deletes what is older; None keeps everything. Pending deliveries
+    # are never deleted.
     "RETENTION": 30,
     # Seconds during which the previous secret keeps signing after a rotation.
     "SECRET_ROTATION_OVERLAP": 86400,

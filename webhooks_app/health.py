@@ -10,10 +10,12 @@ It tells work that is due and being worked from work that is due and that nobody
   and none has started since (django-q2's cluster takes no tasks; every worker's
   watchdog still delivers, see :mod:`webhooks_app.watchdog`, but the cluster needs a
   restart);
+* the runner cannot take a task now (its broker does not answer, see
+  :meth:`webhooks_app.runners.Runner.health_problem`);
 * the backlog per endpoint: due, in flight, waiting for a retry, held while disabled;
   failing and disabled endpoints; when an attempt was last recorded.
 
-``manage.py webhooks_health`` prints it and exits 1 when either is frozen;
+``manage.py webhooks_health`` prints it and exits 1 when any of the three holds;
 :func:`health_view` serves it as JSON (status 503 then) to staff, or to a monitor
 presenting ``WEBHOOKS["HEALTH_TOKEN"]``.
 """
@@ -32,6 +34,7 @@ from django.utils import timezone
 from webhooks_app.claims import WORKER_LEASE
 from webhooks_app.conf import webhook_settings
 from webhooks_app.models import Delivery, DeliveryLog, DeliveryTaskMarker, Webhook, WebhookStatus
+from webhooks_app.runners import current_runner
 
 
 @dataclass
@@ -59,6 +62,9 @@ class Report:
     oldest_unworked_age: float | None  # seconds, the same among those nobody works
     queue_waiting_since: datetime | None  # a delivery task asked for, none started since
     last_attempt_at: datetime | None
+    runner: str = ""  # WEBHOOKS["RUNNER"]
+    runner_start: str = ""  # the command that starts its workers
+    runner_problem: str | None = None  # why it cannot take a task now
     backlog: list[Backlog] = field(default_factory=list)
     failing: list[str] = field(default_factory=list)
     disabled: list[str] = field(default_factory=list)
@@ -76,7 +82,7 @@ class Report:
 
     @property
     def stalled(self) -> bool:
-        return bool(self.frozen_endpoints) or self.queue_frozen
+        return bool(self.frozen_endpoints) or self.queue_frozen or bool(self.runner_problem)
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -92,6 +98,7 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
     now = now or timezone.now()
     limit = float(webhook_settings.STALL_AFTER if stall_after is None else stall_after)
     backlog = _backlog(now, limit)
+    runner = current_runner()
     sendable = [
         row for row in backlog if row.status == WebhookStatus.ACTIVE and _unpaused(row, now)
     ]
@@ -104,6 +111,9 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
         .values_list("task_waiting_since", flat=True)
         .first(),
         last_attempt_at=DeliveryLog.objects.aggregate(last=Max("created_at"))["last"],
+        runner=runner.name,
+        runner_start=runner.start_command,
+        runner_problem=runner.health_problem(),
         backlog=backlog,
         failing=[
             str(pk)

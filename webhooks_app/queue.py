@@ -1,4 +1,4 @@
-"""The hand-off to django-q2, and the only module that speaks to it.
+"""The hand-off to the task runner (:mod:`webhooks_app.runners`, which alone speaks to it).
 
 The database holds the deliveries; the queue only carries the order "drain what is due".
 One row, :class:`~webhooks_app.models.DeliveryTaskMarker`, says until when a delivery
@@ -15,31 +15,21 @@ it leaves is either claimed or finds itself uncovered and enqueues a new task.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Callable
-from contextlib import nullcontext
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webhooks_app import commit_marker
-from webhooks_app.conf import webhook_settings
 from webhooks_app.models import DeliveryTaskMarker, RoutingVersion
+from webhooks_app.runners import current_runner
 
 logger = logging.getLogger(__name__)
-
-DRAIN_TASK = "webhooks_app.tasks.deliver_pending"
-SWEEP_NAME = "webhooks_app: sweep pending deliveries"
-SWEEP_TASK = "webhooks_app.tasks.sweep"
-PURGE_NAME = "webhooks_app: purge old delivery history"
-PURGE_TASK = "webhooks_app.tasks.purge_history"
 
 # How long a queued task covers: if it has not started by then the broker lost it, and
 # the next commit enqueues a new one rather than wait for the sweep.
@@ -196,17 +186,6 @@ def task_waiting() -> bool:
     return DeliveryTaskMarker.objects.filter(pk=1, task_waiting_since__isnull=False).exists()
 
 
-def on_worker_start(receiver: Callable[[], None]) -> None:
-    """Call ``receiver`` in every django-q2 worker process as it starts (a new cluster's,
-    and each worker the cluster starts in place of a dead one)."""
-    from django_q.signals import post_spawn
-
-    def started(sender: Any, proc_name: str, **kwargs: Any) -> None:
-        receiver()
-
-    post_spawn.connect(started, weak=False, dispatch_uid="webhooks_app.worker_start")
-
-
 def enqueue_drain() -> None:
     """Enqueue a delivery task, unless one is already waiting in the queue.
 
@@ -214,13 +193,12 @@ def enqueue_drain() -> None:
     a second one would find nothing left to do. This keeps a burst of commits from
     flooding the queue with empty tasks.
     """
-    from django_q.conf import Conf
-
     told = commit_marker.answer(connection)  # the commit's own answer, when it gave one
-    if told == commit_marker.COVERED and not Conf.SYNC:
+    sync = is_sync()
+    if told == commit_marker.COVERED and not sync:
         return
     try:
-        needed = Conf.SYNC or told == commit_marker.ENQUEUE or (not covered_now() and take_marker())
+        needed = sync or told == commit_marker.ENQUEUE or (not covered_now() and take_marker())
     except Exception:
         # Runs after the host's commit: an error here must not fail its request.
         logger.exception("Could not request webhook delivery; the sweep will send it.")
@@ -229,100 +207,26 @@ def enqueue_drain() -> None:
         _enqueue_task()
 
 
-_brokers: dict[str | None, Any] = {}
-
-
-def broker() -> Any:
-    """One broker per process: django-q2 builds a new one (for Redis, a new client and
-    TCP connection) on every ``async_task`` otherwise."""
-    from django_q.brokers import get_broker
-
-    name = webhook_settings.Q_CLUSTER_NAME
-    if name not in _brokers:
-        _brokers[name] = get_broker(name)
-    return _brokers[name]
-
-
 def _enqueue_task() -> None:
-    from django_q.conf import Conf
-    from django_q.tasks import async_task
-
-    options: dict[str, Any] = {"task_name": "webhooks: deliver pending", "save": False}
-    if webhook_settings.Q_CLUSTER_NAME:
-        options["cluster"] = webhook_settings.Q_CLUSTER_NAME
     try:
-        if Conf.SYNC:
-            async_task(DRAIN_TASK, q_options=options)
-            return
-        # Inside an atomic block django-q2's ORM broker leaves this connection open;
-        # outside one it closes it (with CONN_MAX_AGE=0), and the host's next query
-        # pays for a new connection.
-        with transaction.atomic(using=Conf.ORM) if Conf.ORM else nullcontext():
-            async_task(DRAIN_TASK, q_options={**options, "broker": broker()})
+        current_runner().enqueue_drain()
     except Exception:
-        # The deliveries are committed; the periodic sweep sends them if the broker
-        # is unreachable now. Failing the host's request would lose nothing but help no one.
+        # The deliveries are committed; the watchdogs and the sweep send them if the
+        # broker is unreachable now. Failing the host's request would lose nothing.
         logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
 
 
-def cluster_timeouts() -> tuple[int | None, int | None]:
-    """The cluster's ``timeout`` and ``retry`` (seconds; None when unset)."""
-    from django_q.conf import Conf
-
-    return Conf.TIMEOUT, Conf.RETRY
-
-
-# Q_CLUSTER keys naming a broker; with none, django-q2 uses Redis on localhost.
-_BROKER_KEYS = ("orm", "redis", "sqs", "mongo", "iron_mq", "disque", "broker_class")
-
-
-def broker_problem() -> str | None:
-    """What keeps django-q2 from reaching a broker, as settings say; None if nothing."""
-    cluster = getattr(settings, "Q_CLUSTER", None)
-    if not isinstance(cluster, dict):
-        return "Q_CLUSTER is not set: django-q2 would look for Redis on localhost."
-    if not any(key in cluster for key in _BROKER_KEYS):
-        try:
-            import redis  # noqa: F401
-        except ImportError:
-            return (
-                "Q_CLUSTER names no broker, so django-q2 uses Redis, but the redis "
-                "package is not installed."
-            )
-    return None
-
-
 def is_sync() -> bool:
-    """django-q2's sync mode runs a task in the enqueuing process, at once."""
-    from django_q.conf import Conf
-
-    return bool(Conf.SYNC)
+    """Whether the runner runs a task in the enqueuing process, at once."""
+    return current_runner().is_sync()
 
 
 def ensure_schedules(sender: Any = None, using: str = "default", **kwargs: Any) -> None:
-    """Create or update the periodic tasks (the sweep, every SWEEP_INTERVAL minutes,
-    which sends due retries and recovers deliveries whose task was lost or whose worker
-    died; the hourly purge of old history), and the single rows of the task marker and
-    the routing version. Connected to post_migrate, which also runs after a test
-    database is flushed."""
-    from django.db import DatabaseError
-    from django_q.models import Schedule
-
+    """Create the single rows of the task marker and the routing version, and have the
+    runner create or update what runs the sweep (every SWEEP_INTERVAL minutes: due
+    retries, deliveries whose task was lost or whose worker died) and the hourly purge
+    of old history. Connected to post_migrate, which also runs after a test database
+    is flushed."""
     DeliveryTaskMarker.objects.using(using).get_or_create(pk=1)
     RoutingVersion.objects.using(using).get_or_create(pk=1)
-    periodic = {
-        SWEEP_NAME: {
-            "func": SWEEP_TASK,
-            "schedule_type": Schedule.MINUTES,
-            "minutes": webhook_settings.SWEEP_INTERVAL,
-        },
-        PURGE_NAME: {"func": PURGE_TASK, "schedule_type": Schedule.HOURLY},
-    }
-    # django_q's tables may not exist yet after a partial ``migrate <app>``; the next
-    # full migrate creates the schedules.
-    with contextlib.suppress(DatabaseError):
-        for name, fields in periodic.items():
-            Schedule.objects.using(using).update_or_create(
-                name=name,
-                defaults={**fields, "repeats": -1, "cluster": webhook_settings.Q_CLUSTER_NAME},
-            )
+    current_runner().ensure_schedules(using)

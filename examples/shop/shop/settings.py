@@ -1,5 +1,6 @@
 """Settings of the minimal example host: everything webhooks_app needs, nothing more."""
 
+import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -16,7 +17,6 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django_q",
     "webhooks_app",
     "orders",
 ]
@@ -39,12 +39,21 @@ TEMPLATES = [
     }
 ]
 STATIC_URL = "static/"
-DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "shop.sqlite3"}}
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("SHOP_SQLITE", BASE_DIR / "shop.sqlite3"),
+        # A file: the test's Celery worker, another process, reads it.
+        "TEST": {"NAME": BASE_DIR / "test-shop.sqlite3"},
+    }
+}
 
-# django-q2 runs the deliveries: `python manage.py qcluster`.
-Q_CLUSTER = {"name": "shop", "workers": 2, "timeout": 120, "retry": 180, "orm": "default"}
+# Celery runs the deliveries (shop/celery.py): `celery -A shop worker --beat`.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("SHOP_CELERY_QUEUE", "shop")
 
 WEBHOOKS = {
+    "RUNNER": "celery",
     # Webhooks belong to a store (or to every store when they have none).
     "PROJECT_MODEL": "orders.Store",
     "PRODUCT_NAME": "Shop",
@@ -53,4 +62,6 @@ WEBHOOKS = {
         ("orders.created", "An order was placed", "Orders"),
         ("orders.shipped", "An order left the warehouse", "Orders"),
     ],
+    # The test worker's receiver listens on 127.0.0.1, which the SSRF guard refuses.
+    "ALLOWED_NETWORKS": ["127.0.0.0/8"] if os.environ.get("SHOP_TEST_WORKER") else [],
 }

@@ -1,8 +1,13 @@
 """The shop's webhooks, end to end: a real receiver gets signed requests."""
 
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from django.db import connection
 from orders.models import Order, Store
 
 from webhooks_app import operations
@@ -63,3 +68,30 @@ def test_another_stores_orders_are_not_sent(webhook, receiver):
 
     assert deliver_due() == 0
     assert receiver.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_celery_worker_delivers_the_order_placed(webhook, receiver, store):
+    """The shop's own deployment: a real ``celery -A shop worker`` on the test database,
+    handed the delivery task the order's commit enqueued."""
+    shop = Path(__file__).resolve().parent.parent
+    env = {
+        **os.environ,
+        "SHOP_SQLITE": str(connection.settings_dict["NAME"]),
+        "SHOP_TEST_WORKER": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "shop", "worker", "--pool", "solo"],
+        cwd=shop,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        Order.objects.create(store=store, customer="ada@example.com", total=Decimal("7"))
+        (request,) = receiver.wait_for(1, timeout=60)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+    assert request.verified and request.event == "orders.created"

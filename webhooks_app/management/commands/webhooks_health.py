@@ -61,6 +61,8 @@ class Command(BaseCommand):
             waited = (current.checked_at - waiting).total_seconds()
             verdict = self.style.ERROR("STALLED") if current.queue_frozen else "within bounds"
             write(f"A delivery task has waited {waited:.0f} s for a worker ({verdict}).")
+        if current.runner_problem:
+            write(self.style.ERROR(f"Runner {current.runner}: {current.runner_problem}"))
         last = current.last_attempt_at
         write(f"Last recorded attempt: {last.isoformat(timespec='seconds') if last else 'none'}.")
         for row in current.backlog:
@@ -73,11 +75,11 @@ class Command(BaseCommand):
             )
         write(f"Failing endpoints: {len(current.failing)}; disabled: {len(current.disabled)}.")
         if current.stalled:
-            write(STALLED_HELP)
+            write(STALLED_HELP.format(runner=current.runner, start=current.runner_start))
 
 
 STALLED_HELP = (
     "Deliveries are due that no worker holds, or the queue takes no delivery task: check "
-    "that a qcluster runs for this project's Q_CLUSTER; if one runs, restart it (README.md, "
-    "'When workers stall')."
+    "that {runner} workers run for this project (`{start}`); if they run, restart them "
+    "(README.md, 'When workers stall')."
 )
