@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from webhooks_app import commit_marker
 from webhooks_app.models import DeliveryTaskMarker, Event
-from webhooks_app.queue import broker as _broker
+from webhooks_app.runners import current_runner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,9 +28,9 @@ def postgresql_only():
 
 @pytest.fixture
 def queue():
-    broker = _broker()
-    broker.purge_queue()
-    return broker
+    runner = current_runner()
+    runner.drop_queued()
+    return runner
 
 
 def marker_until():
@@ -51,7 +51,7 @@ def test_an_uncovered_transaction_takes_the_marker_at_commit_and_enqueues_once(
         make_item()  # a second event: still one take, one task
 
     assert marker_until() > timezone.now() + timedelta(seconds=20)  # a queued task's cover
-    assert queue.queue_size() == 1
+    assert queue.queued() == 1
     marker_queries = [sql for sql in after_commit(captured) if "deliverytaskmarker" in sql]
     assert marker_queries == []  # the commit answered: nothing asked afterwards
 
@@ -64,7 +64,7 @@ def test_a_covered_transaction_enqueues_nothing_and_asks_nothing_after_commit(
     with CaptureQueriesContext(connection) as captured, transaction.atomic():
         make_item()
 
-    assert queue.queue_size() == 0
+    assert queue.queued() == 0
     assert marker_until() == covered
     assert after_commit(captured) == []
 
@@ -77,7 +77,7 @@ def test_a_transaction_that_did_not_ask_leaves_the_marker_alone(webhook, queue):
         Event.objects.create(event_type="ping", body="{}", created_at=timezone.now())
 
     assert marker_until() is None
-    assert queue.queue_size() == 0
+    assert queue.queued() == 0
 
 
 def test_a_rolled_back_emit_takes_nothing(webhook, make_item, queue):
@@ -87,7 +87,7 @@ def test_a_rolled_back_emit_takes_nothing(webhook, make_item, queue):
         raise RuntimeError("the host's view failed")
 
     assert marker_until() is None
-    assert queue.queue_size() == 0
+    assert queue.queued() == 0
 
 
 def test_a_covering_task_cannot_take_its_cover_back_while_a_covered_commit_ends(webhook, make_item):

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import manager_of
+from webhooks_app import operations
 from webhooks_app.models import Delivery, DeliveryLog, Webhook, WebhookStatus
 from webhooks_app.testing import Reply
 
@@ -288,6 +289,44 @@ def test_managers_are_emailed_when_a_webhook_is_disabled_after_failures(
     assert "Builds" in message.subject and "failing" in message.subject
     assert "failed 2 times in a row" in message.body and "503" in message.body
     assert f"https://app.example.com{url(project)}" in message.body
+
+
+def test_managers_get_one_digest_of_the_deliveries_given_up_not_a_mail_each(
+    project, manager, make_webhook, receiver, make_item, deliver, webhooks_settings
+):
+    from webhooks_app.notifications import send_given_up_digests
+
+    webhooks_settings(RETRY_SCHEDULE=[], FAILURE_THRESHOLD=100)  # a failure is final at once
+    webhook = make_webhook(receiver.url, name="Builds <ci>")
+    receiver.default = Reply(status=500)
+    for _ in range(3):
+        make_item()
+    deliver()
+    assert send_given_up_digests() == 1
+    (message,) = mail.outbox
+    assert message.to == ["owner@example.com"]
+    assert message.subject.endswith("Webhook Builds <ci>: 3 deliveries were given up")
+    assert "gave up 3 deliveries" in message.body and "items.store" in message.body
+    assert "last answer 500" in message.body
+
+    # More given up within the hour: counted, mailed in the next digest, not now.
+    make_item()
+    deliver()
+    assert send_given_up_digests() == 0
+    later = timezone.now() + timedelta(hours=1, seconds=1)
+    assert send_given_up_digests(now=later) == 1
+    assert "1 delivery was given up" in mail.outbox[1].subject
+    assert send_given_up_digests(now=later + timedelta(hours=2)) == 0  # nothing new
+    webhook.refresh_from_db()
+    assert webhook.given_up_unreported == 0
+
+
+def test_a_failed_test_ping_is_no_given_up_delivery(project, manager, make_webhook, receiver):
+    from webhooks_app.notifications import send_given_up_digests
+
+    receiver.default = Reply(status=500)
+    operations.send_test(make_webhook(receiver.url))
+    assert send_given_up_digests() == 0 and mail.outbox == []
 
 
 def test_disabling_by_hand_emails_nobody(

@@ -97,6 +97,10 @@ DEFAULTS: dict[str, Any] = {
     # (webhook) -> list of addresses. The default asks MANAGE_PERMISSION about every
     # active user with an address; a host with many users gives its own query.
     "NOTIFY_RECIPIENTS": "webhooks_app.notifications.default_recipients",
+    # Deliveries given up (their last retry failed) are mailed to the same people as a
+    # digest: the first within a sweep, then at most one mail per webhook this often
+    # (seconds).
+    "GIVEN_UP_DIGEST_EVERY": 3600,
     # The site's address (e.g. "https://app.example.com"), for links in those e-mails to
     # the webhook settings pages. None: the links are paths.
     "BASE_URL": None,

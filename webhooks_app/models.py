@@ -151,6 +151,11 @@ class Webhook(models.Model):
     # Disabled after failures, it still makes the retry the failing delivery had
     # scheduled (the retry schedule's promise), once, at this time: see probes.py.
     probe_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Deliveries given up since the managers were last told, and when they were: the
+    # sweep mails them a digest at most every GIVEN_UP_DIGEST_EVERY (notifications.py).
+    # Nullable (None is 0): SQLite adds the columns in place, keeping its triggers.
+    given_up_unreported = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    given_up_reported_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Why it was disabled after failures (the last error), for the people who enable it.
     disabled_detail = models.TextField(blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from webhooks_app.claims import Claimed
@@ -383,6 +384,9 @@ def _endpoint_change(
             consecutive_failures=F("consecutive_failures") + tally.trailing,
             paused_until=tally.pause_until,
         )
+    if tally.given_up:
+        # Counted for the managers' digest (notifications.py); rare, so its own statement.
+        webhook.update(given_up_unreported=Coalesce("given_up_unreported", 0) + tally.given_up)
     if tally.gone:
         status, detail = WebhookStatus.GONE, "The endpoint answered 410 Gone."
         hit = webhook.active()

@@ -132,6 +132,7 @@ class EndpointTally:
     gone: bool = False
     pause_until: datetime | None = None
     retry_at: datetime | None = None  # the latest failure's retry, if it has one
+    given_up: int = 0  # deliveries whose last retry failed (test pings aside)
     last_error: str = ""
 
     def add(self, verdict: Verdict, error: str) -> None:
@@ -146,6 +147,8 @@ class EndpointTally:
         self.trailing += 1
         self.last_error = error
         self.retry_at = verdict.retry_at
+        if verdict.retry_at is None and not verdict.gone:
+            self.given_up += 1
         self.pause_until = verdict.pause_until  # the latest failure's retry
 
     def describe(self, threshold: int) -> str:

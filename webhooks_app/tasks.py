@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from webhooks_app import delivery, probes, queue, retention
+from webhooks_app import delivery, notifications, probes, queue, retention
 from webhooks_app.conf import webhook_settings
 
 
@@ -19,8 +19,11 @@ def deliver_pending() -> int:
 def sweep() -> int:
     """Periodic (django-q2 Schedule): send due retries, and recover deliveries whose task
     was lost by the broker or whose worker died (their claim has expired); and make the
-    retries webhooks disabled after failures still owe (see webhooks_app.probes)."""
-    return probes.send_due() + deliver_pending()
+    retries webhooks disabled after failures still owe (see webhooks_app.probes); and
+    mail the digests of deliveries given up (see webhooks_app.notifications)."""
+    sent = probes.send_due() + deliver_pending()
+    notifications.send_given_up_digests()
+    return sent
 
 
 def purge_history() -> int:
