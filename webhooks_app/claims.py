@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.models import Delivery, Event, Webhook
@@ -161,6 +161,23 @@ def claim(
     leased.update(c.webhook_id for c in taken)
     _schedule_rate_limited([e for e in endpoints if e.rate_limit], taken, now)
     return taken
+
+
+def hold(claimed: Collection[Claimed], until: datetime) -> None:
+    """Give back deliveries that must not go out now, unsent, due again at ``until``; their
+    endpoints wait until then too (so no worker claims them again meanwhile)."""
+    ids = [c.id for c in claimed]
+    endpoints = sorted({c.webhook_id for c in claimed})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webhooks_app_delivery SET claim_token = NULL, next_attempt_at = %s "
+            f"WHERE id IN ({_marks(ids)})",
+            [_prep_datetime(until), *ids],
+        )
+        cursor.execute(
+            f"UPDATE webhooks_app_webhook SET paused_until = %s WHERE id IN ({_marks(endpoints)})",
+            [_prep_datetime(until), *endpoints],
+        )
 
 
 def renew(
