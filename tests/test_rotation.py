@@ -142,3 +142,26 @@ def test_a_rotation_done_as_the_page_says_fails_no_documented_verifier(
         single_refused=old,
         standard_refused=old,
     )
+
+
+def test_rotating_again_before_the_switch_keeps_the_secret_receivers_hold(every_scheme):
+    """Single-signature receivers still hold the first secret: a second rotation (the new
+    secret was lost, say) replaces the new one and leaves theirs signing."""
+    first = every_scheme.secret
+    operations.rotate_secret(every_scheme)
+    operations.rotate_secret(every_scheme)
+    signers = Webhook.objects.get().signers()
+    assert signers.single == first and signers.standard == (every_scheme.secret, first)
+
+    operations.switch_secret(every_scheme)
+    switched = every_scheme.secret
+    operations.rotate_secret(every_scheme)  # after a switch, the switched-to secret stays
+    signers = Webhook.objects.get().signers()
+    assert signers.single == switched and signers.standard == (every_scheme.secret, switched)
+
+
+def test_with_no_overlap_a_rotation_switches_at_once(every_scheme, webhooks_settings):
+    webhooks_settings(SECRET_ROTATION_OVERLAP=0)
+    new = operations.rotate_secret(every_scheme)
+    assert Webhook.objects.get().signers().standard == (new,)
+    assert operations.switch_secret(every_scheme) is False
