@@ -458,3 +458,15 @@ def self_signed_cert(tmp_path_factory):
         capture_output=True,
     )
     return str(cert), str(key)
+
+
+@pytest.fixture(scope="session")
+def node_verifiers():
+    """octokit's and AgileTune's verifiers in Node, with the npm package installed once
+    under test-artifacts/ (skipped, saying why, without node or the npm registry)."""
+    from tests.verifiers import NodeVerifiers
+
+    installed = NodeVerifiers.install(ROOT / "test-artifacts" / "node")
+    if isinstance(installed, str):
+        pytest.skip(installed)
+    return installed

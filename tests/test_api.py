@@ -166,6 +166,13 @@ def test_enable_and_disable(api, base, receiver):
 
 def test_rotation_shows_the_new_secret_once_and_signs_with_both(api, base, receiver):
     created = create(api, base, receiver.url).json()
+    assert created["rotation"] == {
+        "stage": "none",
+        "single_signature_secret": "current",
+        "standard_signature_secrets": ["current"],
+        "overlap_ends_at": None,
+        "switched_at": None,
+    }
     rotated = api.post(f"{base}/webhooks/{created['id']}/rotate-secret/").json()
     assert rotated["secret"] != created["secret"]
     expires = rotated["previous_secret_expires_at"]
@@ -174,12 +181,45 @@ def test_rotation_shows_the_new_secret_once_and_signs_with_both(api, base, recei
         < (timezone.datetime.fromisoformat(expires) - timezone.now())
         <= timedelta(hours=24)
     )
+    assert rotated["rotation"] == {
+        "stage": "rotated",
+        "single_signature_secret": "previous",
+        "standard_signature_secrets": ["current", "previous"],
+        "overlap_ends_at": expires,
+        "switched_at": None,
+    }
 
     api.post(f"{base}/webhooks/{created['id']}/test/")
     (request,) = receiver.wait_for(1)
     assert len(request.headers["webhook-signature"].split()) == 2
     verify(request.body, request.headers, created["secret"])  # receivers not yet switched
     verify(request.body, request.headers, rotated["secret"])  # receivers already switched
+    old_only = request.headers["X-Webhook-Signature-256"]
+    assert verify(
+        request.body, {"X-Webhook-Signature-256": old_only}, created["secret"], schemes=["hex"]
+    )
+
+
+def test_switch_secret_moves_single_signature_headers_and_says_so(api, base, receiver):
+    created = create(api, base, receiver.url).json()
+    switch = f"{base}/webhooks/{created['id']}/switch-secret/"
+    refused = api.post(switch)
+    assert refused.status_code == 409 and "nothing to switch" in refused.json()["detail"]
+
+    new = api.post(f"{base}/webhooks/{created['id']}/rotate-secret/").json()["secret"]
+    switched = api.post(switch)
+    assert switched.status_code == 200
+    rotation = switched.json()["rotation"]
+    assert rotation["stage"] == "switched" and rotation["single_signature_secret"] == "current"
+    assert rotation["standard_signature_secrets"] == ["current", "previous"]
+    assert rotation["switched_at"] is not None
+    assert api.post(switch).json()["rotation"] == rotation  # switching again changes nothing
+
+    api.post(f"{base}/webhooks/{created['id']}/test/")
+    (request,) = receiver.wait_for(1)
+    single = {"X-Webhook-Signature-256": request.headers["X-Webhook-Signature-256"]}
+    assert verify(request.body, single, new, schemes=["hex"]) == request.body
+    verify(request.body, request.headers, created["secret"])  # webhook-signature: both
 
 
 def test_test_answers_with_the_delivery_outcome(api, base, receiver):
@@ -475,6 +515,7 @@ def test_patching_a_name_does_not_write_back_a_workers_counter(api, base, receiv
         ("post", "webhooks/{webhook}/enable/"),
         ("post", "webhooks/{webhook}/disable/"),
         ("post", "webhooks/{webhook}/rotate-secret/"),
+        ("post", "webhooks/{webhook}/switch-secret/"),
         ("post", "webhooks/{webhook}/test/"),
         ("get", "deliveries/{log}/"),
         ("post", "deliveries/{log}/redeliver/"),

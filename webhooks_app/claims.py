@@ -44,7 +44,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.models import Delivery, Event, Webhook
-from webhooks_app.signing import active_secrets
+from webhooks_app.signing import SigningSecrets, active_secrets
 from webhooks_app.sql import prepare_value, preparer
 
 # Deliveries of one endpoint a worker may hold at once (sending or queued to send).
@@ -89,7 +89,7 @@ class Claimed:
     event_type: str
     body: bytes
     url: str
-    secrets: tuple[str, ...]
+    secrets: SigningSecrets
     verify_tls: bool
     schemes: tuple[str, ...]
     extra_headers: dict[str, str]
@@ -330,8 +330,8 @@ def _endpoints_with_due_work(
 _TAKEN_COLUMNS = (
     "d.id, {due}, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
     "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
-    "w.previous_secret_expires_at, w.verify_tls, w.project_id, w.signatures, "
-    "w.extra_headers, w.content_type"
+    "w.previous_secret_expires_at, w.secret_switched_at, w.verify_tls, w.project_id, "
+    "w.signatures, w.extra_headers, w.content_type"
 )
 
 
@@ -438,6 +438,7 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         secret,
         previous,
         previous_until,
+        switched_at,
         verify_tls,
         project_id,
         signatures,
@@ -455,7 +456,9 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         event_type=event_type,
         body=body.encode("utf-8"),
         url=url,
-        secrets=active_secrets(secret, previous, _datetime(previous_until), now),
+        secrets=active_secrets(
+            secret, previous, _datetime(previous_until), now, _datetime(switched_at)
+        ),
         verify_tls=bool(verify_tls),
         schemes=tuple(_json(signatures)),
         extra_headers=_json(extra_headers),

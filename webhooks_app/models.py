@@ -17,7 +17,13 @@ from django.utils.translation import gettext_lazy as _
 
 from webhooks_app.conf import project_model_label
 from webhooks_app.signals import routes_changed
-from webhooks_app.signing import DEFAULT_SCHEMES, active_secrets, generate_secret
+from webhooks_app.signing import (
+    BODY_SCHEMES,
+    DEFAULT_SCHEMES,
+    SigningSecrets,
+    active_secrets,
+    generate_secret,
+)
 from webhooks_app.validators import validate_extra_headers, validate_signature_schemes
 
 
@@ -68,6 +74,14 @@ class WebhookQuerySet(RoutingQuerySet):
         return self.filter(status=WebhookStatus.ACTIVE)
 
 
+class RotationStage(models.TextChoices):
+    """Where a webhook's secret rotation stands, as a receiver sees it."""
+
+    NONE = "none", _("One secret signs every header")
+    ROTATED = "rotated", _("Rotated, not switched yet")
+    SWITCHED = "switched", _("Switched to the new secret")
+
+
 class BodyFormat(models.TextChoices):
     JSON = "json", _("application/json")
     FORM = "form", _("application/x-www-form-urlencoded (payload=<the JSON>)")
@@ -93,9 +107,12 @@ class Webhook(models.Model):
     url = models.URLField(_("payload URL"), max_length=2000)
     secret = models.CharField(max_length=120, default=generate_secret, editable=False)
     # During a rotation the previous secret keeps signing until it expires, so receivers
-    # can switch secrets without dropping a delivery.
+    # can switch secrets without dropping a delivery: webhook-signature carries both, and
+    # the headers that hold one signature stay with the previous secret until the switch
+    # (signing.active_secrets is the rule).
     previous_secret = models.CharField(max_length=120, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    secret_switched_at = models.DateTimeField(null=True, blank=True, editable=False)
     status = models.CharField(
         _("status"),
         max_length=16,
@@ -180,15 +197,29 @@ class Webhook(models.Model):
         """Active, but its last deliveries failed."""
         return self.is_active and self.consecutive_failures > 0
 
-    def signing_secrets(self, now: datetime | None = None) -> list[str]:
-        return list(
-            active_secrets(
-                self.secret,
-                self.previous_secret,
-                self.previous_secret_expires_at,
-                now or timezone.now(),
-            )
+    def signers(self, now: datetime | None = None) -> SigningSecrets:
+        """Which secret signs which header at ``now`` (see :func:`active_secrets`)."""
+        return active_secrets(
+            self.secret,
+            self.previous_secret,
+            self.previous_secret_expires_at,
+            now or timezone.now(),
+            self.secret_switched_at,
         )
+
+    @property
+    def single_signature_headers(self) -> list[str]:
+        """The headers of this webhook that hold one signature (the switch moves them)."""
+        return [BODY_SCHEMES[s].header for s in self.signatures or () if s in BODY_SCHEMES]
+
+    def rotation_stage(self, now: datetime | None = None) -> str:
+        """A :class:`RotationStage` value, read off the rotation rule."""
+        signers = self.signers(now)
+        if len(signers.standard) == 1:
+            return "none"
+        if signers.single == self.secret:
+            return "switched"
+        return "rotated"
 
 
 class Subscription(models.Model):

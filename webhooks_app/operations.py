@@ -65,6 +65,7 @@ __all__ = [
     "send_test",
     "set_events",
     "subscribe",
+    "switch_secret",
     "test_all",
     "unsubscribe",
     "update_webhook",
@@ -219,15 +220,45 @@ def disable(webhook: Webhook) -> bool:
 
 
 def rotate_secret(webhook: Webhook) -> str:
-    """A new secret; the previous one keeps signing for SECRET_ROTATION_OVERLAP."""
-    overlap = timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP)
-    webhook.previous_secret = webhook.secret
-    webhook.previous_secret_expires_at = timezone.now() + overlap
-    webhook.secret = generate_secret()
-    webhook.save(
-        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
-    )
+    """A new secret, shown once. For SECRET_ROTATION_OVERLAP ``webhook-signature`` carries
+    the new and the previous secret's signatures, and the headers that hold one signature
+    stay with the previous secret until :func:`switch_secret` (or the overlap's end) moves
+    them: a receiver of those headers holds one secret, and must never see another.
+
+    The previous secret is the one signing those headers now: rotating again before the
+    switch replaces a new secret that no such receiver holds yet."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked: two rotations at once must not each keep a different previous secret.
+        locked = Webhook.objects.select_for_update().get(pk=webhook.pk)
+        changes = {
+            "previous_secret": locked.signers(now).single,
+            "previous_secret_expires_at": now
+            + timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP),
+            "secret": generate_secret(),
+            "secret_switched_at": None,
+            "updated_at": now,
+        }
+        Webhook.objects.filter(pk=webhook.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(webhook, name, value)
     return webhook.secret
+
+
+def switch_secret(webhook: Webhook) -> bool:
+    """During a rotation's overlap, sign the single-signature headers with the new secret
+    from now on (``webhook-signature`` keeps carrying both until the overlap ends).
+    Returns whether it switched: False if no rotation was waiting for a switch."""
+    now = timezone.now()
+    switched = (
+        Webhook.objects.filter(
+            pk=webhook.pk, previous_secret_expires_at__gt=now, secret_switched_at__isnull=True
+        )
+        .exclude(previous_secret="")
+        .update(secret_switched_at=now, updated_at=now)
+    )
+    webhook.refresh_from_db(fields=["secret_switched_at", "updated_at"])
+    return bool(switched)
 
 
 def delete_webhook(webhook: Webhook) -> None:

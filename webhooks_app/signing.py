@@ -15,9 +15,14 @@ Each webhook chooses its schemes (:data:`SCHEMES`); ``standard`` is on unless tu
   in hex, beside ``x-icescrum-event``). They sign no timestamp, so a captured request
   verifies forever: :func:`verify` checks them only when asked to.
 
-During a secret rotation's overlap every signature header carries one signature per
-secret, the new one first (``webhook-signature`` space-separated, as Standard Webhooks
-specifies; the others comma-separated), so a receiver holding either secret verifies.
+A header that holds one signature (every scheme but ``standard``) carries exactly one, at
+every moment, because that is all the verifiers written for those schemes accept (GitHub's
+documented check, octokit's ``verify``, iceScrum's and AgileTune's procedures). During a
+secret rotation's overlap ``webhook-signature`` carries one signature per secret, the new
+one first, space-separated as Standard Webhooks specifies, so a receiver holding either
+secret verifies; the single-signature headers are signed with the previous secret until
+the sender switches them to the new one (:func:`active_secrets` says which secret signs
+what at any moment).
 """
 
 from __future__ import annotations
@@ -95,37 +100,66 @@ RESERVED_HEADERS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class SigningSecrets:
+    """Which secret signs which header at one moment."""
+
+    # ``webhook-signature``: every live secret, the newest first.
+    standard: tuple[str, ...]
+    # Every header that holds one signature.
+    single: str
+
+    @classmethod
+    def of(cls, secrets_: Iterable[str]) -> SigningSecrets:
+        """Several secrets in ``webhook-signature``, the first in the others."""
+        listed = tuple(secrets_)
+        if not listed:
+            raise ValueError("Signing needs at least one secret.")
+        return cls(listed, listed[0])
+
+
 def active_secrets(
-    secret: str, previous: str, previous_expires_at: datetime | None, now: datetime
-) -> tuple[str, ...]:
-    """The secrets that sign now: the current one, and during a rotation's overlap the
-    previous one too."""
-    if previous and previous_expires_at is not None and previous_expires_at > now:
-        return (secret, previous)
-    return (secret,)
+    secret: str,
+    previous: str,
+    previous_expires_at: datetime | None,
+    now: datetime,
+    switched_at: datetime | None = None,
+) -> SigningSecrets:
+    """The rotation rule: which secret signs which header at ``now``.
+
+    Outside a rotation's overlap the current secret signs everything. During the overlap
+    ``webhook-signature`` carries both secrets' signatures, and the single-signature
+    headers stay with the previous secret until the switch (``switched_at``), then move to
+    the current one; the overlap's end switches them too.
+    """
+    if not previous or previous_expires_at is None or previous_expires_at <= now:
+        return SigningSecrets((secret,), secret)
+    switched = switched_at is not None and switched_at <= now
+    return SigningSecrets((secret, previous), secret if switched else previous)
 
 
 def signature_headers(
-    secrets_: Iterable[str],
+    secrets_: SigningSecrets | Iterable[str],
     msg_id: str,
     timestamp: int,
     body: bytes,
     schemes: Iterable[str] = DEFAULT_SCHEMES,
     event_type: str = "",
 ) -> dict[str, str]:
-    """The signature headers of one request; several signatures during a rotation."""
-    secrets_ = list(secrets_)
+    """The signature headers of one request: ``secrets_`` as :func:`active_secrets` gives
+    them, or secrets (all of them sign ``webhook-signature``, the first the others)."""
+    signers = secrets_ if isinstance(secrets_, SigningSecrets) else SigningSecrets.of(secrets_)
     headers: dict[str, str] = {}
     for scheme in schemes:
         if scheme == STANDARD:
             headers["webhook-id"] = msg_id
             headers["webhook-timestamp"] = str(timestamp)
             headers["webhook-signature"] = " ".join(
-                sign_standard(s, msg_id, timestamp, body) for s in secrets_
+                sign_standard(s, msg_id, timestamp, body) for s in signers.standard
             )
             continue
         signer = BODY_SCHEMES[scheme]
-        headers[signer.header] = ", ".join(signer.sign(s, body) for s in secrets_)
+        headers[signer.header] = signer.sign(signers.single, body)
         if scheme == "icescrum":
             headers["x-icescrum-event"] = event_type
     return headers

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
-from webhooks_app.models import DeliveryLog, Webhook, WebhookStatus
+from webhooks_app.models import DeliveryLog, RotationStage, Webhook, WebhookStatus
 from webhooks_app.signing import SCHEMES
 from webhooks_app.validators import (
     validate_endpoint_url,
@@ -67,6 +67,55 @@ class CategorySerializer(serializers.Serializer):
     events = EventTypeSerializer(many=True)
 
 
+class RotationSerializer(serializers.Serializer):
+    """Where the webhook's secret rotation stands, and what its receivers see."""
+
+    stage = serializers.ChoiceField(
+        choices=RotationStage.choices,
+        help_text=(
+            "none: every header is signed with the current secret. "
+            "rotated (after rotate-secret/, before switch-secret/ or overlap_ends_at): "
+            "webhook-signature carries two signatures, the current and the previous "
+            "secret's, so a receiver verifies with either; the headers that hold one "
+            "signature (hex, github, agiletune, icescrum) carry the previous secret's. "
+            "switched (after switch-secret/, until overlap_ends_at): those headers carry "
+            "the current secret's, and webhook-signature still carries both. After "
+            "overlap_ends_at: none again, every header signed with the current secret."
+        ),
+    )
+    single_signature_secret = serializers.ChoiceField(
+        choices=["current", "previous"],
+        help_text="The secret that signs the headers that hold one signature now.",
+    )
+    standard_signature_secrets = serializers.ListField(
+        child=serializers.ChoiceField(choices=["current", "previous"]),
+        help_text="The secrets whose signatures webhook-signature carries now.",
+    )
+    overlap_ends_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the previous secret stops signing (null outside a rotation).",
+    )
+    switched_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the switch happened (null before it)."
+    )
+
+    def to_representation(self, webhook: Webhook) -> dict:
+        stage = webhook.rotation_stage()
+        rotating = stage != RotationStage.NONE
+        return {
+            "stage": stage,
+            "single_signature_secret": "previous" if stage == RotationStage.ROTATED else "current",
+            "standard_signature_secrets": ["current", "previous"] if rotating else ["current"],
+            "overlap_ends_at": self._datetime(webhook.previous_secret_expires_at, rotating),
+            "switched_at": self._datetime(webhook.secret_switched_at, rotating),
+        }
+
+    def _datetime(self, value: Any, shown: bool) -> str | None:
+        if not shown or value is None:
+            return None
+        return serializers.DateTimeField().to_representation(value)
+
+
 class WebhookSerializer(serializers.ModelSerializer):
     """A webhook. Writing goes through :mod:`webhooks_app.operations`, which applies the
     activation rule and the status transitions."""
@@ -100,6 +149,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         help_text="Signature headers sent; 'standard' (Standard Webhooks) protects against "
         "replays. Default: standard and hex.",
     )
+    rotation = RotationSerializer(source="*", read_only=True)
     extra_headers = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -122,6 +172,7 @@ class WebhookSerializer(serializers.ModelSerializer):
             "events",
             "categories",
             "status",
+            "rotation",
             "consecutive_failures",
             "paused_until",
             "disabled_at",
@@ -184,7 +235,10 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField()
-    previous_secret_expires_at = serializers.DateTimeField()
+    previous_secret_expires_at = serializers.DateTimeField(
+        help_text="When the previous secret stops signing (the overlap's end)."
+    )
+    rotation = RotationSerializer(source="*")
 
 
 class SubscriptionSerializer(serializers.Serializer):

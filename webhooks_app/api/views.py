@@ -34,7 +34,7 @@ from webhooks_app.api.schema import (
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
 from webhooks_app.exceptions import ActivationRefused
-from webhooks_app.models import DeliveryLog, Webhook
+from webhooks_app.models import DeliveryLog, RotationStage, Webhook
 from webhooks_app.rules import project_in_url
 
 
@@ -123,12 +123,46 @@ class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
         operations.disable(webhook)
         return Response(s.WebhookSerializer(webhook).data)
 
-    @documented({200: s.SecretSerializer}, request=None, bad_input=False)
+    @documented(
+        {200: s.SecretSerializer},
+        request=None,
+        bad_input=False,
+        description=(
+            "A new secret, shown once in this answer. Until previous_secret_expires_at, "
+            "webhook-signature carries the new and the previous secret's signatures; the "
+            "headers that hold one signature stay with the previous secret until "
+            "switch-secret/ (or that time), so their receivers move when you switch."
+        ),
+    )
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, **kwargs) -> Response:
         webhook = self.get_object()
         operations.rotate_secret(webhook)
         return Response(s.SecretSerializer(webhook).data)
+
+    @documented(
+        {200: s.WebhookSerializer},
+        request=None,
+        bad_input=False,
+        conflict=True,
+        description=(
+            "During a rotation's overlap, sign the headers that hold one signature (hex, "
+            "github, agiletune, icescrum) with the new secret from now on; "
+            "webhook-signature keeps carrying both until the overlap ends. Answers the "
+            "webhook (see its rotation); a switch already made answers it too, and 409 "
+            "means no rotation is in its overlap."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="switch-secret")
+    def switch_secret(self, request, **kwargs) -> Response:
+        webhook = self.get_object()
+        switched = operations.switch_secret(webhook)
+        if not switched and webhook.rotation_stage() != RotationStage.SWITCHED:
+            return Response(
+                {"detail": "No rotation is in its overlap: there is nothing to switch."},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(s.WebhookSerializer(webhook).data)
 
     @documented({200: s.TestOutcomeSerializer}, request=None, bad_input=False)
     @action(detail=True, methods=["post"])

@@ -91,7 +91,16 @@ class Page:
 
 def _link(page: Page, webhook: Webhook) -> dict[str, str]:
     """A webhook's pages, for templates."""
-    names = ("edit", "test", "enable", "disable", "delete", "rotate", "redeliver-failed")
+    names = (
+        "edit",
+        "test",
+        "enable",
+        "disable",
+        "delete",
+        "rotate",
+        "switch-secret",
+        "redeliver-failed",
+    )
     return {name.replace("-", "_"): page.url(name, webhook.uuid) for name in names}
 
 
@@ -192,6 +201,24 @@ def rotate(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
     operations.rotate_secret(webhook)
     request.session[SECRET_KEY] = str(webhook.uuid)
     return redirect(page.url("secret", webhook.uuid))
+
+
+@for_managers
+@require_POST
+def switch_secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    if operations.switch_secret(webhook):
+        messages.success(
+            request,
+            _(
+                "Switched: every header of “%s” is now signed with the new secret "
+                "(webhook-signature carries the previous one's too until the overlap ends)."
+            )
+            % webhook,
+        )
+    else:
+        messages.info(request, _("No rotation of “%s” is waiting for a switch.") % webhook)
+    return redirect(page.url("edit", webhook.uuid))
 
 
 @for_managers
