@@ -9,16 +9,15 @@ must contain every key of GitScrum's pages, with the same type.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from example_project.agile.examples import RESOURCES, documented, example_of
+
 FIXTURES = Path(__file__).parent / "fixtures"
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 # The superset of the two documented date objects: {date_for_humans, timezone} on the
 # payload format page, {date_for_humans, iso8601, timestamp} on the sprints.store page.
@@ -32,17 +31,6 @@ SEEDS = {
     "time_tracking": ["time_tracking"],
 }
 
-# event family -> resource
-RESOURCES = {
-    "issues": "board_task",
-    "sprints": "sprint",
-    "user-stories": "user_story",
-    "time-tracking": "time_tracking",
-    "comments": "comment",
-    "attachments": "attachment",
-    "videos": "video",
-    "discussions": "discussion_vote",
-}
 
 
 def load(name: str, folder: str = "seeds") -> dict[str, Any]:
@@ -93,17 +81,6 @@ DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
     "attachment": {"description": ""},
     "video": {"video_id": "", "thumbnail": ""},
 }
-
-
-@functools.cache
-def _readme_examples() -> dict[str, str]:
-    marked = re.compile(r"<!-- resource: (\w+) -->\n```json\n(.*?)\n```", re.S)
-    return dict(marked.findall(README.read_text()))
-
-
-def documented(name: str) -> dict[str, Any]:
-    """The README's example of a resource."""
-    return json.loads(_readme_examples()[name])
 
 
 def json_type(value: Any) -> str:
@@ -193,9 +170,8 @@ def options_for(name: str, example: Mapping[str, Any]) -> dict[str, Any]:
 def expected_resource(event_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the README's example, options for :func:`assert_same_shape`) of an event's data."""
     name = RESOURCES[event_type.split(".", 1)[0]]
-    example = documented(name)
-    if event_type == "user-stories.vote":
-        example = {**example, **documented("user_story_vote")}
+    example = example_of(event_type)
+    assert example is not None, "the README documents every resource"
     return example, options_for(name, example)
 
 
