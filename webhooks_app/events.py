@@ -16,8 +16,7 @@ Subscriptions name an exact event (``orders.paid``), every event under a dotted 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 

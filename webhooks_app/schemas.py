@@ -101,7 +101,8 @@ def example_envelope(found: EventContract) -> dict[str, Any] | None:
 
 def _example_changes(schema: Schema) -> dict[str, Any]:
     """One change of the first field the schema names."""
-    name, change = next(iter(schema.get("properties", {}).items()), ("field", {}))
+    properties: dict[str, Schema] = schema.get("properties", {})
+    name, change = next(iter(properties.items()), ("field", {}))
     if "from" in change.get("required", ()):
         kinds = change.get("properties", {}).get("from", {}).get("type", "null")
         kind = kinds if isinstance(kinds, str) else kinds[0]

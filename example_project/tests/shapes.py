@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from example_project.agile.examples import RESOURCES, documented, example_of
+from example_project.agile.examples import RESOURCES, example_of
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -30,7 +30,6 @@ SEEDS = {
     "user_story": ["user_story"],
     "time_tracking": ["time_tracking"],
 }
-
 
 
 def load(name: str, folder: str = "seeds") -> dict[str, Any]:
