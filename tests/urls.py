@@ -13,4 +13,5 @@ urlpatterns = [
         include("webhooks_app.portal.urls"),
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("webhooks/schema.json", include("webhooks_app.api.schema_urls")),
 ]
