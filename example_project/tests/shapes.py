@@ -192,11 +192,28 @@ def check_dump(folder: Path) -> list[str]:
         errors = shape_errors(data, example, **options)
         for seed in SEEDS.get(RESOURCES[event.split(".", 1)[0]], []):
             errors += [f"{seed} page: {e}" for e in seed_errors(data, load(seed), **options)]
+        errors += schema_errors(body)
         problems += [f"{event}: {error}" for error in errors]
     events = {path.stem for path in files}
     if len(events) != 26:
         problems.append(f"{len(events)} events in {folder}, not 26")
     return problems
+
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "webhook_schemas.json"
+
+
+def schema_errors(body: Mapping[str, Any]) -> list[str]:
+    """What of ``body`` its event's published schema (the committed snapshot, which the
+    tests keep equal to ``manage.py webhooks_schema``) refuses."""
+    from jsonschema import Draft202012Validator
+
+    operation = json.loads(SNAPSHOT.read_text())["webhooks"][body["event"]]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return [
+        f"schema: {error.json_path}: {error.message}"
+        for error in Draft202012Validator(schema).iter_errors(body)
+    ]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -210,7 +227,10 @@ def main(argv: Sequence[str]) -> int:
         print(problem)
     count = len(list(folder.glob("*.json")))
     verdict = "differ from" if problems else "match"
-    print(f"{count} payloads in {folder} {verdict} the README's examples and GitScrum's pages")
+    print(
+        f"{count} payloads in {folder} {verdict} the README's examples, GitScrum's pages "
+        "and the published event schemas"
+    )
     return 1 if problems else 0
 
 
