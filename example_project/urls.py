@@ -20,5 +20,6 @@ urlpatterns = [
         include("webhooks_app.portal.urls"),
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("webhooks/schema.json", include("webhooks_app.api.schema_urls")),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
 ]

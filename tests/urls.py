@@ -15,4 +15,5 @@ urlpatterns = [
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("receive/items/", receivers.items, name="receive-items"),
+    path("webhooks/schema.json", include("webhooks_app.api.schema_urls")),
 ]

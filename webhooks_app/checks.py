@@ -41,6 +41,7 @@ from webhooks_app.conf import DEFAULTS, WebhookConfigurationError, webhook_setti
 
 _POSITIVE_INTS = (
     "FAILURE_THRESHOLD",
+    "IDEMPOTENCY_WINDOW",
     "CONCURRENCY",
     "ENDPOINT_CONCURRENCY",
     "RESPONSE_BODY_LIMIT",

@@ -41,3 +41,7 @@ class DeliveryInFlight(WebhookError):
 
 class UnknownEventPattern(WebhookError, ValueError):
     """A subscription pattern that selects no event of the catalog."""
+
+
+class InvalidIdempotencyKey(WebhookError, ValueError):
+    """An ``idempotency_key`` given to ``emit()`` that is not a short non-empty string."""

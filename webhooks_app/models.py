@@ -263,9 +263,23 @@ class Event(models.Model):
     )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Given to emit() by a host that may emit the same event twice (a retried task): unique
+    # per event type while the event is younger than WEBHOOKS["IDEMPOTENCY_WINDOW"], after
+    # which the next emit with the key releases it. NULL (not "") is "no key": the
+    # partial unique index leaves those rows out.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=200, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_type", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="webhooks_event_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.msg_id}"
