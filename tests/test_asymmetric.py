@@ -9,12 +9,15 @@ import subprocess
 import time
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import RequestFactory
+from django.urls import reverse
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 from standardwebhooks.webhooks import Webhook as StandardWebhooksVerifier
 
-from webhooks_app import operations
+from tests.conftest import manager_of
+from webhooks_app import operations, validators
 from webhooks_app.exceptions import SignatureVerificationError
 from webhooks_app.receiving import webhook_view
 from webhooks_app.signing import (
@@ -149,10 +152,8 @@ NODE_VERIFY = """
 const crypto = require("crypto");
 const [publicKey, id, timestamp, signatures] = process.argv.slice(1);
 const body = require("fs").readFileSync(0);
-const key = crypto.createPublicKey({
-  key: {kty: "OKP", crv: "Ed25519", x: Buffer.from(publicKey.slice(5), "base64").toString("base64url")},
-  format: "jwk",
-});
+const x = Buffer.from(publicKey.slice(5), "base64").toString("base64url");
+const key = crypto.createPublicKey({key: {kty: "OKP", crv: "Ed25519", x}, format: "jwk"});
 const signed = Buffer.concat([Buffer.from(`${id}.${timestamp}.`), body]);
 const ok = signatures.split(" ").filter((s) => s.startsWith("v1a,"))
   .some((s) => crypto.verify(null, signed, key, Buffer.from(s.slice(4), "base64")));
@@ -185,3 +186,26 @@ def test_real_deliveries_verify_with_nodes_own_ed25519(make_webhook, receiver, m
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout.decode() == expected
+
+
+def test_the_public_key_is_shown_in_the_admin_and_the_settings_page_the_private_never(
+    admin_client, client, project, make_webhook, receiver
+):
+    hook = make_webhook(receiver.url, signatures=["standard", "ed25519"])
+    admin_page = admin_client.get(
+        reverse("admin:webhooks_app_webhook_change", args=[hook.pk])
+    ).content.decode()
+    client.force_login(manager_of(project))
+    portal_page = client.get(
+        reverse("webhooks_portal:edit", kwargs={"project_pk": project.pk, "webhook_id": hook.uuid})
+    ).content.decode()
+    for page in (admin_page, portal_page):
+        assert hook.public_key in page
+        assert hook.signing_key not in page and hook.signing_key[5:30] not in page
+
+
+def test_ed25519_is_refused_where_cryptography_is_missing(project, receiver, monkeypatch):
+    monkeypatch.setattr(validators, "ed25519_available", lambda: False)
+    with pytest.raises(ValidationError) as refused:
+        operations.create_webhook(url=receiver.url, project=project, signatures=["ed25519"])
+    assert "django-webhooks-app[ed25519]" in refused.value.message_dict["signatures"][0]

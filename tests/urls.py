@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from tests.testapp.receivers import receive
 from webhooks_app.health import health_view
 
 urlpatterns = [
@@ -13,4 +14,5 @@ urlpatterns = [
         include("webhooks_app.portal.urls"),
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("hooks/receive/", receive, name="receive"),
 ]

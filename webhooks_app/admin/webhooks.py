@@ -101,6 +101,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_detail",
         "secret_display",
+        "public_key_display",
         "recent_deliveries",
         "uuid",
         "created_at",
@@ -122,7 +123,17 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         if obj is None:
             return [endpoint]
         return [
-            (_("Status"), {"fields": ["status_detail", "secret_display", "recent_deliveries"]}),
+            (
+                _("Status"),
+                {
+                    "fields": [
+                        "status_detail",
+                        "secret_display",
+                        "public_key_display",
+                        "recent_deliveries",
+                    ]
+                },
+            ),
             endpoint,
             (
                 _("Identifiers"),
@@ -198,6 +209,13 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
                 "when": when(obj.previous_secret_expires_at)
             }
         return text
+
+    @admin.display(description=_("public key (ed25519)"))
+    def public_key_display(self, obj: Webhook) -> str:
+        if not obj.public_key:
+            return gettext("None: the ed25519 signature is not turned on.")
+        # No secret: shown in full, so receivers can verify v1a signatures with it.
+        return format_html("<code>{}</code>", obj.public_key)
 
     @admin.display(description=_("recent deliveries"))
     def recent_deliveries(self, obj: Webhook) -> str:
