@@ -23,7 +23,7 @@ from tests.test_asymmetric import nacl_verifies
 from webhooks_app import checks as webhook_checks
 from webhooks_app import operations
 from webhooks_app.forms import WebhookForm
-from webhooks_app.models import Webhook
+from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.receiving import webhook_view
 from webhooks_app.signing import SCHEMES
 from webhooks_app.validators import body_format_refusal
@@ -98,9 +98,17 @@ def test_every_allowed_combination_verifies_with_the_reference_libraries_and_web
     }
     make_item(title="a + b = ü&ß")
     deliver()
-    arrived = receiver.wait_for(len(hooks), timeout=60)
-    assert sorted(r.path for r in arrived) == sorted(hooks)
-    for request in arrived:
+    # An attempt the loaded test server dropped is retried, as it would be in production.
+    for _ in range(3):
+        if not Delivery.objects.filter(status=Delivery.Status.PENDING).exists():
+            break
+        deliver(after=3600)
+    assert Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).count() == len(hooks), [
+        log.error for log in DeliveryLog.objects.exclude(error="")
+    ]
+    arrived = {r.path: r for r in receiver.wait_for(len(hooks), timeout=60)}
+    assert sorted(arrived) == sorted(hooks)
+    for request in arrived.values():
         hook = hooks[request.path]
         form = request.headers["Content-Type"] == "application/x-www-form-urlencoded"
         assert form == (hook.content_type == "form")

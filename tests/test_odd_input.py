@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
@@ -16,9 +17,12 @@ from webhooks_app.exceptions import SignatureVerificationError
 from webhooks_app.signing import sign_hex, signature_headers, verify
 
 BODY = b'{"event":"items.store"}'
-NOW = int(time.time())
 V1A_SHAPED = "v1a," + base64.b64encode(b"\x01" * 64).decode()
-FULLWIDTH_NOW = "".join(chr(ord(d) - ord("0") + 0xFF10) for d in str(NOW))
+
+
+def fullwidth(now: int) -> str:
+    return "".join(chr(ord(d) - ord("0") + 0xFF10) for d in str(now))
+
 
 # Header values a forger might send, each on top of an otherwise well-signed request.
 ODD_HEADERS = {
@@ -42,12 +46,12 @@ ODD_HEADERS = {
     "v1a-many": {"webhook-signature": " ".join([V1A_SHAPED] * 500)},
     "timestamp-empty": {"webhook-timestamp": ""},
     "timestamp-words": {"webhook-timestamp": "yesterday"},
-    "timestamp-fullwidth-digits": {"webhook-timestamp": FULLWIDTH_NOW},
+    "timestamp-fullwidth-digits": {"webhook-timestamp": fullwidth},
     "timestamp-arabic-digits": {"webhook-timestamp": "\u0661\u0662\u0663"},
     "timestamp-negative": {"webhook-timestamp": "-1"},
-    "timestamp-padded": {"webhook-timestamp": f" {NOW} "},
-    "timestamp-underscores": {"webhook-timestamp": f"{NOW:_}"},
-    "timestamp-float": {"webhook-timestamp": f"{NOW}.5"},
+    "timestamp-padded": {"webhook-timestamp": lambda now: f" {now} "},
+    "timestamp-underscores": {"webhook-timestamp": lambda now: f"{now:_}"},
+    "timestamp-float": {"webhook-timestamp": lambda now: f"{now}.5"},
     "timestamp-exponent": {"webhook-timestamp": "1.6e9"},
     "timestamp-hex": {"webhook-timestamp": "0x10"},
     "timestamp-5000-digits": {"webhook-timestamp": "9" * 5000},
@@ -71,12 +75,15 @@ ODD_HEADERS = {
 }
 
 
-def odd_request(changes: dict[str, str | None]) -> dict[str, str]:
-    headers = signature_headers([SECRET], "msg_1", NOW, BODY, schemes=["standard", "hex"])
+def odd_request(changes: dict[str, Any]) -> dict[str, str]:
+    """A request signed now, with ``changes`` (a value, None to drop the header, or a
+    function of the signing time)."""
+    now = int(time.time())
+    headers = signature_headers([SECRET], "msg_1", now, BODY, schemes=["standard", "hex"])
     for name, value in changes.items():
         headers.pop(name, None)
         if value is not None:
-            headers[name] = value
+            headers[name] = value(now) if callable(value) else value
     if "X-Webhook-Signature-256" in changes:
         headers.pop("webhook-signature", None)
     return headers
