@@ -277,13 +277,13 @@ def test_delivery_options_are_changed_in_the_admin(admin_client, make_webhook):
     webhook = make_webhook("https://ci.example.com/hook")
     data = change_form(
         webhook,
-        signatures=["standard", "icescrum"],
+        signatures=["github", "icescrum"],
         extra_headers='{"X-Tenant": "acme"}',
         content_type="form",
     )
     admin_client.post(change_url(webhook), data)
     webhook.refresh_from_db()
-    assert webhook.signatures == ["standard", "icescrum"]
+    assert webhook.signatures == ["github", "icescrum"]
     assert webhook.extra_headers == {"X-Tenant": "acme"}
     assert webhook.content_type == "form"
 
@@ -291,6 +291,10 @@ def test_delivery_options_are_changed_in_the_admin(admin_client, make_webhook):
     assert "set by the sender" in refused.content.decode()
     webhook.refresh_from_db()
     assert webhook.extra_headers == {"X-Tenant": "acme"}
+    refused = admin_client.post(change_url(webhook), {**data, "signatures": ["standard"]})
+    assert "parse the body as JSON" in refused.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.signatures == ["github", "icescrum"]
 
 
 def test_change_page_shows_why_a_webhook_was_disabled(admin_client, make_webhook):

@@ -551,7 +551,7 @@ def test_delivery_options_are_set_and_shown(api, base):
         f"{base}/webhooks/",
         {
             "url": "https://example.com/hook",
-            "signatures": ["standard", "agiletune"],
+            "signatures": ["github", "agiletune"],
             "extra_headers": {"X-Tenant": "acme"},
             "content_type": "form",
         },
@@ -559,7 +559,7 @@ def test_delivery_options_are_set_and_shown(api, base):
     )
     assert created.status_code == 201, created.json()
     shown = api.get(f"{base}/webhooks/{created.json()['id']}/").json()
-    assert shown["signatures"] == ["standard", "agiletune"]
+    assert shown["signatures"] == ["github", "agiletune"]
     assert shown["extra_headers"] == {"X-Tenant": "acme"}
     assert shown["content_type"] == "form"
 
@@ -577,6 +577,8 @@ def test_delivery_options_are_set_and_shown(api, base):
         ({"extra_headers": {"X-A": "x\r\nX-B: y"}}, "extra_headers", "printable"),
         ({"extra_headers": ["X-A"]}, "extra_headers", "dictionary"),
         ({"content_type": "xml"}, "content_type", "not a valid choice"),
+        ({"content_type": "form"}, "content_type", "parse the body as JSON"),
+        ({"content_type": "form", "signatures": ["ed25519"]}, "content_type", "ed25519"),
     ],
 )
 def test_bad_delivery_options_get_a_400_naming_the_field(api, base, options, field, message):

@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("receive/items/", receivers.items, name="receive-items"),
     path("webhooks/schema.json", include("webhooks_app.api.schema_urls")),
+    path("hooks/receive/", receivers.receive, name="receive"),
 ]

@@ -94,6 +94,7 @@ class Claimed:
     schemes: tuple[str, ...]
     extra_headers: dict[str, str]
     form: bool  # sent as payload=<the JSON>, form-encoded
+    signing_key: str  # the whsk_ key of v1a signatures, if the webhook has one
     attempts: int
     round_offset: int
     trigger: str
@@ -331,7 +332,7 @@ _TAKEN_COLUMNS = (
     "d.id, {due}, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
     "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
     "w.previous_secret_expires_at, w.secret_switched_at, w.verify_tls, w.project_id, "
-    "w.signatures, w.extra_headers, w.content_type"
+    "w.signatures, w.extra_headers, w.content_type, w.signing_key"
 )
 
 
@@ -444,6 +445,7 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         signatures,
         extra_headers,
         content_type,
+        signing_key,
     ) = row
     return Claimed(
         id=pk,
@@ -463,6 +465,7 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         schemes=tuple(_json(signatures)),
         extra_headers=_json(extra_headers),
         form=content_type == "form",
+        signing_key=signing_key,
         attempts=attempts,
         round_offset=round_offset,
         trigger=trigger,

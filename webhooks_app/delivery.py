@@ -82,6 +82,7 @@ def build_headers(claimed: Claimed, attempt_uuid: uuid.UUID, body: bytes) -> dic
             body,
             schemes=claimed.schemes,
             event_type=claimed.event_type,
+            signing_key=claimed.signing_key,
         ),
     }
 

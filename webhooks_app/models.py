@@ -20,8 +20,10 @@ from webhooks_app.signals import routes_changed
 from webhooks_app.signing import (
     BODY_SCHEMES,
     DEFAULT_SCHEMES,
+    ED25519,
     SigningSecrets,
     active_secrets,
+    generate_keypair,
     generate_secret,
 )
 from webhooks_app.validators import validate_extra_headers, validate_signature_schemes
@@ -113,6 +115,11 @@ class Webhook(models.Model):
     previous_secret = models.CharField(max_length=120, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     secret_switched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The ed25519 key pair of v1a signatures, made when the webhook first signs with them.
+    # The private key is kept like the secret; the public key is no secret: receivers
+    # verify with it, and it is shown wherever the webhook is.
+    signing_key = models.CharField(max_length=120, blank=True, editable=False)
+    public_key = models.CharField(_("public key"), max_length=60, blank=True, editable=False)
     status = models.CharField(
         _("status"),
         max_length=16,
@@ -131,7 +138,8 @@ class Webhook(models.Model):
         validators=[validate_signature_schemes],
         help_text=_(
             "Signature headers sent: standard (Standard Webhooks, with replay protection), "
-            "hex (X-Webhook-Signature-256), github (X-Hub-Signature-256), agiletune "
+            "ed25519 (Standard Webhooks v1a: receivers verify with the public key, no shared "
+            "secret), hex (X-Webhook-Signature-256), github (X-Hub-Signature-256), agiletune "
             "(X-AgileTune-Signature), icescrum (x-icescrum-signature, HMAC-SHA1)."
         ),
     )
@@ -185,6 +193,15 @@ class Webhook(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.url
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Whatever path turns v1a signatures on (the operations, a host's own code), the
+        # key pair exists before a worker reads the row to sign.
+        if ED25519 in (self.signatures or ()) and not self.signing_key:
+            self.signing_key, self.public_key = generate_keypair()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "signing_key", "public_key"}
+        super().save(*args, **kwargs)
 
     Status = WebhookStatus
 

@@ -45,7 +45,7 @@ from webhooks_app.models import (
 from webhooks_app.rules import activation_refusal
 from webhooks_app.signals import webhook_disabled
 from webhooks_app.signing import generate_secret
-from webhooks_app.validators import validate_endpoint_url
+from webhooks_app.validators import body_format_refusal, validate_endpoint_url
 
 __all__ = [
     "ActivationRefused",
@@ -103,7 +103,7 @@ def create_webhook(
     unknown = set(options) - set(DELIVERY_OPTIONS)
     if unknown:
         raise TypeError(f"create_webhook() got unknown options {', '.join(sorted(unknown))}.")
-    _validate({"url": url, **options})
+    _validate({"url": url, **options}, Webhook())
     if active:
         ensure_may_activate(project)
     patterns = _checked_patterns(events)
@@ -132,7 +132,7 @@ def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
     unknown = set(changes) - {"url", "name", "verify_tls", "rate_limit", *DELIVERY_OPTIONS}
     if unknown:
         raise TypeError(f"update_webhook() cannot change {', '.join(sorted(unknown))}.")
-    _validate(changes)
+    _validate(changes, webhook)
     with transaction.atomic():
         if _project_pk(project) != webhook.project_id:
             move(webhook, project)
@@ -393,8 +393,10 @@ def _unpause(webhook_id: int) -> None:
     Webhook.objects.filter(pk=webhook_id, paused_until__isnull=False).update(paused_until=None)
 
 
-def _validate(values: dict[str, Any]) -> None:
-    """The fields' own validators (those the admin and the API run too), for host code."""
+def _validate(values: dict[str, Any], webhook: Webhook) -> None:
+    """The fields' own validators (those the admin and the API run too), for host code,
+    and the rule on signatures and body format when either changes (``webhook`` has the
+    values not given)."""
     errors: dict[str, list[str]] = {}
     for name in ("url", *DELIVERY_OPTIONS):
         if name not in values:
@@ -406,6 +408,13 @@ def _validate(values: dict[str, Any]) -> None:
                 Webhook._meta.get_field(name).clean(values[name], None)
         except ValidationError as exc:
             errors[name] = exc.messages
+    if not errors and {"signatures", "content_type"} & set(values):
+        refusal = body_format_refusal(
+            values.get("signatures", webhook.signatures),
+            values.get("content_type", webhook.content_type),
+        )
+        if refusal:
+            errors["content_type"] = [refusal]
     if errors:
         raise ValidationError(errors)
 

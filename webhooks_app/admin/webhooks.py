@@ -102,6 +102,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_detail",
         "secret_display",
+        "public_key_display",
         "recent_deliveries",
         "uuid",
         "created_at",
@@ -124,7 +125,17 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         if obj is None:
             return [endpoint]
         return [
-            (_("Status"), {"fields": ["status_detail", "secret_display", "recent_deliveries"]}),
+            (
+                _("Status"),
+                {
+                    "fields": [
+                        "status_detail",
+                        "secret_display",
+                        "public_key_display",
+                        "recent_deliveries",
+                    ]
+                },
+            ),
             endpoint,
             (
                 _("Identifiers"),
@@ -201,6 +212,13 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
             text,
             render_to_string("webhooks_app/rotation_steps.html", {"webhook": obj}),
         )
+
+    @admin.display(description=_("public key (ed25519)"))
+    def public_key_display(self, obj: Webhook) -> str:
+        if not obj.public_key:
+            return gettext("None: the ed25519 signature is not turned on.")
+        # No secret: shown in full, so receivers can verify v1a signatures with it.
+        return format_html("<code>{}</code>", obj.public_key)
 
     @admin.display(description=_("recent deliveries"))
     def recent_deliveries(self, obj: Webhook) -> str:

@@ -15,6 +15,7 @@ from webhooks_app.events import catalog
 from webhooks_app.models import DeliveryLog, RotationStage, Webhook, WebhookStatus
 from webhooks_app.signing import SCHEMES
 from webhooks_app.validators import (
+    body_format_refusal,
     validate_endpoint_url,
     validate_extra_headers,
     validate_signature_schemes,
@@ -147,7 +148,13 @@ class WebhookSerializer(serializers.ModelSerializer):
         required=False,
         validators=[validate_signature_schemes],
         help_text="Signature headers sent; 'standard' (Standard Webhooks) protects against "
-        "replays. Default: standard and hex.",
+        "replays; 'ed25519' adds Standard Webhooks v1a signatures, verified with public_key. "
+        "Default: standard and hex. A form content type takes neither standard nor ed25519.",
+    )
+    public_key = serializers.CharField(
+        read_only=True,
+        help_text="The whpk_ ed25519 public key that verifies this webhook's v1a signatures "
+        "(empty until it signs with ed25519). Not a secret.",
     )
     rotation = RotationSerializer(source="*", read_only=True)
     extra_headers = serializers.DictField(
@@ -169,6 +176,7 @@ class WebhookSerializer(serializers.ModelSerializer):
             "signatures",
             "extra_headers",
             "content_type",
+            "public_key",
             "events",
             "categories",
             "status",
@@ -197,6 +205,14 @@ class WebhookSerializer(serializers.ModelSerializer):
         return events_of_categories(value)
 
     def validate(self, attrs: dict) -> dict:
+        if self.instance is None or {"signatures", "content_type"} & set(attrs):
+            stored = self.instance or Webhook()
+            refusal = body_format_refusal(
+                attrs.get("signatures", stored.signatures),
+                attrs.get("content_type", stored.content_type),
+            )
+            if refusal:
+                raise serializers.ValidationError({"content_type": [refusal]})
         if "categories" in attrs:
             events = attrs.get("events", [])
             attrs["events"] = events + [e for e in attrs.pop("categories") if e not in events]
