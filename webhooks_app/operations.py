@@ -155,12 +155,14 @@ def move(webhook: Webhook, project: Any) -> Webhook:
 
 
 def set_events(webhook: Webhook, patterns: Iterable[str]) -> None:
-    """Replace the webhook's subscriptions with ``patterns``."""
-    wanted = _checked_patterns(patterns)
+    """Replace the webhook's subscriptions with ``patterns``. A pattern it already has is
+    kept even if the catalog no longer has its event (saving a form that shows it must
+    not fail); a new one must select an event."""
+    wanted = list(dict.fromkeys(patterns))
     with transaction.atomic():
         webhook.subscriptions.exclude(event_type__in=wanted).delete()
         have = set(webhook.subscriptions.values_list("event_type", flat=True))
-        _add_subscriptions(webhook, [p for p in wanted if p not in have])
+        _add_subscriptions(webhook, _checked_patterns(p for p in wanted if p not in have))
 
 
 def subscribe(webhook: Webhook, pattern: str) -> Subscription:
