@@ -605,6 +605,12 @@ def test_every_path_under_the_api_answers_json_even_a_404(api, base, path, metho
     assert "detail" in response.json()
 
 
+def test_the_hosts_own_api_prefix_answers_json_too(api):
+    # tests/urls.py mounts the API's not_found after its routes, as the README says.
+    response = api.get("/api/projects/not-a-number/webhooks/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
 def test_a_path_without_its_trailing_slash_is_redirected_or_named_in_json(api, base):
     moved = api.get(f"{base}/webhooks?x=1")
     assert moved.status_code == 301 and moved["Location"].endswith("/webhooks/?x=1")
@@ -700,3 +706,18 @@ def test_answers_that_show_a_secret_are_never_stored(api, base, receiver):
     assert "no-store" in row["Cache-Control"]
     listed = api.get(f"{base}/webhooks/")
     assert "no-store" not in listed.get("Cache-Control", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribing_a_webhook_deleted_meanwhile_says_it_does_not_exist(make_webhook):
+    webhook = make_webhook("https://example.com/h")
+    Webhook.objects.filter(pk=webhook.pk).delete()  # by another request, after this one read it
+    with pytest.raises(Webhook.DoesNotExist):
+        operations.subscribe(webhook, "items.store")
+
+
+def test_subscribing_to_a_pattern_it_has_leaves_one_subscription(make_webhook):
+    webhook = make_webhook("https://example.com/h", events=())
+    first = operations.subscribe(webhook, "items.store")
+    assert operations.subscribe(webhook, "items.store") == first
+    assert webhook.subscriptions.count() == 1

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from webhooks_app.api.views import not_found
 from webhooks_app.health import health_view
 
 urlpatterns = [
@@ -13,4 +14,6 @@ urlpatterns = [
         include("webhooks_app.portal.urls"),
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Last: any other path under api/ answers a JSON 404, as the API's own do.
+    re_path(r"^api/", not_found),
 ]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -166,8 +166,20 @@ def set_events(webhook: Webhook, patterns: Iterable[str]) -> None:
 
 
 def subscribe(webhook: Webhook, pattern: str) -> Subscription:
+    """Add one pattern; one the webhook already has is left as it is. Raises
+    ``Webhook.DoesNotExist`` when the webhook was deleted meanwhile."""
     (pattern,) = _checked_patterns([pattern])
-    return Subscription.objects.create(webhook=webhook, event_type=pattern)
+    try:
+        with transaction.atomic():
+            subscription, _ = Subscription.objects.get_or_create(
+                webhook=webhook, event_type=pattern
+            )
+    except IntegrityError:
+        # The foreign key, checked at commit: someone deleted the webhook since it was read.
+        if Webhook.objects.filter(pk=webhook.pk).exists():
+            raise
+        raise Webhook.DoesNotExist(f"Webhook {webhook.uuid} was deleted.") from None
+    return subscription
 
 
 def unsubscribe(webhook: Webhook, pattern: str) -> bool:

@@ -19,7 +19,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
@@ -75,6 +75,8 @@ class ProjectScopedMixin(GenericAPIView):
         # a worker is sending is a conflict.
         if isinstance(exc, ActivationRefused):
             exc = PermissionDenied(str(exc))
+        elif isinstance(exc, Webhook.DoesNotExist):  # deleted by someone else meanwhile
+            exc = NotFound("No such webhook: it was deleted.")
         elif isinstance(exc, operations.DeliveryInFlight):
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return super().handle_exception(exc)
