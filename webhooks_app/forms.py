@@ -224,6 +224,11 @@ class WebhookForm(forms.ModelForm):
             self.initial.setdefault("enabled", self.instance.is_active)
         self.order_fields(["project", "name", "url", "enabled", *WEBHOOK_SETTINGS])
 
+    def clean_extra_headers(self) -> Any:
+        # A JSON field left empty reads as null; "no extra headers" is an empty object.
+        value = self.cleaned_data.get("extra_headers")
+        return {} if value is None else value
+
     def _project_field(self) -> forms.ModelChoiceField:
         model = apps.get_model(webhook_settings.PROJECT_MODEL)
         return forms.ModelChoiceField(

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -156,17 +156,31 @@ def move(webhook: Webhook, project: Any) -> Webhook:
 
 
 def set_events(webhook: Webhook, patterns: Iterable[str]) -> None:
-    """Replace the webhook's subscriptions with ``patterns``."""
-    wanted = _checked_patterns(patterns)
+    """Replace the webhook's subscriptions with ``patterns``. A pattern it already has is
+    kept even if the catalog no longer has its event (saving a form that shows it must
+    not fail); a new one must select an event."""
+    wanted = list(dict.fromkeys(patterns))
     with transaction.atomic():
         webhook.subscriptions.exclude(event_type__in=wanted).delete()
         have = set(webhook.subscriptions.values_list("event_type", flat=True))
-        _add_subscriptions(webhook, [p for p in wanted if p not in have])
+        _add_subscriptions(webhook, _checked_patterns(p for p in wanted if p not in have))
 
 
 def subscribe(webhook: Webhook, pattern: str) -> Subscription:
+    """Add one pattern; one the webhook already has is left as it is. Raises
+    ``Webhook.DoesNotExist`` when the webhook was deleted meanwhile."""
     (pattern,) = _checked_patterns([pattern])
-    return Subscription.objects.create(webhook=webhook, event_type=pattern)
+    try:
+        with transaction.atomic():
+            subscription, _ = Subscription.objects.get_or_create(
+                webhook=webhook, event_type=pattern
+            )
+    except IntegrityError:
+        # The foreign key, checked at commit: someone deleted the webhook since it was read.
+        if Webhook.objects.filter(pk=webhook.pk).exists():
+            raise
+        raise Webhook.DoesNotExist(f"Webhook {webhook.uuid} was deleted.") from None
+    return subscription
 
 
 def unsubscribe(webhook: Webhook, pattern: str) -> bool:

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from webhooks_app import operations
 from webhooks_app.admin.common import (
+    CheckedSelectionMixin,
     IdentifierSearchMixin,
     admin_url,
     attempt_message,
@@ -91,7 +92,7 @@ class SubscriptionInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+class WebhookAdmin(CheckedSelectionMixin, IdentifierSearchMixin, admin.ModelAdmin):
     form = WebhookForm
     list_display = ["__str__", "project_display", "url", "events_display", "status_display", "log"]
     list_filter = [WebhookStatusFilter, ("project", ProjectFilter)]

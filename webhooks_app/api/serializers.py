@@ -4,10 +4,12 @@ creating a webhook or rotating its secret."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
@@ -56,6 +58,19 @@ def events_of_categories(names: list[str]) -> list[str]:
             )
         events.extend(e.name for e in grouped[name])
     return events
+
+
+def refuse_body(data: Any) -> None:
+    """The body of an action that takes none: nothing, or an empty object. Anything else
+    is a 400 naming each field sent, rather than silently ignored."""
+    if data is None or (isinstance(data, Mapping) and not data):
+        return
+    if isinstance(data, Mapping):
+        unexpected = "Unexpected field: this action takes no body."
+        raise serializers.ValidationError({str(name): [unexpected] for name in data})
+    raise serializers.ValidationError(
+        {api_settings.NON_FIELD_ERRORS_KEY: ["This action takes no body."]}
+    )
 
 
 class EventTypeSerializer(serializers.Serializer):
