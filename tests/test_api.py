@@ -334,6 +334,9 @@ def test_redeliver_failed_since_a_time(
             "categories",
             "Duplicate category",
         ),
+        # Past PostgreSQL's integer: once a 500 from the database.
+        ({"url": "https://example.com/hook", "rate_limit": 2**40}, "rate_limit", "100000"),
+        ({"url": "https://example.com/hook", "rate_limit": 0}, "rate_limit", "1"),
     ],
 )
 def test_bad_input_gets_a_400_naming_the_field(api, base, payload, field, message):
@@ -616,6 +619,9 @@ def test_host_code_gets_the_same_validation_before_anything_is_written(project):
             extra_headers={"Host": "evil.example"},
         )
     assert "extra_headers" in raised.value.message_dict
+    with pytest.raises(ValidationError) as raised:
+        operations.create_webhook(url="https://example.com/hook", project=project, rate_limit=-1)
+    assert "rate_limit" in raised.value.message_dict
     assert not Webhook.objects.exists()
 
 

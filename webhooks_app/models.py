@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +45,8 @@ class WebhookStatus(models.TextChoices):
 # nothing. (WebhookQuerySet.receiving() in SQL, for the statements that record events.)
 RECEIVING = (WebhookStatus.ACTIVE, WebhookStatus.AUTO_DISABLED)
 RECEIVING_SQL = "w.status IN ('active', 'auto-disabled')"
+# Most deliveries per second a webhook's rate limit may name.
+MAX_RATE_LIMIT = 100_000
 
 
 class RoutingQuerySet(models.QuerySet):
@@ -160,6 +163,8 @@ class Webhook(models.Model):
         _("rate limit"),
         null=True,
         blank=True,
+        # Bounded well inside every database's integer: an overflow would be a 500.
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_RATE_LIMIT)],
         help_text=_("Most deliveries per second to this endpoint. Empty: no limit."),
     )
     consecutive_failures = models.PositiveIntegerField(default=0, editable=False)

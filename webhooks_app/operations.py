@@ -103,7 +103,7 @@ def create_webhook(
     unknown = set(options) - set(DELIVERY_OPTIONS)
     if unknown:
         raise TypeError(f"create_webhook() got unknown options {', '.join(sorted(unknown))}.")
-    _validate({"url": url, **options}, Webhook())
+    _validate({"url": url, "rate_limit": rate_limit, **options}, Webhook())
     if active:
         ensure_may_activate(project)
     patterns = _checked_patterns(events)
@@ -412,7 +412,7 @@ def _validate(values: dict[str, Any], webhook: Webhook) -> None:
     and the rule on signatures and body format when either changes (``webhook`` has the
     values not given)."""
     errors: dict[str, list[str]] = {}
-    for name in ("url", *DELIVERY_OPTIONS):
+    for name in ("url", "rate_limit", *DELIVERY_OPTIONS):
         if name not in values:
             continue
         try:

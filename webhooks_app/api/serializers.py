@@ -14,7 +14,7 @@ from rest_framework.settings import api_settings
 from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
-from webhooks_app.models import DeliveryLog, RotationStage, Webhook, WebhookStatus
+from webhooks_app.models import MAX_RATE_LIMIT, DeliveryLog, RotationStage, Webhook, WebhookStatus
 from webhooks_app.signing import SCHEMES
 from webhooks_app.validators import (
     body_format_refusal,
@@ -145,7 +145,11 @@ class WebhookSerializer(serializers.ModelSerializer):
         help_text="Whether it receives its events; false prepares it disabled.",
     )
     rate_limit = serializers.IntegerField(
-        min_value=1, required=False, allow_null=True, help_text="Most deliveries per second."
+        min_value=1,
+        max_value=MAX_RATE_LIMIT,
+        required=False,
+        allow_null=True,
+        help_text="Most deliveries per second.",
     )
     events = serializers.ListField(
         child=EventPatternField(),
