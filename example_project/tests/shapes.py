@@ -2,8 +2,8 @@
 
 Two kinds of documentation: GitScrum's pages, copied verbatim into ``fixtures/seeds/``
 (the payload format page's short resources, the sprints.store page's SprintResource),
-and the README's example of each resource, marked ``<!-- resource: name -->``, which is
-what the product sends. Payloads must match the README exactly; the README's examples
+and PAYLOADS.md's example of each resource, marked ``<!-- resource: name -->``, which is
+what the product sends. Payloads must match them exactly; those examples
 must contain every key of GitScrum's pages, with the same type.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).parent / "fixtures"
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAYLOADS = Path(__file__).resolve().parents[1] / "PAYLOADS.md"
 
 # The superset of the two documented date objects: {date_for_humans, timezone} on the
 # payload format page, {date_for_humans, iso8601, timestamp} on the sprints.store page.
@@ -58,7 +58,7 @@ _USER = load("sprint")["user"]
 _REFERENCE = {"uuid": "", "code": "", "slug": "", "title": ""}
 _CATALOG_ENTRY = {"title": "", "color": ""}
 
-# What may be null (the seeds' "object/null", "string or null"..., and the README's
+# What may be null (the seeds' "object/null", "string or null"..., and PAYLOADS.md's
 # "Nulls"): the path, and the shape of its value when it is not null.
 DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
     "board_task": {
@@ -96,14 +96,14 @@ DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
 
 
 @functools.cache
-def _readme_examples() -> dict[str, str]:
+def _documented_examples() -> dict[str, str]:
     marked = re.compile(r"<!-- resource: (\w+) -->\n```json\n(.*?)\n```", re.S)
-    return dict(marked.findall(README.read_text()))
+    return dict(marked.findall(PAYLOADS.read_text()))
 
 
 def documented(name: str) -> dict[str, Any]:
-    """The README's example of a resource."""
-    return json.loads(_readme_examples()[name])
+    """PAYLOADS.md's example of a resource."""
+    return json.loads(_documented_examples()[name])
 
 
 def json_type(value: Any) -> str:
@@ -191,7 +191,7 @@ def options_for(name: str, example: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expected_resource(event_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the README's example, options for :func:`assert_same_shape`) of an event's data."""
+    """(PAYLOADS.md's example, options for :func:`assert_same_shape`) of an event's data."""
     name = RESOURCES[event_type.split(".", 1)[0]]
     example = documented(name)
     if event_type == "user-stories.vote":
@@ -200,14 +200,14 @@ def expected_resource(event_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def assert_documented(data: Any, event_type: str) -> None:
-    """``data`` has the shape the README documents for ``event_type``'s resource."""
+    """``data`` has the shape PAYLOADS.md documents for ``event_type``'s resource."""
     example, options = expected_resource(event_type)
     assert_same_shape(data, example, **options)
 
 
 def check_dump(folder: Path) -> list[str]:
     """What is wrong with the requests ``make demo DUMP=folder`` wrote: each payload
-    against the README's example of its resource and against GitScrum's pages."""
+    against PAYLOADS.md's example of its resource and against GitScrum's pages."""
     problems = []
     files = sorted(folder.glob("*.json"))
     for path in files:
@@ -235,7 +235,7 @@ def main(argv: Sequence[str]) -> int:
         print(problem)
     count = len(list(folder.glob("*.json")))
     verdict = "differ from" if problems else "match"
-    print(f"{count} payloads in {folder} {verdict} the README's examples and GitScrum's pages")
+    print(f"{count} payloads in {folder} {verdict} PAYLOADS.md's examples and GitScrum's pages")
     return 1 if problems else 0
 
 
