@@ -21,6 +21,10 @@ Changing the project field notifies the webhooks of both projects.
 
 from __future__ import annotations
 
+import copy
+import datetime
+import decimal
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,6 +42,13 @@ if TYPE_CHECKING:
     from webhooks_app.models import Event
 
 _SNAPSHOT = "_webhooks_snapshot"
+# Values no code can change in place; anything else (a JSONField's dict, an ArrayField's
+# list) is copied into a snapshot, or an edit in place would change the snapshot too and
+# never show as a change. Checked by exact type: the snapshot runs for every loaded row.
+_IMMUTABLE = frozenset(
+    {str, int, float, bool, type(None), bytes, decimal.Decimal, uuid.UUID}
+    | {datetime.datetime, datetime.date, datetime.time, datetime.timedelta}
+)
 _CLEARED = "_webhooks_cleared"
 _muted: ContextVar[bool] = ContextVar("webhooks_app_muted", default=False)
 
@@ -167,11 +178,12 @@ class ModelEvents:
 
     def snapshot(self, instance: models.Model) -> None:
         values = instance.__dict__
-        instance.__dict__[_SNAPSHOT] = {a: values[a] for a in self._tracked if a in values}
+        instance.__dict__[_SNAPSHOT] = {a: _copied(values[a]) for a in self._tracked if a in values}
 
     def values(self, instance: models.Model) -> dict[str, Any]:
-        """The tracked values of ``instance`` by field name (foreign keys as their pk)."""
-        return {f.name: instance.__dict__.get(a) for a, f in self._tracked.items()}
+        """Copies of the tracked values of ``instance`` by field name (foreign keys as
+        their pk)."""
+        return {f.name: _copied(instance.__dict__.get(a)) for a, f in self._tracked.items()}
 
     def diff(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict]:
         """``{field: {"from": old, "to": new}}`` for each value that differs, rendered
@@ -330,6 +342,10 @@ def emit_for_instance(
     """Emit ``event_type`` for a registered model instance, using its registration's
     serializer and project. For domain events raised explicitly from host code."""
     return registry.get(type(instance)).emit(instance, event_type, changes=changes, project=project)
+
+
+def _copied(value: Any) -> Any:
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
 def tracked_values(instance: models.Model) -> dict[str, Any]:
