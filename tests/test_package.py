@@ -112,7 +112,9 @@ def run(*args: str | Path, cwd: Path) -> str:
 
 def test_the_wheel_without_extras_imports_checks_and_delivers_without_drf(tmp_path):
     dist = tmp_path / "dist"
-    run(sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", dist, ROOT, cwd=ROOT)
+    run(
+        sys.executable, "-m", "build", "--no-isolation", "--wheel", "--outdir", dist, ROOT, cwd=ROOT
+    )
     [wheel] = dist.glob("django_webhooks_app-*.whl")
     run(sys.executable, "-m", "venv", tmp_path / "venv", cwd=tmp_path)
     python = tmp_path / "venv" / "bin" / "python"
