@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from example_project.agile.downloads import download_attachment
+from webhooks_app.api.views import not_found
 from webhooks_app.health import health_view
 
 urlpatterns = [
@@ -20,5 +21,8 @@ urlpatterns = [
         include("webhooks_app.portal.urls"),
     ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("webhooks/schema.json", include("webhooks_app.api.schema_urls")),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),
+    # Last: any other path under api/ answers a JSON 404, as the API's own do.
+    re_path(r"^api/", not_found),
 ]

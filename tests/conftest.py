@@ -1,8 +1,10 @@
 """Fixtures of the library's tests, on the test host ``tests.testapp``.
 
-Those that know nothing of the host (receiver, deliver, make_webhook, webhooks_settings,
-the routing-map reset) are imported by the example product's tests too, so the test
-app's models are imported inside the fixtures that need them.
+``receiver``, ``deliver``, ``captured_events`` and ``webhooks_settings`` come from the
+package's pytest plugin (:mod:`webhooks_app.pytest_plugin`), as in any host's tests.
+Those here that know nothing of the host (make_webhook, the routing-map reset) are
+imported by the example product's tests too, so the test app's models are imported
+inside the fixtures that need them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,6 @@ from django.utils import timezone
 
 from webhooks_app import delivery
 from webhooks_app.models import Delivery, Subscription, Webhook
-from webhooks_app.testing import Receiver
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -298,12 +298,6 @@ def fresh_routing_map():
 
 
 @pytest.fixture
-def receiver():
-    with Receiver() as r:
-        yield r
-
-
-@pytest.fixture
 def project(db):
     from tests.testapp.models import Project
 
@@ -396,29 +390,6 @@ def held_by_a_worker(limit: int = 10) -> list[Delivery]:
 
 
 @pytest.fixture
-def deliver():
-    """Run the worker's loop in-process, optionally as if at a later time."""
-
-    def run(*, at=None, after: float | None = None) -> int:
-        now = at
-        if after is not None:
-            now = timezone.now() + timedelta(seconds=after)
-        return delivery.drain(time_limit=60, now=now)
-
-    return run
-
-
-@pytest.fixture
-def webhooks_settings(settings):
-    """Change some WEBHOOKS settings for one test: ``webhooks_settings(TIMEOUT=1)``."""
-
-    def change(**values):
-        settings.WEBHOOKS = {**settings.WEBHOOKS, **values}
-
-    return change
-
-
-@pytest.fixture
 def closed_port_url():
     """A URL on 127.0.0.1 where nothing listens: connections are refused."""
     sock = socket.socket()
@@ -458,6 +429,18 @@ def self_signed_cert(tmp_path_factory):
         capture_output=True,
     )
     return str(cert), str(key)
+
+
+@pytest.fixture(scope="session")
+def node_verifiers():
+    """octokit's and AgileTune's verifiers in Node, with the npm package installed once
+    under test-artifacts/ (skipped, saying why, without node or the npm registry)."""
+    from tests.verifiers import NodeVerifiers
+
+    installed = NodeVerifiers.install(ROOT / "test-artifacts" / "node")
+    if isinstance(installed, str):
+        pytest.skip(installed)
+    return installed
 
 
 # The markers (pyproject: browser, slow) of whole modules, kept here rather than in each

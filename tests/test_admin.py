@@ -20,6 +20,7 @@ from webhooks_app.models import (
     Webhook,
     WebhookStatus,
 )
+from webhooks_app.signing import sign_hex
 from webhooks_app.testing import Reply
 
 pytestmark = pytest.mark.django_db
@@ -276,13 +277,13 @@ def test_delivery_options_are_changed_in_the_admin(admin_client, make_webhook):
     webhook = make_webhook("https://ci.example.com/hook")
     data = change_form(
         webhook,
-        signatures=["standard", "icescrum"],
+        signatures=["github", "icescrum"],
         extra_headers='{"X-Tenant": "acme"}',
         content_type="form",
     )
     admin_client.post(change_url(webhook), data)
     webhook.refresh_from_db()
-    assert webhook.signatures == ["standard", "icescrum"]
+    assert webhook.signatures == ["github", "icescrum"]
     assert webhook.extra_headers == {"X-Tenant": "acme"}
     assert webhook.content_type == "form"
 
@@ -290,6 +291,10 @@ def test_delivery_options_are_changed_in_the_admin(admin_client, make_webhook):
     assert "set by the sender" in refused.content.decode()
     webhook.refresh_from_db()
     assert webhook.extra_headers == {"X-Tenant": "acme"}
+    refused = admin_client.post(change_url(webhook), {**data, "signatures": ["standard"]})
+    assert "parse the body as JSON" in refused.content.decode()
+    webhook.refresh_from_db()
+    assert webhook.signatures == ["github", "icescrum"]
 
 
 def test_change_page_shows_why_a_webhook_was_disabled(admin_client, make_webhook):
@@ -405,11 +410,12 @@ def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_still_signs(
     page = response.content.decode()
     assert response.redirect_chain[-1][0].startswith(SECRETS)
     assert webhook.secret in page and old not in page
-    assert "also signed with the previous secret" in page
+    assert "X-Webhook-Signature-256) are still signed with the previous secret" in page
     assert webhook.secret not in admin_client.get(SECRETS, follow=True).content.decode()
     change_page = admin_client.get(change_url(webhook)).content.decode()
     assert webhook.secret not in change_page
-    assert "The previous secret also signs deliveries until" in change_page
+    assert 'aria-current="step"><strong>Now, until the switch or' in change_page
+    assert reverse("admin:webhooks_app_webhook_switch_secret", args=[webhook.pk]) in change_page
 
     receiver.secret = old  # a receiver that has not switched yet
     run_action(admin_client, CHANGELIST, "send_test_action", [webhook])
@@ -418,6 +424,35 @@ def test_rotate_secret_shows_the_new_secret_once_and_the_old_one_still_signs(
     first, second = receiver.wait_for(2)
     assert first.verified is True, first.error
     assert second.verified is True, second.error
+
+
+def test_switch_moves_single_signature_headers_to_the_new_secret(admin_client, webhook, receiver):
+    old = webhook.secret
+    operations.rotate_secret(webhook)
+    run_action(admin_client, CHANGELIST, "send_test_action", [webhook])
+
+    response = admin_client.post(
+        reverse("admin:webhooks_app_webhook_switch_secret", args=[webhook.pk]), follow=True
+    )
+
+    assert any("now signed with the new secret" in m for m in texts(response))
+    page = response.content.decode()
+    assert 'aria-current="step"><strong>Now, until' in page and "Switched:" in page
+    assert "switch-secret/" not in page  # no button: nothing is left to switch
+    run_action(admin_client, CHANGELIST, "send_test_action", [webhook])
+    before, after = (r.headers["X-Webhook-Signature-256"] for r in receiver.wait_for(2))
+    assert before == "sha256=" + sign_hex(old, receiver.requests[0].body)
+    assert after == "sha256=" + sign_hex(webhook.secret, receiver.requests[1].body)
+    again = run_action(admin_client, CHANGELIST, "switch_secret_action", [webhook])
+    assert any("was already switched" in m for m in texts(again))
+
+
+def test_switch_without_a_rotation_changes_nothing(admin_client, make_webhook):
+    webhook = make_webhook("https://ci.example.com/hook")
+    response = run_action(admin_client, CHANGELIST, "switch_secret_action", [webhook])
+    assert any("no rotation is waiting for a switch" in m for m in texts(response))
+    webhook.refresh_from_db()
+    assert webhook.secret_switched_at is None
 
 
 def test_rotate_secret_button_on_the_change_page(admin_client, make_webhook):

@@ -166,6 +166,13 @@ def test_enable_and_disable(api, base, receiver):
 
 def test_rotation_shows_the_new_secret_once_and_signs_with_both(api, base, receiver):
     created = create(api, base, receiver.url).json()
+    assert created["rotation"] == {
+        "stage": "none",
+        "single_signature_secret": "current",
+        "standard_signature_secrets": ["current"],
+        "overlap_ends_at": None,
+        "switched_at": None,
+    }
     rotated = api.post(f"{base}/webhooks/{created['id']}/rotate-secret/").json()
     assert rotated["secret"] != created["secret"]
     expires = rotated["previous_secret_expires_at"]
@@ -174,12 +181,45 @@ def test_rotation_shows_the_new_secret_once_and_signs_with_both(api, base, recei
         < (timezone.datetime.fromisoformat(expires) - timezone.now())
         <= timedelta(hours=24)
     )
+    assert rotated["rotation"] == {
+        "stage": "rotated",
+        "single_signature_secret": "previous",
+        "standard_signature_secrets": ["current", "previous"],
+        "overlap_ends_at": expires,
+        "switched_at": None,
+    }
 
     api.post(f"{base}/webhooks/{created['id']}/test/")
     (request,) = receiver.wait_for(1)
     assert len(request.headers["webhook-signature"].split()) == 2
     verify(request.body, request.headers, created["secret"])  # receivers not yet switched
     verify(request.body, request.headers, rotated["secret"])  # receivers already switched
+    old_only = request.headers["X-Webhook-Signature-256"]
+    assert verify(
+        request.body, {"X-Webhook-Signature-256": old_only}, created["secret"], schemes=["hex"]
+    )
+
+
+def test_switch_secret_moves_single_signature_headers_and_says_so(api, base, receiver):
+    created = create(api, base, receiver.url).json()
+    switch = f"{base}/webhooks/{created['id']}/switch-secret/"
+    refused = api.post(switch)
+    assert refused.status_code == 409 and "nothing to switch" in refused.json()["detail"]
+
+    new = api.post(f"{base}/webhooks/{created['id']}/rotate-secret/").json()["secret"]
+    switched = api.post(switch)
+    assert switched.status_code == 200
+    rotation = switched.json()["rotation"]
+    assert rotation["stage"] == "switched" and rotation["single_signature_secret"] == "current"
+    assert rotation["standard_signature_secrets"] == ["current", "previous"]
+    assert rotation["switched_at"] is not None
+    assert api.post(switch).json()["rotation"] == rotation  # switching again changes nothing
+
+    api.post(f"{base}/webhooks/{created['id']}/test/")
+    (request,) = receiver.wait_for(1)
+    single = {"X-Webhook-Signature-256": request.headers["X-Webhook-Signature-256"]}
+    assert verify(request.body, single, new, schemes=["hex"]) == request.body
+    verify(request.body, request.headers, created["secret"])  # webhook-signature: both
 
 
 def test_test_answers_with_the_delivery_outcome(api, base, receiver):
@@ -311,6 +351,14 @@ BAD_URLS = [
     pytest.param("http://0177.0.0.1/", "loopback", id="octal-ipv4"),
     pytest.param("http://[fec0::1]/", "site-local", id="ipv6-site-local"),
     pytest.param("http://[::ffff:10.0.0.1]/", "private", id="ipv4-mapped"),
+    pytest.param("http://[::127.0.0.1]/", "carrying 127.0.0.1", id="ipv4-compatible"),
+    pytest.param("http://[64:ff9b::a00:1]/", "carrying 10.0.0.1", id="nat64"),
+    pytest.param("http://[2002:7f00:1::1]/", "carrying 127.0.0.1", id="6to4-loopback"),
+    pytest.param("http://[2002:c0a8:101::1]/", "carrying 192.168.1.1", id="6to4-private"),
+    # Teredo: the client's address is stored inverted (here 127.0.0.1).
+    pytest.param("http://[2001:0:808:808:0:0:80ff:fffe]/", "carrying 127.0.0.1", id="teredo"),
+    pytest.param("http://192.0.0.8/", "IETF protocol assignments", id="ietf-192.0.0.0/24"),
+    pytest.param("http://198.18.0.1/", "private", id="benchmarking"),
     pytest.param("http://[not-an-ip]/", "valid URL", id="bracketed-name"),
     pytest.param("http://[::1/", "valid URL", id="unclosed-bracket"),
     pytest.param("http://example.com/\r\nX-Injected: 1", "control characters", id="crlf"),
@@ -335,6 +383,16 @@ def test_every_way_of_entering_a_bad_url_gets_a_400_and_saves_nothing(
         assert response.status_code == 400, (response.status_code, response.content)
         assert message in str(response.json()["url"])
     assert list(Webhook.objects.values_list("url", flat=True)) == ["https://example.com/kept"]
+
+
+@pytest.mark.parametrize(
+    "address", ["8.8.8.8", "2606:4700::1111", "2002:808:808::1", "64:ff9b::808:808"]
+)
+def test_public_addresses_and_forms_carrying_one_are_let_through(address, webhooks_settings):
+    from webhooks_app.addresses import blocked_reason
+
+    webhooks_settings(ALLOWED_NETWORKS=[])
+    assert blocked_reason(address) is None
 
 
 def test_json_nested_beyond_the_recursion_limit_is_a_400(api, base):
@@ -475,6 +533,7 @@ def test_patching_a_name_does_not_write_back_a_workers_counter(api, base, receiv
         ("post", "webhooks/{webhook}/enable/"),
         ("post", "webhooks/{webhook}/disable/"),
         ("post", "webhooks/{webhook}/rotate-secret/"),
+        ("post", "webhooks/{webhook}/switch-secret/"),
         ("post", "webhooks/{webhook}/test/"),
         ("get", "deliveries/{log}/"),
         ("post", "deliveries/{log}/redeliver/"),
@@ -510,7 +569,7 @@ def test_delivery_options_are_set_and_shown(api, base):
         f"{base}/webhooks/",
         {
             "url": "https://example.com/hook",
-            "signatures": ["standard", "agiletune"],
+            "signatures": ["github", "agiletune"],
             "extra_headers": {"X-Tenant": "acme"},
             "content_type": "form",
         },
@@ -518,7 +577,7 @@ def test_delivery_options_are_set_and_shown(api, base):
     )
     assert created.status_code == 201, created.json()
     shown = api.get(f"{base}/webhooks/{created.json()['id']}/").json()
-    assert shown["signatures"] == ["standard", "agiletune"]
+    assert shown["signatures"] == ["github", "agiletune"]
     assert shown["extra_headers"] == {"X-Tenant": "acme"}
     assert shown["content_type"] == "form"
 
@@ -536,6 +595,8 @@ def test_delivery_options_are_set_and_shown(api, base):
         ({"extra_headers": {"X-A": "x\r\nX-B: y"}}, "extra_headers", "printable"),
         ({"extra_headers": ["X-A"]}, "extra_headers", "dictionary"),
         ({"content_type": "xml"}, "content_type", "not a valid choice"),
+        ({"content_type": "form"}, "content_type", "parse the body as JSON"),
+        ({"content_type": "form", "signatures": ["ed25519"]}, "content_type", "ed25519"),
     ],
 )
 def test_bad_delivery_options_get_a_400_naming_the_field(api, base, options, field, message):
@@ -556,3 +617,150 @@ def test_host_code_gets_the_same_validation_before_anything_is_written(project):
         )
     assert "extra_headers" in raised.value.message_dict
     assert not Webhook.objects.exists()
+
+
+# -- no 500, and the schema's word on every answer ---------------------------------------
+
+
+def test_options_on_a_grid_row_describes_it_and_an_unknown_row_is_a_404(api, base):
+    response = api.options(f"{base}/subscriptions/grid/items.store/")
+    assert response.status_code == 200
+    assert "url" in response.json()["actions"]["PUT"]
+    unknown = api.options(f"{base}/subscriptions/grid/no.such.event/")
+    assert unknown.status_code == 200 and "actions" not in unknown.json()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nothing/here/",
+        "/webhooks/not-a-uuid/",
+        "/webhooks/%C2%84/enable/",
+        "/deliveries/xyz/redeliver/",
+        "/webhooks/00000000-0000-0000-0000-000000000000/",
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
+def test_every_path_under_the_api_answers_json_even_a_404(api, base, path, method):
+    response = getattr(api, method)(f"{base}{path}", {}, format="json")
+    assert response.status_code in (404, 405), response.status_code
+    assert response["Content-Type"] == "application/json"
+    assert "detail" in response.json()
+
+
+def test_the_hosts_own_api_prefix_answers_json_too(api):
+    # tests/urls.py mounts the API's not_found after its routes, as the README says.
+    response = api.get("/api/projects/not-a-number/webhooks/")
+    assert response.status_code == 404 and response.json() == {"detail": "Not found."}
+
+
+def test_a_path_without_its_trailing_slash_is_redirected_or_named_in_json(api, base):
+    moved = api.get(f"{base}/webhooks?x=1")
+    assert moved.status_code == 301 and moved["Location"].endswith("/webhooks/?x=1")
+    assert moved.json()["detail"].startswith("Moved to")
+    posted = api.post(f"{base}/webhooks", {"url": "https://example.com/h"}, format="json")
+    assert posted.status_code == 404 and f"{base}/webhooks/" in posted.json()["detail"]
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "action", ["enable", "disable", "rotate-secret", "test", "test-all", "redeliver"]
+)
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"enabled": False}, "enabled"),
+        ({"url": "https://elsewhere.example/"}, "url"),
+        ([1, 2], "non_field_errors"),
+        ("text", "non_field_errors"),
+    ],
+)
+def test_actions_that_take_no_body_refuse_one_naming_what_was_sent(
+    api, base, webhook, action, body, field
+):
+    if action == "redeliver":
+        log = operations.send_test(webhook)
+        url = f"{base}/deliveries/{log.uuid}/redeliver/"
+    elif action == "test-all":
+        url = f"{base}/webhooks/test-all/"
+    else:
+        url = f"{base}/webhooks/{webhook.uuid}/{action}/"
+    secret = webhook.secret
+    response = api.post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+    webhook.refresh_from_db()
+    assert webhook.is_active and webhook.secret == secret
+
+
+def test_actions_that_take_no_body_accept_none_or_an_empty_object(api, base, webhook):
+    assert api.post(f"{base}/webhooks/{webhook.uuid}/disable/").status_code == 200
+    assert api.post(f"{base}/webhooks/{webhook.uuid}/enable/", {}, format="json").status_code == 200
+
+
+def test_the_schema_says_which_actions_take_no_body(client):
+    schema = client.get("/api/schema/?format=json").json()
+    actions = ["enable", "disable", "rotate-secret", "test"]
+    for action in actions:
+        operation = schema["paths"][
+            f"/api/projects/{{project_pk}}/webhooks/{{webhook_id}}/{action}/"
+        ]
+        assert "requestBody" not in operation["post"], action
+    assert (
+        "requestBody"
+        not in schema["paths"]["/api/projects/{project_pk}/webhooks/test-all/"]["post"]
+    )
+
+
+def test_the_api_reads_json_only_as_its_schema_says(api, base, receiver):
+    form = api.post(f"{base}/webhooks/", {"url": receiver.url}, format="multipart")
+    assert form.status_code == 415
+    assert not Webhook.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("webhook=", "webhook"),
+        ("outcome=", "outcome"),
+        ("event=", "event"),
+        ("since=", "since"),
+        ("page_size=0", "page_size"),
+        ("page_size=abc", "page_size"),
+        ("page_size=" + "9" * 5000, "page_size"),
+        ("since=9999-12-31T23:59:59-23:00", "since"),
+    ],
+)
+def test_empty_or_out_of_range_log_filters_get_a_400_naming_the_field(api, base, query, field):
+    response = api.get(f"{base}/deliveries/?{query}")
+    assert response.status_code == 400, response.content
+    assert field in response.json()
+
+
+def test_answers_that_show_a_secret_are_never_stored(api, base, receiver):
+    created = create(api, base, receiver.url)
+    assert "no-store" in created["Cache-Control"]
+    rotated = api.post(f"{base}/webhooks/{created.json()['id']}/rotate-secret/")
+    assert "no-store" in rotated["Cache-Control"]
+    row = api.put(
+        f"{base}/subscriptions/grid/items.done/", {"url": receiver.url + "/x"}, format="json"
+    )
+    assert row.status_code == 201 and "secret" in row.json()
+    assert "no-store" in row["Cache-Control"]
+    listed = api.get(f"{base}/webhooks/")
+    assert "no-store" not in listed.get("Cache-Control", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_subscribing_a_webhook_deleted_meanwhile_says_it_does_not_exist(make_webhook):
+    webhook = make_webhook("https://example.com/h")
+    Webhook.objects.filter(pk=webhook.pk).delete()  # by another request, after this one read it
+    with pytest.raises(Webhook.DoesNotExist):
+        operations.subscribe(webhook, "items.store")
+
+
+def test_subscribing_to_a_pattern_it_has_leaves_one_subscription(make_webhook):
+    webhook = make_webhook("https://example.com/h", events=())
+    first = operations.subscribe(webhook, "items.store")
+    assert operations.subscribe(webhook, "items.store") == first
+    assert webhook.subscriptions.count() == 1

@@ -54,7 +54,7 @@ def test_the_api_mounted_without_rest_framework_in_installed_apps_is_an_error(tm
     )
 
     assert "Traceback" not in done.stderr, done.stderr
-    assert "webhooks_app.E020" in done.stderr
+    assert "webhooks_app.E021" in done.stderr
     assert "django-webhooks-app[api]" in done.stderr
     assert done.returncode == 1
 
@@ -72,7 +72,7 @@ def test_a_host_without_the_api_needs_no_rest_framework(tmp_path):
         """,
     )
 
-    assert "webhooks_app.E020" not in done.stderr + done.stdout
+    assert "webhooks_app.E021" not in done.stderr + done.stdout
     assert done.returncode == 0, done.stderr
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tests.conftest import held_by_a_worker, only_on_django_q2
 from tests.testapp.models import Project
-from webhooks_app import operations, probes, signals, transport
+from webhooks_app import delivery, operations, probes, signals, transport
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
 from webhooks_app.signing import verify
 from webhooks_app.testing import Receiver, Reply
@@ -480,6 +480,26 @@ def test_a_refused_project_sends_nothing_even_to_organisation_wide_webhooks(
     (request,) = receiver.wait_for(1)
     assert request.json()["data"]["title"] == "on the Pro plan"
     assert Delivery.objects.count() == 1
+
+
+def test_deliveries_queued_before_a_plan_downgrade_are_held_until_the_plan_allows_them(
+    webhook, project, receiver, make_item, deliver
+):
+    from webhooks_app.routing import project_gate
+
+    make_item(title="queued on the Pro plan")
+    Project.objects.filter(pk=project.pk).update(plan=Project.Plan.FREE)
+    project_gate._answers.clear()  # as the rule's cached answer expires (0.5 s)
+
+    assert deliver() == 0
+    assert receiver.count == 0
+    held = Delivery.objects.get()
+    assert held.status == "pending" and held.claim_token is None  # held, not lost
+
+    Project.objects.filter(pk=project.pk).update(plan=Project.Plan.PRO)
+    project_gate._answers.clear()
+    assert deliver(after=delivery.PLAN_RECHECK + 1) == 1
+    assert receiver.count == 1
 
 
 def test_manually_disabled_webhook_gets_nothing(webhook, receiver, make_item, deliver):

@@ -181,7 +181,27 @@ def test_rotating_shows_the_new_secret_once_and_when_the_old_one_stops(
     response = signed_in.post(url(project, "rotate", webhook_id=webhook.uuid), follow=True)
     webhook.refresh_from_db()
     assert webhook.secret != old and webhook.secret in text(response)
-    assert "signed with both the new and the previous secret" in text(response)
+    assert "webhook-signature carries two signatures" in text(response)
+    assert "are still signed with the previous secret" in text(response)
+
+
+def test_the_edit_page_marks_each_rotation_step_and_switches(signed_in, project, make_webhook):
+    webhook = make_webhook("https://ci.example.com/hook")
+    edit = url(project, "edit", webhook_id=webhook.uuid)
+    switch = url(project, "switch-secret", webhook_id=webhook.uuid)
+
+    def current_step():
+        return text(signed_in.get(edit)).split('aria-current="step">')[1].split("</li>")[0]
+
+    assert "Before rotating" in current_step() and switch not in text(signed_in.get(edit))
+    signed_in.post(url(project, "rotate", webhook_id=webhook.uuid))
+    assert "Rotated, not switched" in current_step() and switch in text(signed_in.get(edit))
+    signed_in.post(switch)
+    assert "Switched:" in current_step() and switch not in text(signed_in.get(edit))
+    Webhook.objects.update(previous_secret_expires_at=timezone.now())
+    assert "After the overlap" in current_step()
+    response = signed_in.post(switch, follow=True)
+    assert "No rotation of" in text(response)
 
 
 def test_another_projects_webhook_is_a_404(signed_in, project, other_project, make_webhook):

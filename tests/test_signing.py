@@ -2,6 +2,7 @@ import base64
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,10 @@ from standardwebhooks.webhooks import Webhook as StandardWebhooksVerifier
 
 from webhooks_app.exceptions import SignatureVerificationError
 from webhooks_app.signing import (
-    SCHEMES,
+    BODY_SCHEMES,
+    STANDARD,
+    SigningSecrets,
+    active_secrets,
     generate_secret,
     sign_hex,
     sign_standard,
@@ -76,17 +80,42 @@ def test_several_schemes_go_out_at_once():
     }
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_a_receiver_holding_either_secret_verifies_during_a_rotation(scheme):
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    "expires, switched, standard, single",
+    [
+        pytest.param(None, None, ("new",), "new", id="never-rotated"),
+        pytest.param(NOW + HOUR, None, ("new", "old"), "old", id="overlap-before-switch"),
+        pytest.param(NOW + HOUR, NOW - HOUR, ("new", "old"), "new", id="overlap-after-switch"),
+        pytest.param(NOW + HOUR, NOW + HOUR / 2, ("new", "old"), "old", id="switch-not-yet"),
+        pytest.param(NOW - HOUR, None, ("new",), "new", id="after-overlap-unswitched"),
+        pytest.param(NOW, NOW - HOUR, ("new",), "new", id="after-overlap-switched"),
+    ],
+)
+def test_the_rotation_rule_says_which_secret_signs_which_header(
+    expires, switched, standard, single
+):
+    previous = "old" if expires else ""
+    signers = active_secrets("new", previous, expires, NOW, switched)
+    assert signers == SigningSecrets(standard, single)
+
+
+@pytest.mark.parametrize("scheme", [STANDARD, *BODY_SCHEMES])
+def test_only_webhook_signature_carries_two_signatures_during_a_rotation(scheme):
     old, new, body, now = generate_secret(), generate_secret(), b"{}", int(time.time())
-    headers = signature_headers([new, old], "msg_1", now, body, schemes=[scheme])
-    signature_header = "webhook-signature" if scheme == "standard" else next(iter(headers))
-    separator = " " if scheme == "standard" else ", "
-    assert len(headers[signature_header].split(separator)) == 2
-    assert verify(body, headers, old, schemes=[scheme]) == body
-    assert verify(body, headers, new, schemes=[scheme]) == body
-    with pytest.raises(SignatureVerificationError, match="match"):
-        verify(body, headers, generate_secret(), schemes=[scheme])
+    headers = signature_headers(SigningSecrets((new, old), old), "msg_1", now, body, [scheme])
+    if scheme == "standard":
+        assert len(headers["webhook-signature"].split(" ")) == 2
+        assert verify(body, headers, old) == verify(body, headers, new) == body
+    else:
+        (value,) = [v for k, v in headers.items() if k != "x-icescrum-event"]
+        assert "," not in value and " " not in value
+        assert verify(body, headers, old, schemes=[scheme]) == body
+        with pytest.raises(SignatureVerificationError, match="match"):
+            verify(body, headers, new, schemes=[scheme])
 
 
 def _shifted(seconds):
@@ -152,6 +181,43 @@ print("verified")
     # -I -S: no site-packages, no environment: Django is not importable at all.
     done = subprocess.run(
         [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "verified"
+
+
+def test_signing_py_copied_alone_signs_and_verifies_in_a_bare_interpreter(tmp_path):
+    """What the README offers receivers: this one file, nothing beside it, no packages."""
+    module = Path(__file__).resolve().parent.parent / "webhooks_app" / "signing.py"
+    (tmp_path / "signing.py").write_bytes(module.read_bytes())
+    code = """
+import sys, time
+import signing
+secret = signing.generate_secret()
+now = int(time.time())
+headers = signing.signature_headers([secret], "msg_1", now, b"{}", schemes=["standard", "github"])
+assert signing.verify(b"{}", headers, secret) == b"{}"
+assert signing.verify(b"{}", headers, secret, schemes=["github"]) == b"{}"
+try:
+    signing.verify(b"{}", {**headers, "webhook-signature": "v1,\\u00e9"}, secret)
+except signing.WebhookError as exc:  # the root of the hierarchy, defined in the file
+    assert isinstance(exc, signing.SignatureVerificationError) and exc.reason == "mismatch"
+assert not signing.ed25519_available()  # no site-packages: v1a says what to install
+try:
+    signing.generate_keypair()
+except ImportError as exc:
+    assert "django-webhooks-app[ed25519]" in str(exc)
+assert not [m for m in sys.modules if m.split(".")[0] in ("webhooks_app", "django")]
+print("verified")
+"""
+    # -I: no environment, no user site, the script's folder not on the path; -S: no
+    # site-packages, so neither Django nor cryptography nor this package is importable.
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", f"import sys; sys.path[:0] = ['.']\n{code}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "verified"

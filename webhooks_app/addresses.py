@@ -2,10 +2,13 @@
 
 Refused, unless ``WEBHOOKS["ALLOWED_NETWORKS"]`` lets them through: loopback, private,
 link-local (169.254.169.254 included), CGNAT, IPv6 site-local (fec0::/10), multicast,
-reserved and unspecified addresses, and anything else not globally routable; IPv4-mapped
-IPv6 and NAT64 forms are judged by the IPv4 address they carry. The transport applies
-this to every address a host name resolves to, at connect time; the URL validators to
-address literals, numeric IPv4 forms included.
+reserved and unspecified addresses, IANA's special-purpose blocks (``SPECIAL_PURPOSE``:
+192.0.0.0/24 and the documentation and benchmarking ranges among them), and anything
+else not globally routable. An IPv6 address that carries an IPv4 one is refused when the
+IPv4 address is: IPv4-mapped and IPv4-compatible forms, NAT64 (64:ff9b::/96), 6to4
+(2002::/16) and Teredo (2001::/32, server and client). The transport applies this to
+every address a host name resolves to, at connect time; the URL validators to address
+literals, numeric IPv4 forms included.
 """
 
 from __future__ import annotations
@@ -19,6 +22,29 @@ from webhooks_app.conf import webhook_settings
 
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+# IANA's special-purpose registries, spelled out: which of these Python's ``is_global``
+# and ``is_private`` cover has changed between patch releases (192.0.0.0/24 is "global"
+# in some), and none is a place a webhook receiver lives.
+SPECIAL_PURPOSE = {
+    ipaddress.ip_network(net): label
+    for net, label in (
+        ("0.0.0.0/8", "this network"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("240.0.0.0/4", "reserved"),
+        ("100::/64", "discard-only"),
+        ("64:ff9b:1::/48", "local-use NAT64"),
+        ("2001::/23", "IETF protocol assignments"),
+        ("2001:db8::/32", "documentation"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "segment routing (SRv6 SID)"),
+    )
+}
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -35,10 +61,15 @@ def _judge(addr: Address, shown: str) -> str | None:
     if any(addr in net for net in allowed_networks(tuple(webhook_settings.ALLOWED_NETWORKS))):
         return None
     if isinstance(addr, ipaddress.IPv6Address):
-        if addr.ipv4_mapped is not None:
-            return _judge(addr.ipv4_mapped, shown)
-        if addr in NAT64:
-            return _judge(ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF), shown)
+        for carried in embedded_ipv4(addr):
+            if reason := _judge(carried, f"{shown} (carrying {carried})"):
+                return reason
+        if addr.ipv4_mapped is not None or addr in NAT64:
+            return None  # these only ever reach the IPv4 address they carry
+    return _class_reason(addr, shown)
+
+
+def _class_reason(addr: Address, shown: str) -> str | None:
     checks = (
         ("loopback", addr.is_loopback),
         ("link-local", addr.is_link_local),
@@ -48,12 +79,33 @@ def _judge(addr: Address, shown: str) -> str | None:
         ("reserved", addr.is_reserved),
         ("unspecified", addr.is_unspecified),
         ("shared (CGNAT)", isinstance(addr, ipaddress.IPv4Address) and addr in CGNAT),
-        ("non-global", not addr.is_global),
     )
     for label, hit in checks:
         if hit:
             return f"{shown} is a {label} address"
+    for net, label in SPECIAL_PURPOSE.items():
+        if addr in net:
+            return f"{shown} is in a special-purpose block ({label}, {net})"
+    if not addr.is_global:
+        return f"{shown} is a non-global address"
     return None
+
+
+def embedded_ipv4(addr: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries, by the standard forms: a connection to
+    it may end up at them."""
+    if addr.ipv4_mapped is not None:
+        return [addr.ipv4_mapped]
+    low32 = ipaddress.IPv4Address(int(addr) & 0xFFFFFFFF)
+    if addr in NAT64:
+        return [low32]
+    if int(addr) >> 32 == 0 and int(addr) > 1:  # IPv4-compatible ::a.b.c.d (deprecated)
+        return [low32]
+    if addr.sixtofour is not None:
+        return [addr.sixtofour]
+    if addr.teredo is not None:
+        return list(addr.teredo)  # its server and its (de-obfuscated) client
+    return []
 
 
 def ip_literal(host: str) -> Address | None:

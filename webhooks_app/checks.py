@@ -23,16 +23,19 @@ E016      ``RUNNER`` names no runner webhooks_app knows
 E017      ``RUNNER`` names a runner whose package is not installed
 E018      ``RUNNER`` is "celery" and no Celery app is defined
 E019      ``RUNNER`` is "tasks" and ``TASKS`` has no backend that runs them
-E020      the API's urls are mounted and ``rest_framework`` is not installed or not in
-          ``INSTALLED_APPS``
+E020      a stored webhook signs with ed25519, and ``cryptography`` is not installed
 W001      an unknown key in ``WEBHOOKS`` (with the nearest setting's name)
 W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
+W004      a stored webhook sends form bodies with Standard Webhooks signatures, which
+          the ``standardwebhooks`` library refuses (saved before that was refused)
+E021      the API's urls are mounted and ``rest_framework`` is not in ``INSTALLED_APPS``
 W005      a SQLite database without WAL, ``IMMEDIATE`` transactions and a timeout
 W006      stored webhooks point at loopback while ``DEBUG`` is off and
-          ``ALLOWED_NETWORKS`` admits loopback (a database check: ``check --database``)
+          ``ALLOWED_NETWORKS`` admits loopback
 ========  ==================================================================
 
-(W004 is left to the signing work, which claims it on its branch.)
+E020, W004 and W006 read the webhooks table: they run where database checks run
+(``manage.py check --database default``, ``migrate``, the test runner).
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ from django.db import DatabaseError, router
 from django.db.models import Q
 
 from webhooks_app.conf import DEFAULTS, WebhookConfigurationError, webhook_settings
+from webhooks_app.signing import ED25519, ed25519_available
+from webhooks_app.validators import body_format_refusal
 
 _POSITIVE_INTS = (
     "FAILURE_THRESHOLD",
+    "IDEMPOTENCY_WINDOW",
     "CONCURRENCY",
     "ENDPOINT_CONCURRENCY",
     "RESPONSE_BODY_LIMIT",
@@ -324,6 +330,69 @@ def _time_limit() -> list[checks.CheckMessage]:
     ]
 
 
+@checks.register(checks.Tags.database)
+def check_stored_webhooks(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """Webhooks whose stored configuration cannot be sent, or verified, as it is."""
+    problems: list[checks.CheckMessage] = []
+    for alias in databases or ():
+        try:
+            problems += _ed25519_without_cryptography(alias) + _form_with_standard(alias)
+        except DatabaseError:
+            continue  # not migrated yet, or not this app's database
+    return problems
+
+
+def _ed25519_without_cryptography(alias: str) -> list[checks.CheckMessage]:
+    if ed25519_available():
+        return []
+    webhook = apps.get_model("webhooks_app", "Webhook")
+    # Every webhook that ever signed with ed25519 has a key pair.
+    rows = webhook._default_manager.using(alias).exclude(signing_key="")
+    using = [pk for pk, schemes in rows.values_list("pk", "signatures") if ED25519 in schemes]
+    if not using:
+        return []
+    return [
+        checks.Error(
+            f"{len(using)} webhook(s) sign with ed25519 (ids {_ids(using)}), but the "
+            "cryptography package is not installed: their deliveries fail.",
+            hint="pip install 'django-webhooks-app[ed25519]'",
+            obj="webhooks_app.Webhook",
+            id="webhooks_app.E020",
+        )
+    ]
+
+
+def _form_with_standard(alias: str) -> list[checks.CheckMessage]:
+    webhook = apps.get_model("webhooks_app", "Webhook")
+    rows = webhook._default_manager.using(alias).filter(content_type="form")
+    clashing = [
+        pk
+        for pk, schemes in rows.values_list("pk", "signatures")
+        if body_format_refusal(schemes, "form")
+    ]
+    if not clashing:
+        return []
+    return [
+        checks.Warning(
+            f"{len(clashing)} webhook(s) send form bodies signed with Standard Webhooks "
+            f"(ids {_ids(clashing)}): the standardwebhooks library refuses every such "
+            "delivery. They are still sent as before, so receivers that verify them "
+            "otherwise keep working.",
+            hint="Give each of them JSON bodies, or signatures other than standard and "
+            "ed25519, once its receiver is ready for the change.",
+            obj="webhooks_app.Webhook",
+            id="webhooks_app.W004",
+        )
+    ]
+
+
+def _ids(pks: list[Any]) -> str:
+    shown = ", ".join(str(pk) for pk in pks[:10])
+    return shown + (", …" if len(pks) > 10 else "")
+
+
 @checks.register(checks.Tags.urls)
 def check_api_mounted(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """The API's views render through DRF: mounted without it, every request is a 500."""
@@ -340,7 +409,7 @@ def check_api_mounted(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
             hint="pip install 'django-webhooks-app[api]' and add 'rest_framework' to "
             "INSTALLED_APPS, or remove the include('webhooks_app.api.urls').",
             obj="settings.ROOT_URLCONF",
-            id="webhooks_app.E020",
+            id="webhooks_app.E021",
         )
     ]
 

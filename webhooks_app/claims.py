@@ -40,11 +40,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.models import Delivery, Event, Webhook
-from webhooks_app.signing import active_secrets
+from webhooks_app.signing import SigningSecrets, active_secrets
 from webhooks_app.sql import prepare_value, preparer
 
 # Deliveries of one endpoint a worker may hold at once (sending or queued to send).
@@ -89,11 +89,12 @@ class Claimed:
     event_type: str
     body: bytes
     url: str
-    secrets: tuple[str, ...]
+    secrets: SigningSecrets
     verify_tls: bool
     schemes: tuple[str, ...]
     extra_headers: dict[str, str]
     form: bool  # sent as payload=<the JSON>, form-encoded
+    signing_key: str  # the whsk_ key of v1a signatures, if the webhook has one
     attempts: int
     round_offset: int
     trigger: str
@@ -161,6 +162,23 @@ def claim(
     leased.update(c.webhook_id for c in taken)
     _schedule_rate_limited([e for e in endpoints if e.rate_limit], taken, now)
     return taken
+
+
+def hold(claimed: Collection[Claimed], until: datetime) -> None:
+    """Give back deliveries that must not go out now, unsent, due again at ``until``; their
+    endpoints wait until then too (so no worker claims them again meanwhile)."""
+    ids = [c.id for c in claimed]
+    endpoints = sorted({c.webhook_id for c in claimed})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE webhooks_app_delivery SET claim_token = NULL, next_attempt_at = %s "
+            f"WHERE id IN ({_marks(ids)})",
+            [_prep_datetime(until), *ids],
+        )
+        cursor.execute(
+            f"UPDATE webhooks_app_webhook SET paused_until = %s WHERE id IN ({_marks(endpoints)})",
+            [_prep_datetime(until), *endpoints],
+        )
 
 
 def renew(
@@ -313,8 +331,8 @@ def _endpoints_with_due_work(
 _TAKEN_COLUMNS = (
     "d.id, {due}, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
     "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
-    "w.previous_secret_expires_at, w.verify_tls, w.project_id, w.signatures, "
-    "w.extra_headers, w.content_type"
+    "w.previous_secret_expires_at, w.secret_switched_at, w.verify_tls, w.project_id, "
+    "w.signatures, w.extra_headers, w.content_type, w.signing_key"
 )
 
 
@@ -421,11 +439,13 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         secret,
         previous,
         previous_until,
+        switched_at,
         verify_tls,
         project_id,
         signatures,
         extra_headers,
         content_type,
+        signing_key,
     ) = row
     return Claimed(
         id=pk,
@@ -438,11 +458,14 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         event_type=event_type,
         body=body.encode("utf-8"),
         url=url,
-        secrets=active_secrets(secret, previous, _datetime(previous_until), now),
+        secrets=active_secrets(
+            secret, previous, _datetime(previous_until), now, _datetime(switched_at)
+        ),
         verify_tls=bool(verify_tls),
         schemes=tuple(_json(signatures)),
         extra_headers=_json(extra_headers),
         form=content_type == "form",
+        signing_key=signing_key,
         attempts=attempts,
         round_offset=round_offset,
         trigger=trigger,

@@ -77,6 +77,9 @@ DEFAULTS: dict[str, Any] = {
     # by the runner) deletes what is older; None keeps everything. Pending deliveries
     # are never deleted.
     "RETENTION": 30,
+    # Seconds during which an emit() with an idempotency_key already used for the same
+    # event type records nothing (a retried host task); 24 hours, as Stripe's keys.
+    "IDEMPOTENCY_WINDOW": 86400,
     # Seconds during which the previous secret keeps signing after a rotation.
     "SECRET_ROTATION_OVERLAP": 86400,
     # SSRF guard: refuse to connect to loopback, private, link-local, multicast and

@@ -38,6 +38,7 @@ from webhooks_app.claims import Claimed, endpoint_hold
 from webhooks_app.conf import webhook_settings
 from webhooks_app.outcomes import Attempt, Judged, Recorded, record
 from webhooks_app.policy import RetryPolicy, stops_endpoint
+from webhooks_app.routing import project_gate
 from webhooks_app.signing import signature_headers
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ FLUSH_INTERVAL = 0.1  # seconds; also how often a busy worker looks for new work
 POLL_INTERVAL = 0.05  # how often a lingering task looks for new work
 # Recording that fails on a lost connection is tried again this often, for this long.
 RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
+# A project whose plan no longer allows webhooks: its queued deliveries are held, and
+# looked at again this often (seconds), in case the plan comes back.
+PLAN_RECHECK = 300
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -78,6 +82,7 @@ def build_headers(claimed: Claimed, attempt_uuid: uuid.UUID, body: bytes) -> dic
             body,
             schemes=claimed.schemes,
             event_type=claimed.event_type,
+            signing_key=claimed.signing_key,
         ),
     }
 
@@ -515,13 +520,29 @@ class Courier:
         return recorded, taken
 
     def _claim(self, wanted: int) -> list[Claimed]:
-        return claims.claim(
+        claimed = claims.claim(
             wanted,
             self._now(),
             token=self.token,
             slow=self.dispatcher.slow_endpoints(),
             leased=self.leased,
         )
+        return self._hold_refused(claimed)
+
+    def _hold_refused(self, claimed: list[Claimed]) -> list[Claimed]:
+        """Deliveries queued before their project lost the right to webhooks (a plan
+        downgraded since) are held, not sent, and looked at again every PLAN_RECHECK."""
+        if webhook_settings.ACTIVATION_RULE is None or not claimed:
+            return claimed
+        projects = list({c.project_id for c in claimed if c.project_id is not None})
+        allowed = set(project_gate.allowed(projects))
+        refused = [c for c in claimed if c.project_id is not None and c.project_id not in allowed]
+        if not refused:
+            return claimed
+        until = self._now() + timedelta(seconds=PLAN_RECHECK)
+        self._reconnecting(lambda: claims.hold(refused, until))
+        held = {c.id for c in refused}
+        return [c for c in claimed if c.id not in held]
 
     def _renew_leases(self) -> None:
         """Keep what this run holds, and give up the endpoints it is done with."""

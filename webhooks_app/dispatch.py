@@ -4,7 +4,7 @@ A save nobody subscribes to costs a dictionary look-up: the process's routing ma
 (:mod:`webhooks_app.routing`) says no, and nothing touches the database. Otherwise the
 event is rendered once and recorded:
 
-* on PostgreSQL in one statement, a call to ``webhooks_app_emit_v1()`` (created by the
+* on PostgreSQL in one statement, a call to ``webhooks_app_emit_v2()`` (created by the
   migrations). It looks the recipients up, inserts the event and one delivery per
   recipient, and takes the task marker; its plan is cached per connection, which halves
   the cost of sending the same work as one plain statement. In autocommit mode that
@@ -19,6 +19,12 @@ event is rendered once and recorded:
 * elsewhere (SQLite) in three statements (event, deliveries, marker) in one transaction:
   SQLite runs in-process, so statements are cheap and commits are what count.
 
+An ``idempotency_key`` makes a retried emit (a host task run twice) record nothing new:
+the key is stored with the event, unique per event type, and while the event is younger
+than ``WEBHOOKS["IDEMPOTENCY_WINDOW"]`` an emit of the same type and key returns that
+event. The database decides (a partial unique index), so concurrent emits with one key
+record one event; without a key the statements are the same as before.
+
 No HTTP, and no queue call until the transaction commits. Rolled back, the rows vanish
 with it and nothing is sent. Building N deliveries creates no model instance: the
 database copies the recipients' ids.
@@ -30,8 +36,9 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any
 
@@ -43,14 +50,21 @@ from django.utils import timezone
 from webhooks_app import commit_marker, queue
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog, patterns_for
+from webhooks_app.exceptions import InvalidIdempotencyKey
 from webhooks_app.models import RECEIVING_SQL, Event, Webhook
 from webhooks_app.routing import project_gate, routing
 from webhooks_app.signals import event_emitted
-from webhooks_app.sql import Prepare, preparer
+from webhooks_app.sql import Prepare, prepare_value, preparer
 
 logger = logging.getLogger(__name__)
 
 Data = Mapping[str, Any] | Callable[[], Mapping[str, Any]]
+Capture = Callable[..., None]
+
+# Set by webhooks_app.testing.capture_events(): every emit of this context is shown to it
+# first, whoever subscribes.
+capture: ContextVar[Capture | None] = ContextVar("webhooks_app_capture", default=None)
+KEY_LENGTH = 200
 
 
 def render_body(
@@ -88,15 +102,23 @@ def emit(
     project: Any = None,
     changes: Mapping | None = None,
     occurred_at: datetime | None = None,
+    idempotency_key: str | None = None,
 ) -> Event | None:
     """Record ``event_type`` for every subscribed webhook of ``project``.
 
     ``data`` is the resource (or a callable returning it, called only when someone is
     subscribed). ``project`` is a project instance or pk, several of them (a task moved
     between projects notifies both), or None for organisation-wide webhooks only.
+    ``idempotency_key``: an emit of the same event type and key within the window
+    records nothing and returns the first one's event.
     Returns the stored Event, or None when no webhook is subscribed.
     """
     catalog.get(event_type)  # raises UnknownEventError for a typo, before anything is written
+    _check_key(idempotency_key)
+    observer = capture.get()
+    if observer is not None:
+        data = data() if callable(data) else data  # rendered once, for both
+        observer(event_type, data, changes, occurred_at, project, idempotency_key)
     projects = _projects(project)
     # A project the activation rule refuses (a Free plan) has no webhook receiving its
     # events, organisation-wide ones included.
@@ -114,13 +136,29 @@ def emit(
         project_id=project_ids[0] if len(project_ids) == 1 else None,
         body=render_body(event_type, payload, occurred_at or now, changes),
         created_at=now,
+        idempotency_key=idempotency_key,
     )
     recorded = _record(event, patterns, project_ids)
     if recorded is None:
         return None  # the map was stale: nobody receives it any more
+    if recorded.duplicate_of is not None:
+        return Event.objects.get(pk=recorded.duplicate_of)  # the key's event: nothing new
     queue.event_recorded(recorded.kick)
     _on_commit_send_emitted(event, recorded.deliveries)
     return event
+
+
+def _check_key(key: Any) -> None:
+    if key is not None and not (isinstance(key, str) and 0 < len(key) <= KEY_LENGTH):
+        raise InvalidIdempotencyKey(
+            f"idempotency_key must be a non-empty string of at most {KEY_LENGTH} "
+            f"characters; got {key!r}."
+        )
+
+
+def _key_since(now: datetime) -> datetime:
+    """Events created before this no longer hold their idempotency key."""
+    return now - timedelta(seconds=webhook_settings.IDEMPOTENCY_WINDOW)
 
 
 @dataclass(frozen=True)
@@ -129,6 +167,8 @@ class Recorded:
     # True: this statement took the task marker; False: a task already covers it;
     # None: it did not look (see queue.marker_taken_with_events).
     kick: bool | None
+    # The event already recorded with this idempotency key (nothing was recorded).
+    duplicate_of: int | None = None
 
 
 def _record(event: Event, patterns: Sequence[str], project_ids: Sequence[Any]) -> Recorded | None:
@@ -140,7 +180,7 @@ def _record(event: Event, patterns: Sequence[str], project_ids: Sequence[Any]) -
         # the host's change committed without its deliveries.
         with transaction.atomic(savepoint=False):
             recorded = _record_in_statements(event, patterns, project_ids, take_marker)
-    if recorded is not None:
+    if recorded is not None and recorded.duplicate_of is None:
         event._state.adding = False
         event._state.db = connection.alias
     return recorded
@@ -168,9 +208,9 @@ def _record_in_one_statement(
     ask = f", ({commit_marker.ASK}) AS asked" if at_commit else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT e.*{ask} FROM webhooks_app_emit_v1(%s::varchar[], "
+            f"SELECT e.*{ask} FROM webhooks_app_emit_v2(%s::varchar[], "
             f"%s::{pk_type}[], %s::uuid, %s::varchar, %s::{pk_type}, %s::text, "
-            "%s::timestamptz, %s::timestamptz, %s::boolean) e",
+            "%s::timestamptz, %s::timestamptz, %s::boolean, %s::varchar, %s::timestamptz) e",
             [
                 list(patterns),
                 list(project_ids),
@@ -183,10 +223,14 @@ def _record_in_one_statement(
                 # Autocommit: the host's row is already committed on its own; the event's
                 # transaction need not wait for the disk too (see DURABLE_AUTOCOMMIT).
                 not connection.in_atomic_block and not webhook_settings.DURABLE_AUTOCOMMIT,
+                event.idempotency_key,
+                _key_since(now) if event.idempotency_key is not None else None,
             ],
         )
-        event_id, deliveries, kick, version = cursor.fetchone()[:4]
+        event_id, deliveries, kick, version, duplicate_of = cursor.fetchone()[:5]
     routing.saw_version(version)
+    if duplicate_of is not None:
+        return Recorded(0, None, duplicate_of)
     if event_id is None:
         return None
     event.pk = event_id
@@ -197,6 +241,19 @@ _INSERT_EVENT = (
     "INSERT INTO webhooks_app_event (uuid, event_type, project_id, body, created_at) "
     "VALUES (%s, %s, %s, %s, %s)"
 )
+# With an idempotency key: a key older than the window is released first, and the
+# insert records nothing when the (event type, key) index already holds it. The release
+# is a write, so it is the statement that waits for a concurrent emit's commit.
+_RELEASE_KEY = (
+    "UPDATE webhooks_app_event SET idempotency_key = NULL "
+    "WHERE event_type = %s AND idempotency_key = %s AND created_at < %s"
+)
+_INSERT_KEYED_EVENT = (
+    "INSERT INTO webhooks_app_event (uuid, event_type, project_id, body, created_at, "
+    "idempotency_key) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (event_type, "
+    "idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING"
+)
+_KEYED_EVENT = "SELECT id FROM webhooks_app_event WHERE event_type = %s AND idempotency_key = %s"
 _TAKE_MARKER = (
     "UPDATE webhooks_app_deliverytaskmarker SET covered_until = %s "
     "WHERE id = 1 AND (covered_until IS NULL OR covered_until < %s)"
@@ -225,10 +282,14 @@ def _record_in_statements(
 ) -> Recorded | None:
     until = queue.covered_until_if_queued(event.created_at) if take_marker else None
     msg_uuid, now, until = _event_values(connection.vendor)([event.uuid, event.created_at, until])
+    values = [msg_uuid, event.event_type, event.project_id, event.body, now]
     with connection.cursor() as cursor:
-        cursor.execute(
-            _INSERT_EVENT, [msg_uuid, event.event_type, event.project_id, event.body, now]
-        )
+        if event.idempotency_key is None:
+            cursor.execute(_INSERT_EVENT, values)
+        else:
+            duplicate_of = _insert_keyed_event(cursor, event, values)
+            if duplicate_of is not None:
+                return Recorded(0, None, duplicate_of)
         event.pk = cursor.lastrowid
         sql = _insert_deliveries_sql(connection.vendor, len(patterns), len(project_ids))
         cursor.execute(sql, [event.pk, now, now, now, *project_ids, *patterns])
@@ -241,6 +302,20 @@ def _record_in_statements(
             cursor.execute(_TAKE_MARKER, [until, now])
             kick = cursor.rowcount == 1
     return Recorded(deliveries, kick)
+
+
+def _insert_keyed_event(cursor: Any, event: Event, values: list) -> int | None:
+    """Insert ``event`` unless its key is taken; the id of the event holding it if so."""
+    key, since = (
+        event.idempotency_key,
+        prepare_value(Event, "created_at", _key_since(event.created_at)),
+    )
+    cursor.execute(_RELEASE_KEY, [event.event_type, key, since])
+    cursor.execute(_INSERT_KEYED_EVENT, [*values, key])
+    if cursor.rowcount == 1:
+        return None
+    cursor.execute(_KEYED_EVENT, [event.event_type, key])
+    return cursor.fetchone()[0]
 
 
 def _on_commit_send_emitted(event: Event, count: int) -> None:

@@ -6,14 +6,18 @@ category])`` tuples or :class:`EventType` objects, or the dotted path of such a 
 :meth:`EventCatalog.register`. ``ping`` is always there: "test" actions send it to one
 chosen webhook, and nobody subscribes to it.
 
+An event's ``data`` is described by the model registration that emits it (its
+serializer) or by the event itself (``EventType(..., schema=...)``); see
+:mod:`webhooks_app.schemas`.
+
 Subscriptions name an exact event (``orders.paid``), every event under a dotted prefix
 (``orders.*``), or everything (``*``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from webhooks_app.conf import WebhookConfigurationError, webhook_settings
@@ -29,6 +33,10 @@ class EventType:
     name: str
     description: str
     category: str = OTHER
+    # The JSON Schema of ``data`` and an example of it, for an event whose data no model
+    # registration describes (see webhooks_app.schemas).
+    schema: Mapping[str, Any] | None = field(default=None, compare=False)
+    example: Mapping[str, Any] | None = field(default=None, compare=False)
 
     @property
     def prefix(self) -> str:
@@ -59,8 +67,20 @@ class EventCatalog:
             self._events, self._for_settings = events, current
         return self._events
 
-    def register(self, name: str, description: str, category: str = OTHER) -> EventType:
+    def register(
+        self,
+        name: str,
+        description: str,
+        category: str = OTHER,
+        *,
+        schema: Mapping[str, Any] | None = None,
+        example: Mapping[str, Any] | None = None,
+    ) -> EventType:
+        """Add an event; ``schema`` is its ``data``'s JSON Schema, ``example`` an example
+        of ``data`` (for events no model registration describes)."""
         event = _coerce((name, description, category))
+        if schema is not None or example is not None:
+            event = EventType(event.name, event.description, event.category, schema, example)
         self._registered[name] = event
         self._events = None
         return event

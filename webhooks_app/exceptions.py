@@ -1,13 +1,24 @@
 """One exception hierarchy, rooted in :class:`WebhookError`.
 
-Standard library only, so that :mod:`webhooks_app.signing` runs without Django. The one
-error that is also Django's, :class:`~webhooks_app.conf.WebhookConfigurationError` (an
+Standard library only. The root and :class:`SignatureVerificationError` are defined in
+:mod:`webhooks_app.signing`, which receivers copy alone and which therefore can import
+nothing of this package, and are re-exported here, their home for everyone else: there is
+one class of each, whichever module it is imported from. The one error that is also
+Django's, :class:`~webhooks_app.conf.WebhookConfigurationError` (an
 ``ImproperlyConfigured``), lives with the configuration.
 """
 
+from webhooks_app.signing import SignatureVerificationError, WebhookError
 
-class WebhookError(Exception):
-    """Base class of every error this app raises."""
+__all__ = [
+    "ActivationRefused",
+    "BlockedDestinationError",
+    "DeliveryInFlight",
+    "SignatureVerificationError",
+    "UnknownEventError",
+    "UnknownEventPattern",
+    "WebhookError",
+]
 
 
 class UnknownEventError(WebhookError, ValueError):
@@ -16,15 +27,6 @@ class UnknownEventError(WebhookError, ValueError):
     def __init__(self, event_type: str):
         self.event_type = event_type
         super().__init__(f"Unknown webhook event {event_type!r}: it is not in the event catalog.")
-
-
-class SignatureVerificationError(WebhookError):
-    """A received webhook's signature or timestamp did not verify. ``reason`` is one of
-    ``"no signature"``, ``"too old"``, ``"too new"`` and ``"mismatch"``."""
-
-    def __init__(self, reason: str, message: str = "") -> None:
-        super().__init__(message or reason)
-        self.reason = reason
 
 
 class BlockedDestinationError(WebhookError):
@@ -41,3 +43,7 @@ class DeliveryInFlight(WebhookError):
 
 class UnknownEventPattern(WebhookError, ValueError):
     """A subscription pattern that selects no event of the catalog."""
+
+
+class InvalidIdempotencyKey(WebhookError, ValueError):
+    """An ``idempotency_key`` given to ``emit()`` that is not a short non-empty string."""

@@ -17,7 +17,11 @@ from webhooks_app.events import PING, WILDCARD, catalog
 from webhooks_app.models import Subscription, Webhook
 from webhooks_app.rules import activation_refusal
 from webhooks_app.signing import DEFAULT_SCHEMES, SCHEMES
-from webhooks_app.validators import validate_endpoint_url, validate_signature_schemes
+from webhooks_app.validators import (
+    body_format_refusal,
+    validate_endpoint_url,
+    validate_signature_schemes,
+)
 
 
 def event_choices() -> list:
@@ -220,6 +224,11 @@ class WebhookForm(forms.ModelForm):
             self.initial.setdefault("enabled", self.instance.is_active)
         self.order_fields(["project", "name", "url", "enabled", *WEBHOOK_SETTINGS])
 
+    def clean_extra_headers(self) -> Any:
+        # A JSON field left empty reads as null; "no extra headers" is an empty object.
+        value = self.cleaned_data.get("extra_headers")
+        return {} if value is None else value
+
     def _project_field(self) -> forms.ModelChoiceField:
         model = apps.get_model(webhook_settings.PROJECT_MODEL)
         return forms.ModelChoiceField(
@@ -243,4 +252,14 @@ class WebhookForm(forms.ModelForm):
             refusal = activation_refusal(project)
             if refusal:
                 self.add_error("project" if moved and was_active else "enabled", refusal)
+        self._check_body_format(cleaned)
         return cleaned
+
+    def _check_body_format(self, cleaned: dict[str, Any]) -> None:
+        """Only when either field changes: a webhook stored before the rule stays
+        editable (and keeps being sent as it is)."""
+        if self.instance.pk and not {"signatures", "content_type"} & set(self.changed_data):
+            return
+        refusal = body_format_refusal(cleaned.get("signatures"), cleaned.get("content_type"))
+        if refusal and "content_type" not in self.errors:
+            self.add_error("content_type", refusal)

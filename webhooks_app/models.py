@@ -17,7 +17,15 @@ from django.utils.translation import gettext_lazy as _
 
 from webhooks_app.conf import project_model_label
 from webhooks_app.signals import routes_changed
-from webhooks_app.signing import DEFAULT_SCHEMES, active_secrets, generate_secret
+from webhooks_app.signing import (
+    BODY_SCHEMES,
+    DEFAULT_SCHEMES,
+    ED25519,
+    SigningSecrets,
+    active_secrets,
+    generate_keypair,
+    generate_secret,
+)
 from webhooks_app.validators import validate_extra_headers, validate_signature_schemes
 
 
@@ -68,6 +76,14 @@ class WebhookQuerySet(RoutingQuerySet):
         return self.filter(status=WebhookStatus.ACTIVE)
 
 
+class RotationStage(models.TextChoices):
+    """Where a webhook's secret rotation stands, as a receiver sees it."""
+
+    NONE = "none", _("One secret signs every header")
+    ROTATED = "rotated", _("Rotated, not switched yet")
+    SWITCHED = "switched", _("Switched to the new secret")
+
+
 class BodyFormat(models.TextChoices):
     JSON = "json", _("application/json")
     FORM = "form", _("application/x-www-form-urlencoded (payload=<the JSON>)")
@@ -93,9 +109,17 @@ class Webhook(models.Model):
     url = models.URLField(_("payload URL"), max_length=2000)
     secret = models.CharField(max_length=120, default=generate_secret, editable=False)
     # During a rotation the previous secret keeps signing until it expires, so receivers
-    # can switch secrets without dropping a delivery.
+    # can switch secrets without dropping a delivery: webhook-signature carries both, and
+    # the headers that hold one signature stay with the previous secret until the switch
+    # (signing.active_secrets is the rule).
     previous_secret = models.CharField(max_length=120, blank=True, editable=False)
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    secret_switched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The ed25519 key pair of v1a signatures, made when the webhook first signs with them.
+    # The private key is kept like the secret; the public key is no secret: receivers
+    # verify with it, and it is shown wherever the webhook is.
+    signing_key = models.CharField(max_length=120, blank=True, editable=False)
+    public_key = models.CharField(_("public key"), max_length=60, blank=True, editable=False)
     status = models.CharField(
         _("status"),
         max_length=16,
@@ -114,7 +138,8 @@ class Webhook(models.Model):
         validators=[validate_signature_schemes],
         help_text=_(
             "Signature headers sent: standard (Standard Webhooks, with replay protection), "
-            "hex (X-Webhook-Signature-256), github (X-Hub-Signature-256), agiletune "
+            "ed25519 (Standard Webhooks v1a: receivers verify with the public key, no shared "
+            "secret), hex (X-Webhook-Signature-256), github (X-Hub-Signature-256), agiletune "
             "(X-AgileTune-Signature), icescrum (x-icescrum-signature, HMAC-SHA1)."
         ),
     )
@@ -169,6 +194,15 @@ class Webhook(models.Model):
     def __str__(self) -> str:
         return self.name or self.url
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Whatever path turns v1a signatures on (the operations, a host's own code), the
+        # key pair exists before a worker reads the row to sign.
+        if ED25519 in (self.signatures or ()) and not self.signing_key:
+            self.signing_key, self.public_key = generate_keypair()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "signing_key", "public_key"}
+        super().save(*args, **kwargs)
+
     Status = WebhookStatus
 
     @property
@@ -180,15 +214,29 @@ class Webhook(models.Model):
         """Active, but its last deliveries failed."""
         return self.is_active and self.consecutive_failures > 0
 
-    def signing_secrets(self, now: datetime | None = None) -> list[str]:
-        return list(
-            active_secrets(
-                self.secret,
-                self.previous_secret,
-                self.previous_secret_expires_at,
-                now or timezone.now(),
-            )
+    def signers(self, now: datetime | None = None) -> SigningSecrets:
+        """Which secret signs which header at ``now`` (see :func:`active_secrets`)."""
+        return active_secrets(
+            self.secret,
+            self.previous_secret,
+            self.previous_secret_expires_at,
+            now or timezone.now(),
+            self.secret_switched_at,
         )
+
+    @property
+    def single_signature_headers(self) -> list[str]:
+        """The headers of this webhook that hold one signature (the switch moves them)."""
+        return [BODY_SCHEMES[s].header for s in self.signatures or () if s in BODY_SCHEMES]
+
+    def rotation_stage(self, now: datetime | None = None) -> str:
+        """A :class:`RotationStage` value, read off the rotation rule."""
+        signers = self.signers(now)
+        if len(signers.standard) == 1:
+            return "none"
+        if signers.single == self.secret:
+            return "switched"
+        return "rotated"
 
 
 class Subscription(models.Model):
@@ -232,9 +280,23 @@ class Event(models.Model):
     )
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Given to emit() by a host that may emit the same event twice (a retried task): unique
+    # per event type while the event is younger than WEBHOOKS["IDEMPOTENCY_WINDOW"], after
+    # which the next emit with the key releases it. NULL (not "") is "no key": the
+    # partial unique index leaves those rows out.
+    idempotency_key = models.CharField(  # noqa: DJ001
+        max_length=200, null=True, blank=True, editable=False
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_type", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="webhooks_event_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.msg_id}"

@@ -59,24 +59,14 @@ def settings_page_url(webhook: Webhook) -> str | None:
 def notify_disabled(sender: Any, webhook: Webhook, reason: str, detail: str, **kwargs: Any) -> None:
     if reason not in NOTIFIED:
         return
-    # Sent from a worker after its transaction committed: a mail server that is down
-    # must not stop deliveries, so a failure is logged, not raised.
-    try:
-        recipients = webhook_settings.imported("NOTIFY_RECIPIENTS")(webhook)
-        if not recipients:
-            return
-        context = {
-            "webhook": webhook,
-            "gone": reason == WebhookStatus.GONE,
-            "detail": detail,
-            "url": settings_page_url(webhook),
-            "product": webhook_settings.PRODUCT_NAME,
-        }
-        subject = render_to_string("webhooks_app/email/disabled_subject.txt", context)
-        body = render_to_string("webhooks_app/email/disabled.txt", context)
-        send_mail(" ".join(subject.split()), body, None, recipients)
-    except Exception:
-        logger.exception("Could not notify anyone that webhook %s was disabled", webhook.pk)
+    context = {
+        "webhook": webhook,
+        "gone": reason == WebhookStatus.GONE,
+        "detail": detail,
+        "url": settings_page_url(webhook),
+        "product": webhook_settings.PRODUCT_NAME,
+    }
+    _mail("disabled", context, webhook)
 
 
 def send_given_up_digests(now: datetime | None = None) -> int:

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -45,7 +45,7 @@ from webhooks_app.models import (
 from webhooks_app.rules import activation_refusal
 from webhooks_app.signals import webhook_disabled
 from webhooks_app.signing import generate_secret
-from webhooks_app.validators import validate_endpoint_url
+from webhooks_app.validators import body_format_refusal, validate_endpoint_url
 
 __all__ = [
     "ActivationRefused",
@@ -65,6 +65,7 @@ __all__ = [
     "send_test",
     "set_events",
     "subscribe",
+    "switch_secret",
     "test_all",
     "unsubscribe",
     "update_webhook",
@@ -102,7 +103,7 @@ def create_webhook(
     unknown = set(options) - set(DELIVERY_OPTIONS)
     if unknown:
         raise TypeError(f"create_webhook() got unknown options {', '.join(sorted(unknown))}.")
-    _validate({"url": url, **options})
+    _validate({"url": url, **options}, Webhook())
     if active:
         ensure_may_activate(project)
     patterns = _checked_patterns(events)
@@ -131,7 +132,7 @@ def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
     unknown = set(changes) - {"url", "name", "verify_tls", "rate_limit", *DELIVERY_OPTIONS}
     if unknown:
         raise TypeError(f"update_webhook() cannot change {', '.join(sorted(unknown))}.")
-    _validate(changes)
+    _validate(changes, webhook)
     with transaction.atomic():
         if _project_pk(project) != webhook.project_id:
             move(webhook, project)
@@ -155,17 +156,31 @@ def move(webhook: Webhook, project: Any) -> Webhook:
 
 
 def set_events(webhook: Webhook, patterns: Iterable[str]) -> None:
-    """Replace the webhook's subscriptions with ``patterns``."""
-    wanted = _checked_patterns(patterns)
+    """Replace the webhook's subscriptions with ``patterns``. A pattern it already has is
+    kept even if the catalog no longer has its event (saving a form that shows it must
+    not fail); a new one must select an event."""
+    wanted = list(dict.fromkeys(patterns))
     with transaction.atomic():
         webhook.subscriptions.exclude(event_type__in=wanted).delete()
         have = set(webhook.subscriptions.values_list("event_type", flat=True))
-        _add_subscriptions(webhook, [p for p in wanted if p not in have])
+        _add_subscriptions(webhook, _checked_patterns(p for p in wanted if p not in have))
 
 
 def subscribe(webhook: Webhook, pattern: str) -> Subscription:
+    """Add one pattern; one the webhook already has is left as it is. Raises
+    ``Webhook.DoesNotExist`` when the webhook was deleted meanwhile."""
     (pattern,) = _checked_patterns([pattern])
-    return Subscription.objects.create(webhook=webhook, event_type=pattern)
+    try:
+        with transaction.atomic():
+            subscription, _ = Subscription.objects.get_or_create(
+                webhook=webhook, event_type=pattern
+            )
+    except IntegrityError:
+        # The foreign key, checked at commit: someone deleted the webhook since it was read.
+        if Webhook.objects.filter(pk=webhook.pk).exists():
+            raise
+        raise Webhook.DoesNotExist(f"Webhook {webhook.uuid} was deleted.") from None
+    return subscription
 
 
 def unsubscribe(webhook: Webhook, pattern: str) -> bool:
@@ -219,15 +234,45 @@ def disable(webhook: Webhook) -> bool:
 
 
 def rotate_secret(webhook: Webhook) -> str:
-    """A new secret; the previous one keeps signing for SECRET_ROTATION_OVERLAP."""
-    overlap = timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP)
-    webhook.previous_secret = webhook.secret
-    webhook.previous_secret_expires_at = timezone.now() + overlap
-    webhook.secret = generate_secret()
-    webhook.save(
-        update_fields=["secret", "previous_secret", "previous_secret_expires_at", "updated_at"]
-    )
+    """A new secret, shown once. For SECRET_ROTATION_OVERLAP ``webhook-signature`` carries
+    the new and the previous secret's signatures, and the headers that hold one signature
+    stay with the previous secret until :func:`switch_secret` (or the overlap's end) moves
+    them: a receiver of those headers holds one secret, and must never see another.
+
+    The previous secret is the one signing those headers now: rotating again before the
+    switch replaces a new secret that no such receiver holds yet."""
+    now = timezone.now()
+    with transaction.atomic():
+        # Locked: two rotations at once must not each keep a different previous secret.
+        locked = Webhook.objects.select_for_update().get(pk=webhook.pk)
+        changes = {
+            "previous_secret": locked.signers(now).single,
+            "previous_secret_expires_at": now
+            + timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP),
+            "secret": generate_secret(),
+            "secret_switched_at": None,
+            "updated_at": now,
+        }
+        Webhook.objects.filter(pk=webhook.pk).update(**changes)
+    for name, value in changes.items():
+        setattr(webhook, name, value)
     return webhook.secret
+
+
+def switch_secret(webhook: Webhook) -> bool:
+    """During a rotation's overlap, sign the single-signature headers with the new secret
+    from now on (``webhook-signature`` keeps carrying both until the overlap ends).
+    Returns whether it switched: False if no rotation was waiting for a switch."""
+    now = timezone.now()
+    switched = (
+        Webhook.objects.filter(
+            pk=webhook.pk, previous_secret_expires_at__gt=now, secret_switched_at__isnull=True
+        )
+        .exclude(previous_secret="")
+        .update(secret_switched_at=now, updated_at=now)
+    )
+    webhook.refresh_from_db(fields=["secret_switched_at", "updated_at"])
+    return bool(switched)
 
 
 def delete_webhook(webhook: Webhook) -> None:
@@ -362,8 +407,10 @@ def _unpause(webhook_id: int) -> None:
     Webhook.objects.filter(pk=webhook_id, paused_until__isnull=False).update(paused_until=None)
 
 
-def _validate(values: dict[str, Any]) -> None:
-    """The fields' own validators (those the admin and the API run too), for host code."""
+def _validate(values: dict[str, Any], webhook: Webhook) -> None:
+    """The fields' own validators (those the admin and the API run too), for host code,
+    and the rule on signatures and body format when either changes (``webhook`` has the
+    values not given)."""
     errors: dict[str, list[str]] = {}
     for name in ("url", *DELIVERY_OPTIONS):
         if name not in values:
@@ -375,6 +422,13 @@ def _validate(values: dict[str, Any]) -> None:
                 Webhook._meta.get_field(name).clean(values[name], None)
         except ValidationError as exc:
             errors[name] = exc.messages
+    if not errors and {"signatures", "content_type"} & set(values):
+        refusal = body_format_refusal(
+            values.get("signatures", webhook.signatures),
+            values.get("content_type", webhook.content_type),
+        )
+        if refusal:
+            errors["content_type"] = [refusal]
     if errors:
         raise ValidationError(errors)
 

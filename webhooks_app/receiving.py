@@ -18,12 +18,13 @@ import json
 from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
+from urllib.parse import parse_qs
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from webhooks_app.exceptions import SignatureVerificationError
+from webhooks_app.exceptions import SignatureVerificationError, WebhookError
 from webhooks_app.inbox.guards import guard_for
 from webhooks_app.inbox.scopes import secret_scope
 from webhooks_app.signing import DEFAULT_TOLERANCE, STANDARD, verify
@@ -49,8 +50,14 @@ def webhook_view(
     * POST only, exempt from CSRF (the signature is the authentication);
     * ``secret``: one or several secrets (several during a rotation), or a callable
       taking the request, for per-tenant secrets;
+    * ``secret`` may also be a ``whpk_`` public key (or include one): it verifies the
+      webhook's ``v1a`` (ed25519) signatures, no shared secret needed;
+    * the payload handed to the handler is the JSON body, or for a form-encoded body
+      (``content_type=form``) the JSON of its one ``payload`` field, as the sender
+      encodes it;
     * a request that does not verify gets a 400 naming the reason (``no signature``,
-      ``too old``, ``too new``, ``mismatch``, ``not JSON``) and never reaches the handler;
+      ``too old``, ``too new``, ``mismatch``, ``not JSON``, ``not a payload form``) and
+      never reaches the handler, whatever its headers and body hold;
     * ``inbox``: a name for the handler, which turns on the durable inbox
       (``"webhooks_app.inbox"`` installed): the handler runs in a transaction that
       records the ``webhook-id`` first, so a message is handled once, however many
@@ -79,11 +86,11 @@ def webhook_view(
                 body = verify(
                     request.body, request.headers, secrets_, schemes=schemes, tolerance=tolerance
                 )
-                payload = json.loads(body)
+                payload = parse_payload(body, request.content_type)
             except SignatureVerificationError as exc:
                 return JsonResponse({"error": exc.reason}, status=400)
-            except ValueError:
-                return JsonResponse({"error": "not JSON"}, status=400)
+            except UnparsableBody as exc:
+                return JsonResponse({"error": exc.reason}, status=400)
             if scope is not None:
                 scope_ = str(scope(request))
             else:
@@ -95,3 +102,39 @@ def webhook_view(
         return view
 
     return decorator
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class UnparsableBody(WebhookError, ValueError):
+    """A verified body that holds no payload; ``reason`` is what the 400 says."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def parse_payload(body: bytes, content_type: str | None) -> Any:
+    """The payload of a verified body: its JSON, or for a form body the JSON of its one
+    ``payload`` field (``payload=<the JSON>``, URL-encoded, as the sender makes it)."""
+    if content_type == FORM:
+        body = _form_payload(body)
+    try:
+        return json.loads(body)
+    # RecursionError: a body nested deep enough overflows the parser's stack.
+    except (ValueError, RecursionError):
+        raise UnparsableBody("not JSON") from None
+
+
+def _form_payload(body: bytes) -> bytes:
+    try:
+        fields = parse_qs(
+            body.decode("ascii"), strict_parsing=True, errors="strict", max_num_fields=1
+        )
+    except ValueError:  # UnicodeError included
+        fields = {}
+    values = fields.get("payload", [])
+    if len(fields) != 1 or len(values) != 1:
+        raise UnparsableBody("not a payload form")
+    return values[0].encode("utf-8")

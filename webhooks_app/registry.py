@@ -41,6 +41,13 @@ from webhooks_app.events import catalog
 if TYPE_CHECKING:
     from webhooks_app.models import Event
 
+FIELD_CHANGE = {"type": "object", "required": ["from", "to"]}
+RELATION_CHANGE = {
+    "type": "object",
+    "properties": {"added": {"type": "array"}, "removed": {"type": "array"}},
+    "minProperties": 1,
+}
+
 _SNAPSHOT = "_webhooks_snapshot"
 # Values no code can change in place; anything else (a JSONField's dict, an ArrayField's
 # list) is copied into a snapshot, or an edit in place would change the snapshot too and
@@ -82,6 +89,13 @@ class ModelEvents:
     m2m_events: Mapping[str, tuple[str | None, str | None]] = {}
     # Fields whose change alone never emits ``updated`` (auto_now fields always are).
     ignore_fields: tuple[str, ...] = ()
+    # Events emitted explicitly for this model (``emit_for_instance``), besides the above:
+    # declared, their schema is this registration's.
+    emits: tuple[str, ...] = ()
+    # The JSON Schema of ``data`` where ``serializer_class`` cannot tell it (``serialize()``
+    # builds a dict), and an example of ``data``; see :mod:`webhooks_app.schemas`.
+    schema: Mapping[str, Any] | None = None
+    example: Mapping[str, Any] | None = None
 
     def __init__(self, model: type[models.Model]):
         self.model = model
@@ -103,6 +117,55 @@ class ModelEvents:
         """How a changed value appears in ``changes``; foreign keys are their pk."""
         return value
 
+    def data_schema(self, event_type: str) -> dict | None:
+        """The JSON Schema of ``data``: ``schema``, else read from ``serializer_class``
+        (None: not declared)."""
+        if self.schema is not None:
+            return dict(self.schema)
+        if self.serializer_class is None:
+            return None
+        # Imported here: it reads DRF serializers, and DRF is the [api] extra, which the
+        # save path and a host without a serializer_class do without.
+        from webhooks_app.serializer_schemas import serializer_schema
+
+        return serializer_schema(self.serializer_class)
+
+    def data_example(self, event_type: str) -> Mapping[str, Any] | None:
+        return self.example
+
+    # -- what the registration says of its events ------------------------------------
+
+    def event_types(self) -> list[str]:
+        """Every event this registration emits, each once."""
+        names = [self.created, self.updated, self.deleted, *self.field_events.values()]
+        names += [n for pair in self.m2m_events.values() for n in pair]
+        return list(dict.fromkeys(filter(None, [*names, *self.emits])))
+
+    def changes_schema(self, event_type: str) -> dict | None:
+        """The JSON Schema of ``changes`` in ``event_type`` (None: it has none): one
+        ``{from, to}`` per changed field, ``{added, removed}`` per relation."""
+        fields = [f for f, e in self.field_events.items() if e == event_type]
+        if event_type == self.updated:
+            fields += [f.name for f in self._tracked.values() if f.name not in self.field_events]
+        relations = [f for f, pair in self.m2m_events.items() if event_type in pair]
+        if not fields and not relations:
+            return None
+        properties = {name: self._change_schema(name) for name in fields}
+        properties.update({name: RELATION_CHANGE for name in relations})
+        return {
+            "type": "object",
+            "properties": properties,
+            "additionalProperties": {"anyOf": [FIELD_CHANGE, RELATION_CHANGE]},
+        }
+
+    def _change_schema(self, name: str) -> dict:
+        if type(self).render_value is not ModelEvents.render_value:
+            return FIELD_CHANGE  # rendered by the host: its type is its own
+        from webhooks_app.serializer_schemas import model_field_schema  # DRF: see above
+
+        value = model_field_schema(self.model._meta.get_field(name))
+        return {**FIELD_CHANGE, "properties": {"from": value, "to": value}}
+
     # -- machinery ------------------------------------------------------------------
 
     def emit(
@@ -112,12 +175,14 @@ class ModelEvents:
         *,
         changes: Mapping | None = None,
         project: Any = None,
+        idempotency_key: str | None = None,
     ) -> Event | None:
         return emit(
             event_type,
             lambda: self.serialize(instance),
             project=project if project is not None else self.get_project(instance),
             changes=changes,
+            idempotency_key=idempotency_key,
         )
 
     def _tracked_fields(self) -> dict[str, models.Field]:
@@ -142,8 +207,7 @@ class ModelEvents:
                     "webhooks never send a model's fields by default.",
                 )
             )
-        names = [self.created, self.updated, self.deleted, *self.field_events.values()]
-        names += [n for pair in self.m2m_events.values() for n in pair]
+        names = self.event_types()
         try:
             known = {event.name for event in catalog}
         except (WebhookConfigurationError, ImportError):
@@ -337,11 +401,19 @@ def register(model: type[models.Model]) -> Callable[[type[ModelEvents]], type[Mo
 
 
 def emit_for_instance(
-    instance: models.Model, event_type: str, *, changes: Mapping | None = None, project: Any = None
+    instance: models.Model,
+    event_type: str,
+    *,
+    changes: Mapping | None = None,
+    project: Any = None,
+    idempotency_key: str | None = None,
 ) -> Event | None:
     """Emit ``event_type`` for a registered model instance, using its registration's
-    serializer and project. For domain events raised explicitly from host code."""
-    return registry.get(type(instance)).emit(instance, event_type, changes=changes, project=project)
+    serializer and project. For domain events raised explicitly from host code (declare
+    them in the registration's ``emits``, so their schema is known)."""
+    return registry.get(type(instance)).emit(
+        instance, event_type, changes=changes, project=project, idempotency_key=idempotency_key
+    )
 
 
 def _copied(value: Any) -> Any:

@@ -1,5 +1,7 @@
-"""Helpers for a host's tests: a real HTTP receiver (``with Receiver() as r: ...``) and
-:func:`deliver_due`, which does a worker's job in the test's own process.
+"""Helpers for a host's tests: :func:`capture_events` (which events a block emitted, no
+HTTP), a real HTTP receiver (``with Receiver() as r: ...``) and :func:`deliver_due`,
+which does a worker's job in the test's own process. The pytest plugin
+(:mod:`webhooks_app.pytest_plugin`) offers them as fixtures.
 
 It listens on 127.0.0.1, records every request (verifying its signature with
 :func:`webhooks_app.signing.verify` when given the secret), and answers with scripted
@@ -13,7 +15,8 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -244,3 +247,68 @@ def deliver_due(*, after: float | None = None, at: datetime | None = None) -> in
     if after is not None:
         at = timezone.now() + timedelta(seconds=after)
     return drain(time_limit=60, now=at)
+
+
+@dataclass
+class CapturedEvent:
+    """One ``emit()`` call: the body receivers would get, parsed, and its routing."""
+
+    envelope: dict[str, Any]
+    project: Any
+    idempotency_key: str | None
+
+    @property
+    def event(self) -> str:
+        return self.envelope["event"]
+
+    @property
+    def data(self) -> Any:
+        return self.envelope["data"]
+
+    @property
+    def changes(self) -> Any:
+        return self.envelope.get("changes")
+
+
+class CapturedEvents(list[CapturedEvent]):
+    """The events a ``with capture_events() as captured:`` block emitted, in order."""
+
+    @property
+    def names(self) -> list[str]:
+        return [captured.event for captured in self]
+
+    def of(self, event_type: str) -> list[CapturedEvent]:
+        return [captured for captured in self if captured.event == event_type]
+
+
+@contextmanager
+def capture_events() -> Iterator[CapturedEvents]:
+    """Record every event emitted in the block, with the body receivers would get.
+
+    Captured at emit, whether or not a webhook subscribes and before the transaction
+    commits: a block that rolls back still shows what it emitted (whether it reaches
+    receivers is what :func:`deliver_due` and a :class:`Receiver` show). Emitting goes
+    on as usual; events silenced by ``registry.muted()`` are not emitted, so not captured.
+    """
+    from django.utils import timezone
+
+    from webhooks_app.dispatch import capture, render_body
+
+    captured = CapturedEvents()
+
+    def record(
+        event_type: str,
+        data: Mapping[str, Any],
+        changes: Mapping | None,
+        occurred_at: datetime | None,
+        project: Any,
+        idempotency_key: str | None,
+    ) -> None:
+        body = render_body(event_type, data, occurred_at or timezone.now(), changes)
+        captured.append(CapturedEvent(json.loads(body), project, idempotency_key))
+
+    token = capture.set(record)
+    try:
+        yield captured
+    finally:
+        capture.reset(token)

@@ -9,7 +9,13 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from webhooks_app.addresses import blocked_reason, ip_literal
-from webhooks_app.signing import RESERVED_HEADERS, SCHEMES
+from webhooks_app.signing import (
+    ED25519,
+    JSON_ONLY_SCHEMES,
+    RESERVED_HEADERS,
+    SCHEMES,
+    ed25519_available,
+)
 
 # Whitespace and control characters: a CR or LF would end up inside a request line or a
 # header (the API's Location header included).
@@ -101,6 +107,35 @@ def validate_signature_schemes(value: object) -> None:
         )
     if len(set(value)) != len(value):
         raise ValidationError("A signature scheme is named twice.", code="schemes")
+    if ED25519 in value and not ed25519_available():
+        raise ValidationError(
+            "ed25519 signatures need the cryptography package on this server "
+            "(pip install 'django-webhooks-app[ed25519]').",
+            code="schemes",
+        )
+
+
+FORM = "form"
+
+
+def body_format_refusal(signatures: object, content_type: object) -> str | None:
+    """Why a webhook may not combine these signature schemes and body format, or None.
+
+    The one rule, for the model's forms, the API and the operations: every combination
+    a webhook can be given must verify with each scheme's reference library used with
+    its default options, and Standard Webhooks' (PyPI ``standardwebhooks``) parses the
+    body it verifies as JSON, so it refuses every form-encoded body. Webhooks stored
+    before this rule keep being sent as they are (check ``webhooks_app.W004``)."""
+    if content_type != FORM or not isinstance(signatures, (list, tuple)):
+        return None
+    clashing = [scheme for scheme in signatures if scheme in JSON_ONLY_SCHEMES]
+    if not clashing:
+        return None
+    return (
+        f"Form-encoded bodies cannot be signed with {' or '.join(clashing)}: Standard "
+        "Webhooks libraries parse the body as JSON, so they would reject every delivery. "
+        "Send JSON, or sign with hex, github, agiletune or icescrum only."
+    )
 
 
 def validate_extra_headers(value: object) -> None:

@@ -33,10 +33,22 @@ from example_project.agile import downloads
 from example_project.agile.dates import date_object, hms, utc_datetime, utc_iso
 from example_project.agile.models import Profile, Sprint
 from example_project.agile.permissions import is_manager
+from webhooks_app.serializer_schemas import returns
 
 
 class DateObjectField(serializers.Field):
     """``{date_for_humans, iso8601, timestamp, timezone}`` (null stays null)."""
+
+    json_schema = {
+        "type": "object",
+        "properties": {
+            "date_for_humans": {"type": "string"},
+            "iso8601": {"type": "string"},
+            "timestamp": {"type": "integer"},
+            "timezone": {"type": "string"},
+        },
+        "required": ["date_for_humans", "iso8601", "timestamp", "timezone"],
+    }
 
     def __init__(self, **kwargs: Any):
         kwargs["read_only"] = True
@@ -177,21 +189,21 @@ class BoardTaskSerializer(serializers.Serializer):
     title = serializers.CharField()
     description = serializers.CharField()
     state = serializers.SerializerMethodField()
-    type = TitleColorSerializer()
-    workflow = WorkflowSerializer(source="column")
-    priority = TitleColorSerializer()
-    effort = EffortSerializer()
+    type = TitleColorSerializer(allow_null=True)
+    workflow = WorkflowSerializer(source="column", allow_null=True)
+    priority = TitleColorSerializer(allow_null=True)
+    effort = EffortSerializer(allow_null=True)
     labels = LabelSerializer(many=True)
-    user = UserSerializer(source="creator")
+    user = UserSerializer(source="creator", allow_null=True)
     users = UserSerializer(many=True, source="assignees")
-    config_sprint = PlanningReferenceSerializer(source="sprint")
-    config_user_story = PlanningReferenceSerializer(source="user_story")
-    parent_id = serializers.IntegerField()
-    parent = TaskReferenceSerializer()
-    start_date = DateObjectField()
-    due_date = serializers.DateField()
-    completed_date = DateObjectField(source="completed_at")
-    completed_user = UserSerializer(source="completed_by")
+    config_sprint = PlanningReferenceSerializer(source="sprint", allow_null=True)
+    config_user_story = PlanningReferenceSerializer(source="user_story", allow_null=True)
+    parent_id = serializers.IntegerField(allow_null=True)
+    parent = TaskReferenceSerializer(allow_null=True)
+    start_date = DateObjectField(allow_null=True)
+    due_date = serializers.DateField(allow_null=True)
+    completed_date = DateObjectField(source="completed_at", allow_null=True)
+    completed_user = UserSerializer(source="completed_by", allow_null=True)
     estimated_minutes = serializers.IntegerField()
     total_tracked_minutes = serializers.SerializerMethodField()
     stats = serializers.SerializerMethodField()
@@ -270,7 +282,7 @@ class SprintSerializer(serializers.Serializer):
     status = serializers.SerializerMethodField()
     user = UserSerializer(source="creator")
     users = serializers.SerializerMethodField()
-    closed_at = DateObjectField()
+    closed_at = DateObjectField(allow_null=True)
     created_at = DateObjectField()
 
     def get_timebox(self, sprint) -> dict[str, Any]:
@@ -292,6 +304,7 @@ class SprintSerializer(serializers.Serializer):
     def get_status(self, sprint) -> dict[str, Any]:
         return {"slug": sprint.status, **SPRINT_STATUSES[sprint.status]}
 
+    @returns(UserSerializer(many=True))
     def get_users(self, sprint) -> list[dict[str, Any]]:
         return UserSerializer(sprint.members(), many=True).data
 
@@ -339,6 +352,7 @@ class UserStorySerializer(serializers.Serializer):
     def get_priority(self, story) -> str | None:
         return story.priority.title if story.priority else None
 
+    @returns(EpicSerializer(allow_null=True))
     def get_epic(self, story) -> dict[str, Any] | None:
         if story.epic is None:
             return None
@@ -348,6 +362,7 @@ class UserStorySerializer(serializers.Serializer):
     def get_stats(self, story) -> dict[str, Any]:
         return progress(story)
 
+    @returns(UserSerializer(many=True))
     def get_users(self, story) -> list[dict[str, Any]]:
         return UserSerializer(story.members(), many=True).data
 
@@ -491,6 +506,7 @@ class CommentSerializer(OwnedSerializer):
             self.context["actor"], comment.task.project_id
         )
 
+    @returns({"type": "array", "items": {"type": "object"}})
     def get_replies(self, comment) -> list[dict[str, Any]]:
         if comment.parent_id is not None:
             return []
@@ -499,6 +515,7 @@ class CommentSerializer(OwnedSerializer):
             reply.task = comment.task  # the thread's task, already loaded
         return CommentSerializer(replies, many=True, context=self.context).data
 
+    @returns(UserSerializer(many=True))
     def get_users(self, comment) -> list[dict[str, Any]]:
         mentioned = self.context["mentioned"]
         found = [mentioned[n] for n in mentioned_usernames(comment.text) if n in mentioned]

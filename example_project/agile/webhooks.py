@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from example_project.agile import serializers
+from example_project.agile.examples import example_of
 from example_project.agile.models import (
     TASK_RESOURCE_RELATIONS,
     Attachment,
@@ -33,6 +34,7 @@ from example_project.agile.models import (
     Video,
 )
 from webhooks_app.registry import ModelEvents, register
+from webhooks_app.serializer_schemas import serializer_schema
 
 _JUST_INSERTED = "_agile_just_inserted"
 _ACTOR = "_agile_actor"
@@ -44,7 +46,14 @@ def performed_by(instance: Any, user: Any) -> None:
     instance.__dict__[_ACTOR] = user
 
 
-class ResourceEvents(ModelEvents):
+class DocumentedEvents(ModelEvents):
+    """Publishes PAYLOADS.md's example of its resource as its events' example."""
+
+    def data_example(self, event_type: str) -> Any:
+        return example_of(event_type)
+
+
+class ResourceEvents(DocumentedEvents):
     """Renders ``serializer_class`` from a fresh ``for_resource()`` load: what was saved
     (or, before a deletion, the object as it still is) in a fixed number of queries,
     whatever the caller's instance has cached."""
@@ -65,7 +74,8 @@ class TaskChildEvents(ResourceEvents):
 
 
 @register(Task)
-class TaskEvents(ModelEvents):
+class TaskEvents(DocumentedEvents):
+    serializer_class = serializers.BoardTaskSerializer  # rendered by serialize() below
     created = "issues.store"
     updated = "issues.update"
     deleted = "issues.destroy"
@@ -205,7 +215,7 @@ class UserStoryEvents(ResourceEvents):
 
 
 @register(UserStoryVote)
-class UserStoryVoteEvents(ModelEvents):
+class UserStoryVoteEvents(DocumentedEvents):
     """A vote is a row: inserting it is the vote, and the event shows the voted story as
     the voter sees it (``is_voted`` true, the new ``votes_count``)."""
 
@@ -225,6 +235,22 @@ class UserStoryVoteEvents(ModelEvents):
         data["voted"] = data["is_voted"]
         return data
 
+    def data_schema(self, event_type: str) -> dict:
+        schema = serializer_schema(serializers.UserStorySerializer)
+        story = schema["properties"]
+        schema["properties"] = {
+            **story,
+            "user-story": {
+                "type": "object",
+                "properties": {"uuid": story["uuid"], "slug": story["slug"]},
+                "required": ["uuid", "slug"],
+            },
+            "total": story["votes"],
+            "voted": story["is_voted"],
+        }
+        schema["required"] = [*schema["required"], "user-story", "total", "voted"]
+        return schema
+
 
 _TRACKING_EVENT = "_agile_tracking_event"
 
@@ -235,6 +261,12 @@ class TimeEntryEvents(TaskChildEvents):
     # stopping it: the services say which, so only deletion is declared.
     serializer_class = serializers.TimeTrackingSerializer
     deleted = "time-tracking.issues.destroy"
+    emits = (
+        "time-tracking.issues.start",
+        "time-tracking.issues.stop",
+        "time-tracking.issues.cancel",
+        "time-tracking.issues.store",
+    )
 
     def emit(self, instance: TimeEntry, event_type: str, **kwargs: Any) -> Any:
         # The resource names what happened to the entry (its status), which only the

@@ -1,7 +1,7 @@
 """Fixtures of the example product's tests.
 
-The host-agnostic fixtures of the library's own tests (a real receiver, the worker loop
-run in-process, a webhook factory, settings overrides) serve here too.
+The package's pytest plugin gives the real receiver, the worker loop run in-process and
+settings overrides; the library's tests' webhook factory serves here too.
 """
 
 from __future__ import annotations
@@ -19,13 +19,7 @@ from django.utils import timezone
 from example_project.agile import services
 from example_project.agile.models import BoardColumn, Company, Project, Task
 from example_project.tests.factories import make_company, make_project, make_user
-from tests.conftest import (  # noqa: F401 (fixtures)
-    deliver,
-    fresh_routing_map,
-    make_webhook,
-    receiver,
-    webhooks_settings,
-)
+from tests.conftest import fresh_routing_map, make_webhook  # noqa: F401 (fixtures)
 from webhooks_app.models import Event, Subscription, Webhook
 
 

@@ -9,16 +9,15 @@ must contain every key of GitScrum's pages, with the same type.
 
 from __future__ import annotations
 
-import functools
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from example_project.agile.examples import RESOURCES, example_of
+
 FIXTURES = Path(__file__).parent / "fixtures"
-PAYLOADS = Path(__file__).resolve().parents[1] / "PAYLOADS.md"
 
 # The superset of the two documented date objects: {date_for_humans, timezone} on the
 # payload format page, {date_for_humans, iso8601, timestamp} on the sprints.store page.
@@ -30,18 +29,6 @@ SEEDS = {
     "sprint": ["sprint", "sprint_short"],
     "user_story": ["user_story"],
     "time_tracking": ["time_tracking"],
-}
-
-# event family -> resource
-RESOURCES = {
-    "issues": "board_task",
-    "sprints": "sprint",
-    "user-stories": "user_story",
-    "time-tracking": "time_tracking",
-    "comments": "comment",
-    "attachments": "attachment",
-    "videos": "video",
-    "discussions": "discussion_vote",
 }
 
 
@@ -93,17 +80,6 @@ DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
     "attachment": {"description": ""},
     "video": {"video_id": "", "thumbnail": ""},
 }
-
-
-@functools.cache
-def _documented_examples() -> dict[str, str]:
-    marked = re.compile(r"<!-- resource: (\w+) -->\n```json\n(.*?)\n```", re.S)
-    return dict(marked.findall(PAYLOADS.read_text()))
-
-
-def documented(name: str) -> dict[str, Any]:
-    """PAYLOADS.md's example of a resource."""
-    return json.loads(_documented_examples()[name])
 
 
 def json_type(value: Any) -> str:
@@ -193,9 +169,8 @@ def options_for(name: str, example: Mapping[str, Any]) -> dict[str, Any]:
 def expected_resource(event_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(PAYLOADS.md's example, options for :func:`assert_same_shape`) of an event's data."""
     name = RESOURCES[event_type.split(".", 1)[0]]
-    example = documented(name)
-    if event_type == "user-stories.vote":
-        example = {**example, **documented("user_story_vote")}
+    example = example_of(event_type)
+    assert example is not None, "PAYLOADS.md documents every resource"
     return example, options_for(name, example)
 
 
@@ -217,11 +192,28 @@ def check_dump(folder: Path) -> list[str]:
         errors = shape_errors(data, example, **options)
         for seed in SEEDS.get(RESOURCES[event.split(".", 1)[0]], []):
             errors += [f"{seed} page: {e}" for e in seed_errors(data, load(seed), **options)]
+        errors += schema_errors(body)
         problems += [f"{event}: {error}" for error in errors]
     events = {path.stem for path in files}
     if len(events) != 26:
         problems.append(f"{len(events)} events in {folder}, not 26")
     return problems
+
+
+SNAPSHOT = Path(__file__).resolve().parents[1] / "webhook_schemas.json"
+
+
+def schema_errors(body: Mapping[str, Any]) -> list[str]:
+    """What of ``body`` its event's published schema (the committed snapshot, which the
+    tests keep equal to ``manage.py webhooks_schema``) refuses."""
+    from jsonschema import Draft202012Validator
+
+    operation = json.loads(SNAPSHOT.read_text())["webhooks"][body["event"]]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    return [
+        f"schema: {error.json_path}: {error.message}"
+        for error in Draft202012Validator(schema).iter_errors(body)
+    ]
 
 
 def main(argv: Sequence[str]) -> int:
@@ -235,7 +227,10 @@ def main(argv: Sequence[str]) -> int:
         print(problem)
     count = len(list(folder.glob("*.json")))
     verdict = "differ from" if problems else "match"
-    print(f"{count} payloads in {folder} {verdict} PAYLOADS.md's examples and GitScrum's pages")
+    print(
+        f"{count} payloads in {folder} {verdict} PAYLOADS.md's examples, GitScrum's pages "
+        "and the published event schemas"
+    )
     return 1 if problems else 0
 
 

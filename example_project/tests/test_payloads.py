@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from example_project.agile import services
 from example_project.agile.dates import date_object, for_humans, hms
+from example_project.agile.examples import documented
 from example_project.agile.models import Membership, Task
 from example_project.tests.factories import make_user
 from example_project.tests.shapes import (
@@ -18,7 +19,6 @@ from example_project.tests.shapes import (
     SEEDS,
     assert_documented,
     check_dump,
-    documented,
     load,
     options_for,
     seed_errors,
@@ -627,10 +627,11 @@ def test_dump_check_reports_payloads_that_differ_from_the_docs(tmp_path):
     good = documented("video")
     bad = {key: value for key, value in good.items() if key != "thumbnail"}
     for event, data in (("videos.issues.store", good), ("videos.issues.destroy", bad)):
-        request = {"headers": {}, "body": {"event": event, "data": data}}
-        (tmp_path / f"{event}.json").write_text(json.dumps(request))
+        body = {"event": event, "timestamp": "2026-02-06T14:30:00Z", "data": data}
+        (tmp_path / f"{event}.json").write_text(json.dumps({"headers": {}, "body": body}))
     assert check_dump(tmp_path) == [
         "videos.issues.destroy: <root>: missing keys ['thumbnail']",
+        "videos.issues.destroy: schema: $.data: 'thumbnail' is a required property",
         f"2 events in {tmp_path}, not 26",
     ]
 

@@ -14,6 +14,17 @@ class ItemEvents(ModelEvents):
     deleted = "items.destroy"
     field_events = {"done": "items.done", "project": "items.move"}
     m2m_events = {"tags": ("items.tags.add", "items.tags.remove")}
+    # serialize() builds the dict, so its schema is declared here.
+    schema = {
+        "type": "object",
+        "properties": {
+            "uuid": {"type": "string", "format": "uuid"},
+            "title": {"type": "string"},
+            "done": {"type": "boolean"},
+        },
+        "required": ["uuid", "title", "done"],
+    }
+    example = {"uuid": "6f1c1b9e-8d7f-4d8e-9a53-1f0b6c1c2d3e", "title": "Ship it", "done": False}
 
     def serialize(self, item: Item) -> dict:
         return {"uuid": str(item.uuid), "title": item.title, "done": item.done}

@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from webhooks_app import operations
 from webhooks_app.admin.common import (
+    CheckedSelectionMixin,
     IdentifierSearchMixin,
     admin_url,
     attempt_message,
@@ -45,7 +47,7 @@ from webhooks_app.forms import (
     WebhookForm,
     describe_pattern,
 )
-from webhooks_app.models import Delivery, Subscription, Webhook, WebhookStatus
+from webhooks_app.models import Delivery, RotationStage, Subscription, Webhook, WebhookStatus
 
 # Session key listing the webhooks whose current secret may be shown, once.
 REVEAL_SESSION_KEY = "webhooks_app.reveal_secrets"
@@ -90,7 +92,7 @@ class SubscriptionInline(admin.TabularInline):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
+class WebhookAdmin(CheckedSelectionMixin, IdentifierSearchMixin, admin.ModelAdmin):
     form = WebhookForm
     list_display = ["__str__", "project_display", "url", "events_display", "status_display", "log"]
     list_filter = [WebhookStatusFilter, ("project", ProjectFilter)]
@@ -101,6 +103,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     readonly_fields = [
         "status_detail",
         "secret_display",
+        "public_key_display",
         "recent_deliveries",
         "uuid",
         "created_at",
@@ -111,6 +114,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         "enable_action",
         "disable_action",
         "rotate_secret_action",
+        "switch_secret_action",
         "redeliver_failed_action",
     ]
 
@@ -122,7 +126,17 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         if obj is None:
             return [endpoint]
         return [
-            (_("Status"), {"fields": ["status_detail", "secret_display", "recent_deliveries"]}),
+            (
+                _("Status"),
+                {
+                    "fields": [
+                        "status_detail",
+                        "secret_display",
+                        "public_key_display",
+                        "recent_deliveries",
+                    ]
+                },
+            ),
             endpoint,
             (
                 _("Identifiers"),
@@ -191,13 +205,21 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
     def secret_display(self, obj: Webhook) -> str:
         text = gettext(
             "Hidden. It is shown once, when the webhook is added and after each rotation; "
-            "use “Rotate secret” above to issue a new one."
+            "use “Rotate secret” above to issue a new one, then “Switch to the new secret” "
+            "once the receivers of the headers that hold one signature have it."
         )
-        if len(obj.signing_secrets()) > 1:
-            text += " " + gettext("The previous secret also signs deliveries until %(when)s.") % {
-                "when": when(obj.previous_secret_expires_at)
-            }
-        return text
+        return format_html(
+            "<p>{}</p>{}",
+            text,
+            render_to_string("webhooks_app/rotation_steps.html", {"webhook": obj}),
+        )
+
+    @admin.display(description=_("public key (ed25519)"))
+    def public_key_display(self, obj: Webhook) -> str:
+        if not obj.public_key:
+            return gettext("None: the ed25519 signature is not turned on.")
+        # No secret: shown in full, so receivers can verify v1a signatures with it.
+        return format_html("<code>{}</code>", obj.public_key)
 
     @admin.display(description=_("recent deliveries"))
     def recent_deliveries(self, obj: Webhook) -> str:
@@ -311,6 +333,32 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
         for webhook in webhooks:
             operations.rotate_secret(webhook)
         return self._reveal_secrets(request, webhooks, request.get_full_path())
+
+    @admin.action(
+        description=_("Switch the selected webhooks' signatures to their new secret"),
+        permissions=["change"],
+    )
+    def switch_secret_action(self, request: Any, queryset: Any) -> None:
+        for webhook in queryset:
+            self._switch_secret(request, webhook)
+
+    def _switch_secret(self, request: Any, webhook: Webhook) -> None:
+        if operations.switch_secret(webhook):
+            text = gettext(
+                "“%(webhook)s”: every header is now signed with the new secret "
+                "(webhook-signature carries the previous one's too until %(when)s)."
+            )
+            level = messages.SUCCESS
+        elif webhook.rotation_stage() == RotationStage.SWITCHED:
+            text, level = gettext("“%(webhook)s” was already switched."), messages.INFO
+        else:
+            text = gettext(
+                "“%(webhook)s”: no rotation is waiting for a switch; every header is "
+                "signed with the current secret."
+            )
+            level = messages.INFO
+        when_ = when(webhook.previous_secret_expires_at)
+        self.message_user(request, text % {"webhook": webhook, "when": when_}, level)
 
     @admin.action(
         description=_("Redeliver failed deliveries of the selected webhooks…"),
@@ -447,6 +495,11 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
                 name="webhooks_app_webhook_rotate_secret",
             ),
             path(
+                "<path:object_id>/switch-secret/",
+                view(self.switch_secret_view),
+                name="webhooks_app_webhook_switch_secret",
+            ),
+            path(
                 "<path:object_id>/redeliver-failed/",
                 view(self.redeliver_failed_view),
                 name="webhooks_app_webhook_redeliver_failed",
@@ -481,9 +534,7 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
             "webhooks": webhooks,
             "next_url": next_url,
             "rotated": [
-                (webhook, when(webhook.previous_secret_expires_at))
-                for webhook in webhooks
-                if len(webhook.signing_secrets()) > 1
+                webhook for webhook in webhooks if webhook.rotation_stage() != RotationStage.NONE
             ],
         }
         return TemplateResponse(request, "admin/webhooks_app/webhook/secrets.html", context)
@@ -503,6 +554,14 @@ class WebhookAdmin(IdentifierSearchMixin, admin.ModelAdmin):
             return self._reveal_secrets(request, [webhook], admin_url(webhook))
 
         return self._object_view(request, object_id, rotate)
+
+    @method_decorator(require_POST)
+    def switch_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        def switch(request: Any, webhook: Webhook) -> HttpResponse:
+            self._switch_secret(request, webhook)
+            return redirect(admin_url(webhook))
+
+        return self._object_view(request, object_id, switch)
 
     def redeliver_failed_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         return self._object_view(

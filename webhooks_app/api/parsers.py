@@ -1,4 +1,8 @@
-"""Request parsers of the API: DRF's, with no input that can make them fail with a 500."""
+"""Request parsers of the API: JSON only, with no input that can make it fail with a 500.
+
+Form encodings are not parsed: they cannot carry the schema's lists, objects, nulls and
+booleans (DRF reads a boolean left out of a form as false), so a form body is a 415
+rather than a request read differently from what the schema documents."""
 
 from __future__ import annotations
 
@@ -19,4 +23,4 @@ class JSONParser(parsers.JSONParser):
             raise ParseError("JSON parse error - the document is nested too deeply.") from None
 
 
-PARSER_CLASSES = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
+PARSER_CLASSES = [JSONParser]

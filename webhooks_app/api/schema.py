@@ -29,6 +29,11 @@ class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+NO_BODY = object()
+"""``documented(request=NO_BODY)``: the operation takes no request body (an empty JSON
+object is accepted too, anything else is a 400 naming what was sent)."""
+
+
 def documented(
     ok: dict[int, Any],
     *,
@@ -56,7 +61,9 @@ def documented(
             ErrorSerializer, description="A worker holds it, or its webhook is disabled."
         )
     kwargs: dict[str, Any] = {"responses": responses, "parameters": parameters or []}
-    if request is not None:
+    if request is NO_BODY:
+        kwargs["request"] = None  # drf-spectacular's "no request body"
+    elif request is not None:
         kwargs["request"] = request
     if description is not None:
         kwargs["description"] = description

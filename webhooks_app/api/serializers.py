@@ -4,17 +4,20 @@ creating a webhook or rotating its secret."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
-from webhooks_app.models import DeliveryLog, Webhook, WebhookStatus
+from webhooks_app.models import DeliveryLog, RotationStage, Webhook, WebhookStatus
 from webhooks_app.signing import SCHEMES
 from webhooks_app.validators import (
+    body_format_refusal,
     validate_endpoint_url,
     validate_extra_headers,
     validate_signature_schemes,
@@ -57,6 +60,19 @@ def events_of_categories(names: list[str]) -> list[str]:
     return events
 
 
+def refuse_body(data: Any) -> None:
+    """The body of an action that takes none: nothing, or an empty object. Anything else
+    is a 400 naming each field sent, rather than silently ignored."""
+    if data is None or (isinstance(data, Mapping) and not data):
+        return
+    if isinstance(data, Mapping):
+        unexpected = "Unexpected field: this action takes no body."
+        raise serializers.ValidationError({str(name): [unexpected] for name in data})
+    raise serializers.ValidationError(
+        {api_settings.NON_FIELD_ERRORS_KEY: ["This action takes no body."]}
+    )
+
+
 class EventTypeSerializer(serializers.Serializer):
     name = serializers.CharField()
     description = serializers.CharField()
@@ -65,6 +81,55 @@ class EventTypeSerializer(serializers.Serializer):
 class CategorySerializer(serializers.Serializer):
     name = serializers.CharField()
     events = EventTypeSerializer(many=True)
+
+
+class RotationSerializer(serializers.Serializer):
+    """Where the webhook's secret rotation stands, and what its receivers see."""
+
+    stage = serializers.ChoiceField(
+        choices=RotationStage.choices,
+        help_text=(
+            "none: every header is signed with the current secret. "
+            "rotated (after rotate-secret/, before switch-secret/ or overlap_ends_at): "
+            "webhook-signature carries two signatures, the current and the previous "
+            "secret's, so a receiver verifies with either; the headers that hold one "
+            "signature (hex, github, agiletune, icescrum) carry the previous secret's. "
+            "switched (after switch-secret/, until overlap_ends_at): those headers carry "
+            "the current secret's, and webhook-signature still carries both. After "
+            "overlap_ends_at: none again, every header signed with the current secret."
+        ),
+    )
+    single_signature_secret = serializers.ChoiceField(
+        choices=["current", "previous"],
+        help_text="The secret that signs the headers that hold one signature now.",
+    )
+    standard_signature_secrets = serializers.ListField(
+        child=serializers.ChoiceField(choices=["current", "previous"]),
+        help_text="The secrets whose signatures webhook-signature carries now.",
+    )
+    overlap_ends_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the previous secret stops signing (null outside a rotation).",
+    )
+    switched_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the switch happened (null before it)."
+    )
+
+    def to_representation(self, webhook: Webhook) -> dict:
+        stage = webhook.rotation_stage()
+        rotating = stage != RotationStage.NONE
+        return {
+            "stage": stage,
+            "single_signature_secret": "previous" if stage == RotationStage.ROTATED else "current",
+            "standard_signature_secrets": ["current", "previous"] if rotating else ["current"],
+            "overlap_ends_at": self._datetime(webhook.previous_secret_expires_at, rotating),
+            "switched_at": self._datetime(webhook.secret_switched_at, rotating),
+        }
+
+    def _datetime(self, value: Any, shown: bool) -> str | None:
+        if not shown or value is None:
+            return None
+        return serializers.DateTimeField().to_representation(value)
 
 
 class WebhookSerializer(serializers.ModelSerializer):
@@ -98,8 +163,15 @@ class WebhookSerializer(serializers.ModelSerializer):
         required=False,
         validators=[validate_signature_schemes],
         help_text="Signature headers sent; 'standard' (Standard Webhooks) protects against "
-        "replays. Default: standard and hex.",
+        "replays; 'ed25519' adds Standard Webhooks v1a signatures, verified with public_key. "
+        "Default: standard and hex. A form content type takes neither standard nor ed25519.",
     )
+    public_key = serializers.CharField(
+        read_only=True,
+        help_text="The whpk_ ed25519 public key that verifies this webhook's v1a signatures "
+        "(empty until it signs with ed25519). Not a secret.",
+    )
+    rotation = RotationSerializer(source="*", read_only=True)
     extra_headers = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False),
         required=False,
@@ -119,9 +191,11 @@ class WebhookSerializer(serializers.ModelSerializer):
             "signatures",
             "extra_headers",
             "content_type",
+            "public_key",
             "events",
             "categories",
             "status",
+            "rotation",
             "consecutive_failures",
             "paused_until",
             "disabled_at",
@@ -146,6 +220,14 @@ class WebhookSerializer(serializers.ModelSerializer):
         return events_of_categories(value)
 
     def validate(self, attrs: dict) -> dict:
+        if self.instance is None or {"signatures", "content_type"} & set(attrs):
+            stored = self.instance or Webhook()
+            refusal = body_format_refusal(
+                attrs.get("signatures", stored.signatures),
+                attrs.get("content_type", stored.content_type),
+            )
+            if refusal:
+                raise serializers.ValidationError({"content_type": [refusal]})
         if "categories" in attrs:
             events = attrs.get("events", [])
             attrs["events"] = events + [e for e in attrs.pop("categories") if e not in events]
@@ -184,7 +266,10 @@ class WebhookWithSecretSerializer(WebhookSerializer):
 
 class SecretSerializer(serializers.Serializer):
     secret = serializers.CharField()
-    previous_secret_expires_at = serializers.DateTimeField()
+    previous_secret_expires_at = serializers.DateTimeField(
+        help_text="When the previous secret stops signing (the overlap's end)."
+    )
+    rotation = RotationSerializer(source="*")
 
 
 class SubscriptionSerializer(serializers.Serializer):

@@ -3,7 +3,7 @@
 path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls"))
 """
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from webhooks_app.api import views
@@ -23,4 +23,6 @@ urlpatterns = [
         name="grid-row",
     ),
     *router.urls,
+    # Last: every other path under the API answers a JSON 404, not Django's HTML one.
+    re_path(r"^.*$", views.not_found, name="not-found"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
@@ -13,6 +14,21 @@ from webhooks_app.validators import validate_endpoint_url
 
 ALL = "*"
 LOCAL_TIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class MomentField(forms.DateTimeField):
+    """A date and time the database can compare: in UTC, so a moment at the calendar's
+    edge (year 9999 with an offset west of UTC) is an error here, not an overflow in
+    the query."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        moment = super().to_python(value)
+        if moment is None or moment.tzinfo is None:
+            return moment
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError(_("That date is out of range."), code="range") from None
 
 
 class WebhookForm(forms.Form):
@@ -69,6 +85,25 @@ class WebhookForm(forms.Form):
             "kept": " ".join(p for p in patterns if p != ALL and p not in events),
         }
 
+    def clean_kept(self) -> str:
+        """Patterns the page kept as they were: stored ones, or families of the catalog.
+        The field is hidden, so anything else was not typed by the manager; it is refused
+        by name rather than subscribed."""
+        stored = set(self.initial.get("kept", "").split())
+        patterns = self.cleaned_data["kept"].split()
+        unknown = [
+            p
+            for p in patterns
+            if p not in stored and (p == PING or not catalog.is_valid_pattern(p))
+        ]
+        if unknown:
+            raise forms.ValidationError(
+                _("Not an event of the catalog: %(patterns)s."),
+                code="unknown_event",
+                params={"patterns": ", ".join(unknown)},
+            )
+        return " ".join(patterns)
+
     def patterns(self) -> list[str]:
         """What the webhook is to receive, as subscription patterns."""
         data = self.cleaned_data
@@ -96,12 +131,12 @@ class LogFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any outcome")), *DeliveryLog.Outcome.choices],
     )
-    since = forms.DateTimeField(
+    since = MomentField(
         label=_("Since"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
     )
-    until = forms.DateTimeField(
+    until = MomentField(
         label=_("Until"),
         required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
@@ -121,7 +156,7 @@ class LogFilterForm(forms.Form):
 
 
 class RedeliverFailedForm(forms.Form):
-    since = forms.DateTimeField(
+    since = MomentField(
         label=_("Redeliver every failed delivery since"),
         widget=LOCAL_TIME,
     )

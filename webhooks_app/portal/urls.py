@@ -19,6 +19,7 @@ urlpatterns = [
     path("<uuid:webhook_id>/", views.edit, name="edit"),
     path("<uuid:webhook_id>/secret/", views.secret, name="secret"),
     path("<uuid:webhook_id>/rotate/", views.rotate, name="rotate"),
+    path("<uuid:webhook_id>/switch-secret/", views.switch_secret, name="switch-secret"),
     path("<uuid:webhook_id>/test/", views.test, name="test"),
     path("<uuid:webhook_id>/enable/", views.enable, name="enable"),
     path("<uuid:webhook_id>/disable/", views.disable, name="disable"),

@@ -3,8 +3,9 @@ through :mod:`webhooks_app.operations`, and refusals come back as messages."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property, wraps
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from webhooks_app import grid, operations
@@ -91,7 +93,16 @@ class Page:
 
 def _link(page: Page, webhook: Webhook) -> dict[str, str]:
     """A webhook's pages, for templates."""
-    names = ("edit", "test", "enable", "disable", "delete", "rotate", "redeliver-failed")
+    names = (
+        "edit",
+        "test",
+        "enable",
+        "disable",
+        "delete",
+        "rotate",
+        "switch-secret",
+        "redeliver-failed",
+    )
     return {name.replace("-", "_"): page.url(name, webhook.uuid) for name in names}
 
 
@@ -176,6 +187,7 @@ def edit(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
     )
 
 
+@never_cache  # the secret is shown once: no browser or proxy cache may keep the page
 @for_managers
 def secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
     webhook = page.webhook(webhook_id)
@@ -192,6 +204,24 @@ def rotate(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
     operations.rotate_secret(webhook)
     request.session[SECRET_KEY] = str(webhook.uuid)
     return redirect(page.url("secret", webhook.uuid))
+
+
+@for_managers
+@require_POST
+def switch_secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    webhook = page.webhook(webhook_id)
+    if operations.switch_secret(webhook):
+        messages.success(
+            request,
+            _(
+                "Switched: every header of “%s” is now signed with the new secret "
+                "(webhook-signature carries the previous one's too until the overlap ends)."
+            )
+            % webhook,
+        )
+    else:
+        messages.info(request, _("No rotation of “%s” is waiting for a switch.") % webhook)
+    return redirect(page.url("edit", webhook.uuid))
 
 
 @for_managers
@@ -305,7 +335,10 @@ def log(request: HttpRequest, page: Page) -> HttpResponse:
             attempts = attempts.filter(created_at__lte=f["until"])
     elif filters.is_bound:
         attempts = attempts.none()
-    rows, more = _keyset_page(attempts, request.GET.get("before", ""))
+    cursor = _cursor(request.GET.get("before", ""))
+    if cursor is BAD_CURSOR:
+        messages.error(request, _("That page link is not valid; here are the newest attempts."))
+    rows, more = _keyset_page(attempts, cursor)
     next_query = None
     if more:
         query = request.GET.copy()
@@ -321,17 +354,39 @@ def log(request: HttpRequest, page: Page) -> HttpResponse:
             "redeliver": [(hook, _link(page, hook)) for hook in webhooks_],
             "redeliver_form": RedeliverFailedForm(),
         },
+        status=400 if cursor is BAD_CURSOR else 200,
     )
 
 
-def _keyset_page(attempts: Any, before: str) -> tuple[list[DeliveryLog], bool]:
+Cursor = tuple[datetime, int]
+BAD_CURSOR: Cursor = (datetime.min.replace(tzinfo=UTC), 0)  # a link that was tampered with
+_CURSOR = re.compile(r"(?P<when>[^|]{1,64})\|(?P<pk>[0-9]{1,18})")
+
+
+def _cursor(before: str) -> Cursor | None:
+    """The ``before`` link of the next page: ``<created_at>|<id>`` of the last row seen,
+    as the page wrote it. None when absent, BAD_CURSOR when it is not one."""
+    if not before:
+        return None
+    match = _CURSOR.fullmatch(before)
+    try:
+        moment = parse_datetime(match["when"]) if match else None
+        if moment is None:
+            return BAD_CURSOR
+        if moment.tzinfo is not None:  # as the page writes it with USE_TZ
+            moment = moment.astimezone(UTC)
+        return moment, int(match["pk"])  # type: ignore[index]
+    except (ValueError, OverflowError):  # 2024-02-30, hour 25, an offset past year 9999
+        return BAD_CURSOR
+
+
+def _keyset_page(attempts: Any, cursor: Cursor | None) -> tuple[list[DeliveryLog], bool]:
     """One page, newest first, read from the (project, created_at, id) index however
     deep it is: no OFFSET, and no count of the whole history."""
     size = webhook_settings.PAGE_SIZE
-    when, _sep, pk = before.partition("|")
-    moment: datetime | None = parse_datetime(when) if when else None
-    if moment is not None and pk.isdigit():
-        attempts = attempts.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=int(pk)))
+    if cursor is not None and cursor is not BAD_CURSOR:
+        moment, pk = cursor
+        attempts = attempts.filter(Q(created_at__lt=moment) | Q(created_at=moment, pk__lt=pk))
     rows = list(attempts.order_by("-created_at", "-id")[: size + 1])
     return rows[:size], len(rows) > size
 

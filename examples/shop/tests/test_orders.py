@@ -1,4 +1,5 @@
-"""The shop's webhooks, end to end: a real receiver gets signed requests."""
+"""The shop's webhooks, end to end: a real receiver gets signed requests. ``receiver``
+and ``deliver`` come from webhooks_app's pytest plugin."""
 
 import os
 import subprocess
@@ -7,19 +8,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from jsonschema import Draft202012Validator
 from orders.models import Order, Store
 
 from webhooks_app import operations
-from webhooks_app.testing import Receiver, deliver_due
+from webhooks_app.schemas import contract, envelope_schema, openapi_document
+from webhooks_app.testing import capture_events
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def receiver():
-    with Receiver() as server:
-        yield server
 
 
 @pytest.fixture
@@ -38,10 +36,10 @@ def webhook(store, receiver, settings):
     return hook
 
 
-def test_placing_an_order_posts_a_signed_orders_created(webhook, receiver, store):
+def test_placing_an_order_posts_a_signed_orders_created(webhook, receiver, store, deliver):
     order = Order.objects.create(store=store, customer="ada@example.com", total=Decimal("12.50"))
 
-    assert deliver_due() == 1
+    assert deliver() == 1
     (request,) = receiver.wait_for(1)
     assert request.verified
     assert request.json()["event"] == "orders.created"
@@ -53,20 +51,20 @@ def test_placing_an_order_posts_a_signed_orders_created(webhook, receiver, store
     }
 
 
-def test_shipping_is_an_explicit_event(webhook, receiver, store):
+def test_shipping_is_an_explicit_event(webhook, receiver, store, deliver):
     order = Order.objects.create(store=store, customer="ada@example.com", total=Decimal("3"))
     order.ship()
 
-    assert deliver_due() == 2
+    assert deliver() == 2
     events = [request.event for request in receiver.wait_for(2)]
     assert sorted(events) == ["orders.created", "orders.shipped"]
 
 
-def test_another_stores_orders_are_not_sent(webhook, receiver):
+def test_another_stores_orders_are_not_sent(webhook, receiver, deliver):
     elsewhere = Store.objects.create(name="Harbour")
     Order.objects.create(store=elsewhere, customer="bob@example.com", total=Decimal("1"))
 
-    assert deliver_due() == 0
+    assert deliver() == 0
     assert receiver.requests == []
 
 
@@ -95,3 +93,27 @@ def test_a_celery_worker_delivers_the_order_placed(webhook, receiver, store):
         worker.wait(timeout=30)
 
     assert request.verified and request.event == "orders.created"
+
+
+def test_placing_and_shipping_emit_two_events_whoever_subscribes(store):
+    with capture_events() as captured:
+        order = Order.objects.create(store=store, customer="ada@example.com", total=Decimal("3"))
+        order.ship()
+
+    assert captured.names == ["orders.created", "orders.shipped"]
+    assert captured[1].data["shipped_at"] is not None
+    assert captured[1].project == store.pk
+
+
+def test_what_the_shop_emits_validates_against_its_published_schema(store, captured_events):
+    order = Order.objects.create(store=store, customer="ada@example.com", total=Decimal("3"))
+    order.ship()
+
+    assert sorted(openapi_document()["webhooks"]) == ["orders.created", "orders.shipped"]
+    for event in captured_events:
+        Draft202012Validator(envelope_schema(contract(event.event))).validate(event.envelope)
+
+
+def test_the_schema_document_is_printed(capsys):
+    call_command("webhooks_schema")
+    assert '"orders.shipped"' in capsys.readouterr().out
