@@ -441,3 +441,21 @@ def node_verifiers():
     if isinstance(installed, str):
         pytest.skip(installed)
     return installed
+
+
+# The markers (pyproject: browser, slow) of whole modules, kept here rather than in each
+# file: `-m "not browser"` on a machine without Chromium, `-m "not slow"` for a quick run.
+MODULE_MARKERS = {
+    "test_browser": "browser",
+    "test_portal_browser": "browser",
+    "test_workers": "slow",
+    "test_recovery": "slow",
+    "test_inbox_restart": "slow",
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        marker = MODULE_MARKERS.get(item.module.__name__.rpartition(".")[2])
+        if marker:
+            item.add_marker(marker)

@@ -92,8 +92,8 @@ def _database() -> dict[str, Any]:
         "NAME": path,
         "TEST": {"NAME": os.environ.get("WEBHOOKS_TEST_SQLITE", path)},
         "OPTIONS": {
-            # Test processes and qcluster workers write to one file (see the README's
-            # SQLite notes): WAL, write lock taken up front, and a writer that waits.
+            # Test processes and qcluster workers write to one file (see docs/operating.md,
+            # Databases): WAL, write lock taken up front, and a writer that waits.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,

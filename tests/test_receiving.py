@@ -110,7 +110,7 @@ def test_only_post_is_accepted_and_csrf_does_not_apply(view):
     assert getattr(view, "csrf_exempt", False)
 
 
-# The cache option's fixes and its stated limits (README, "A Django receiver").
+# The cache option's fixes and its stated limits (docs/receivers.md, "A Django receiver").
 
 
 def test_an_error_answer_gives_the_id_back_so_the_retry_is_handled():

@@ -159,3 +159,45 @@ def test_loaddata_rows_are_not_events(emitted, project, tmp_path):
 
     assert Item.objects.filter(title="From a fixture").exists()
     assert emitted() == []
+
+
+def test_a_json_field_edited_in_place_is_an_update(emitted, make_item, project):
+    item = make_item(title="Draft", details={"labels": ["a"]})
+    item.details["labels"].append("b")
+    item.details["colour"] = "red"
+    item.save()
+
+    assert emitted()[1:] == [
+        (
+            "items.update",
+            {
+                "details": {
+                    "from": {"labels": ["a"]},
+                    "to": {"labels": ["a", "b"], "colour": "red"},
+                }
+            },
+            project.pk,
+        )
+    ]
+
+
+def test_a_json_field_of_a_loaded_row_edited_in_place_is_an_update(emitted, make_item):
+    make_item(title="Draft", details={"estimate": 3})
+    item = Item.objects.get()
+    item.details["estimate"] = 5
+    item.save()
+    item.save()  # the snapshot taken after the save holds the new value: nothing more
+
+    assert [(name, changes) for name, changes, _ in emitted()[1:]] == [
+        ("items.update", {"details": {"from": {"estimate": 3}, "to": {"estimate": 5}}}),
+    ]
+
+
+def test_tracked_values_are_copies_that_a_later_edit_in_place_does_not_change(make_item):
+    item = make_item(details={"estimate": 3})
+    before = tracked_values(item)
+    item.details["estimate"] = 5
+
+    assert changes_between(Item, before, tracked_values(item)) == {
+        "details": {"from": {"estimate": 3}, "to": {"estimate": 5}}
+    }

@@ -24,25 +24,32 @@ E017      ``RUNNER`` names a runner whose package is not installed
 E018      ``RUNNER`` is "celery" and no Celery app is defined
 E019      ``RUNNER`` is "tasks" and ``TASKS`` has no backend that runs them
 E020      a stored webhook signs with ed25519, and ``cryptography`` is not installed
-W001      an unknown key in ``WEBHOOKS``
+W001      an unknown key in ``WEBHOOKS`` (with the nearest setting's name)
 W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
 W004      a stored webhook sends form bodies with Standard Webhooks signatures, which
           the ``standardwebhooks`` library refuses (saved before that was refused)
+E021      the API's urls are mounted and ``rest_framework`` is not in ``INSTALLED_APPS``
+W005      a SQLite database without WAL, ``IMMEDIATE`` transactions and a timeout
+W006      stored webhooks point at loopback while ``DEBUG`` is off and
+          ``ALLOWED_NETWORKS`` admits loopback
 ========  ==================================================================
 
-E020 and W004 read the webhooks table: they run where database checks run
+E020, W004 and W006 read the webhooks table: they run where database checks run
 (``manage.py check --database default``, ``migrate``, the test runner).
 """
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
-from django.db import DatabaseError
+from django.db import DatabaseError, router
+from django.db.models import Q
 
 from webhooks_app.conf import DEFAULTS, WebhookConfigurationError, webhook_settings
 from webhooks_app.signing import ED25519, ed25519_available
@@ -84,14 +91,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     if user is not None and not isinstance(user, dict):
         return [_error("WEBHOOKS must be a dict.", "webhooks_app.E000")]
     errors: list[checks.CheckMessage] = [
-        checks.Warning(
-            f"WEBHOOKS[{key!r}] is not a setting of webhooks_app; it is ignored.",
-            hint="Known settings: " + ", ".join(sorted(DEFAULTS)),
-            obj="settings.WEBHOOKS",
-            id="webhooks_app.W001",
-        )
-        for key in (user or {})
-        if key not in DEFAULTS
+        _unknown_key(key) for key in (user or {}) if key not in DEFAULTS
     ]
     for check in (
         _project_model,
@@ -105,6 +105,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     ):
         errors.extend(check())
     return errors
+
+
+def _unknown_key(key: Any) -> checks.CheckMessage:
+    near = difflib.get_close_matches(str(key).upper(), DEFAULTS, n=1, cutoff=0.6)
+    hint = f"Did you mean {near[0]!r}? " if near else ""
+    return checks.Warning(
+        f"WEBHOOKS[{key!r}] is not a setting of webhooks_app; it is ignored.",
+        hint=hint + "Known settings: " + ", ".join(sorted(DEFAULTS)),
+        obj="settings.WEBHOOKS",
+        id="webhooks_app.W001",
+    )
 
 
 def _project_model() -> list[checks.CheckMessage]:
@@ -380,3 +391,133 @@ def _form_with_standard(alias: str) -> list[checks.CheckMessage]:
 def _ids(pks: list[Any]) -> str:
     shown = ", ".join(str(pk) for pk in pks[:10])
     return shown + (", …" if len(pks) > 10 else "")
+
+
+@checks.register(checks.Tags.urls)
+def check_api_mounted(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The API's views render through DRF: mounted without it, every request is a 500."""
+    if apps.is_installed("rest_framework"):
+        return []
+    from django.urls import get_resolver
+
+    if not _mounts_api(get_resolver().url_patterns):
+        return []
+    return [
+        checks.Error(
+            "webhooks_app.api's urls are mounted, but 'rest_framework' is not in "
+            "INSTALLED_APPS: every request to them would fail with a 500.",
+            hint="pip install 'django-webhooks-app[api]' and add 'rest_framework' to "
+            "INSTALLED_APPS, or remove the include('webhooks_app.api.urls').",
+            obj="settings.ROOT_URLCONF",
+            id="webhooks_app.E021",
+        )
+    ]
+
+
+def _mounts_api(patterns: Any) -> bool:
+    for pattern in patterns:
+        module = getattr(pattern, "urlconf_module", None) or getattr(pattern, "callback", None)
+        if getattr(module, "__name__", "").startswith("webhooks_app.api") or getattr(
+            module, "__module__", ""
+        ).startswith("webhooks_app.api"):
+            return True
+        if _mounts_api(getattr(pattern, "url_patterns", ())):
+            return True
+    return False
+
+
+# What the docs' Databases section asks of SQLite, by OPTIONS key: without them web
+# processes and workers writing one file get "database is locked".
+_SQLITE_OPTIONS = {
+    "init_command": ("PRAGMA journal_mode=WAL;", lambda v: "journal_mode=wal" in str(v).lower()),
+    "transaction_mode": ('"IMMEDIATE"', lambda v: str(v).upper() == "IMMEDIATE"),
+    "timeout": ("30", lambda v: isinstance(v, (int, float)) and v >= 5),
+}
+
+
+@checks.register()
+def check_sqlite_options(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    return sqlite_problems(settings.DATABASES)
+
+
+def sqlite_problems(databases: dict[str, dict[str, Any]]) -> list[checks.CheckMessage]:
+    return [
+        message
+        for alias, db in databases.items()
+        if db.get("ENGINE", "").endswith("sqlite3") and str(db.get("NAME")) != ":memory:"
+        for message in _sqlite_problem(alias, db.get("OPTIONS") or {})
+    ]
+
+
+def _sqlite_problem(alias: str, options: dict[str, Any]) -> list[checks.CheckMessage]:
+    missing = [key for key, (_, good) in _SQLITE_OPTIONS.items() if not good(options.get(key))]
+    if not missing:
+        return []
+    wanted = ", ".join(f"{key!r}: {_SQLITE_OPTIONS[key][0]}" for key in missing)
+    return [
+        checks.Warning(
+            f"DATABASES[{alias!r}] is SQLite without OPTIONS {', '.join(map(repr, missing))}: "
+            "web processes and webhook workers writing one file will get "
+            "'database is locked'.",
+            hint=f"Add to DATABASES[{alias!r}]['OPTIONS']: {wanted} (init_command also "
+            "'PRAGMA synchronous=NORMAL;').",
+            obj=f"settings.DATABASES[{alias!r}]",
+            id="webhooks_app.W005",
+        )
+    ]
+
+
+@checks.register(checks.Tags.database)
+def check_loopback_webhooks(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    """In production a loopback URL lets any project manager make the server post to its
+    own services; ALLOWED_NETWORKS admitting loopback is meant for development."""
+    if not databases or settings.DEBUG or not _loopback_admitted():
+        return []
+    from webhooks_app.models import Webhook
+
+    found: list[str] = []
+    for alias in databases:
+        if router.allow_migrate_model(alias, Webhook):
+            found += _loopback_urls(Webhook.objects.using(alias))
+    if not found:
+        return []
+    shown = ", ".join(found[:3]) + (f" and {len(found) - 3} more" if len(found) > 3 else "")
+    return [
+        checks.Warning(
+            f"{len(found)} webhook(s) point at this machine ({shown}) while DEBUG is False "
+            "and WEBHOOKS['ALLOWED_NETWORKS'] (or BLOCK_PRIVATE_ADDRESSES=False) admits "
+            "loopback addresses.",
+            hint="Point them at their receivers, and remove loopback (127.0.0.0/8, ::1) "
+            "from WEBHOOKS['ALLOWED_NETWORKS'] in production.",
+            obj="settings.WEBHOOKS",
+            id="webhooks_app.W006",
+        )
+    ]
+
+
+def _loopback_admitted() -> bool:
+    from webhooks_app.addresses import blocked_reason
+
+    try:
+        return blocked_reason("127.0.0.1") is None or blocked_reason("::1") is None
+    except (TypeError, ValueError):  # malformed networks: webhooks_app.E008
+        return False
+
+
+def _loopback_urls(webhooks: Any) -> list[str]:
+    from webhooks_app.addresses import ip_literal
+
+    near = Q(url__icontains="localhost") | Q(url__contains="127.") | Q(url__contains="[")
+    try:
+        urls = list(webhooks.filter(near).values_list("url", flat=True)[:1000])
+    except DatabaseError:  # not migrated yet
+        return []
+    found = []
+    for url in urls:
+        host = (urlsplit(url).hostname or "").lower()
+        address = ip_literal(host)
+        if host == "localhost" or host.endswith(".localhost") or (address and address.is_loopback):
+            found.append(url)
+    return found

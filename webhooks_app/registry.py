@@ -21,6 +21,10 @@ Changing the project field notifies the webhooks of both projects.
 
 from __future__ import annotations
 
+import copy
+import datetime
+import decimal
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,7 +37,6 @@ from django.db.models.signals import m2m_changed, post_init, post_save, pre_dele
 from webhooks_app.conf import WebhookConfigurationError
 from webhooks_app.dispatch import emit
 from webhooks_app.events import catalog
-from webhooks_app.serializer_schemas import model_field_schema, serializer_schema
 
 if TYPE_CHECKING:
     from webhooks_app.models import Event
@@ -46,6 +49,13 @@ RELATION_CHANGE = {
 }
 
 _SNAPSHOT = "_webhooks_snapshot"
+# Values no code can change in place; anything else (a JSONField's dict, an ArrayField's
+# list) is copied into a snapshot, or an edit in place would change the snapshot too and
+# never show as a change. Checked by exact type: the snapshot runs for every loaded row.
+_IMMUTABLE = frozenset(
+    {str, int, float, bool, type(None), bytes, decimal.Decimal, uuid.UUID}
+    | {datetime.datetime, datetime.date, datetime.time, datetime.timedelta}
+)
 _CLEARED = "_webhooks_cleared"
 _muted: ContextVar[bool] = ContextVar("webhooks_app_muted", default=False)
 
@@ -114,6 +124,10 @@ class ModelEvents:
             return dict(self.schema)
         if self.serializer_class is None:
             return None
+        # Imported here: it reads DRF serializers, and DRF is the [api] extra, which the
+        # save path and a host without a serializer_class do without.
+        from webhooks_app.serializer_schemas import serializer_schema
+
         return serializer_schema(self.serializer_class)
 
     def data_example(self, event_type: str) -> Mapping[str, Any] | None:
@@ -147,6 +161,8 @@ class ModelEvents:
     def _change_schema(self, name: str) -> dict:
         if type(self).render_value is not ModelEvents.render_value:
             return FIELD_CHANGE  # rendered by the host: its type is its own
+        from webhooks_app.serializer_schemas import model_field_schema  # DRF: see above
+
         value = model_field_schema(self.model._meta.get_field(name))
         return {**FIELD_CHANGE, "properties": {"from": value, "to": value}}
 
@@ -226,11 +242,12 @@ class ModelEvents:
 
     def snapshot(self, instance: models.Model) -> None:
         values = instance.__dict__
-        instance.__dict__[_SNAPSHOT] = {a: values[a] for a in self._tracked if a in values}
+        instance.__dict__[_SNAPSHOT] = {a: _copied(values[a]) for a in self._tracked if a in values}
 
     def values(self, instance: models.Model) -> dict[str, Any]:
-        """The tracked values of ``instance`` by field name (foreign keys as their pk)."""
-        return {f.name: instance.__dict__.get(a) for a, f in self._tracked.items()}
+        """Copies of the tracked values of ``instance`` by field name (foreign keys as
+        their pk)."""
+        return {f.name: _copied(instance.__dict__.get(a)) for a, f in self._tracked.items()}
 
     def diff(self, before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, dict]:
         """``{field: {"from": old, "to": new}}`` for each value that differs, rendered
@@ -397,6 +414,10 @@ def emit_for_instance(
     return registry.get(type(instance)).emit(
         instance, event_type, changes=changes, project=project, idempotency_key=idempotency_key
     )
+
+
+def _copied(value: Any) -> Any:
+    return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
 
 
 def tracked_values(instance: models.Model) -> dict[str, Any]:

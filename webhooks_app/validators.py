@@ -51,7 +51,11 @@ def validate_endpoint_url(value: str) -> str:
     if literal is None:
         _validate_host_name(parts.hostname)
     elif reason := blocked_reason(str(literal)):
-        raise ValidationError(f"Deliveries may not be sent there: {reason}.", code="blocked")
+        raise ValidationError(
+            f"Deliveries may not be sent there: {reason}. The site's "
+            "WEBHOOKS['ALLOWED_NETWORKS'] setting lets a network through.",
+            code="blocked",
+        )
     return value
 
 

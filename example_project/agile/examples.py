@@ -1,4 +1,4 @@
-"""The README's example of each resource (marked ``<!-- resource: name -->``): what the
+"""PAYLOADS.md's example of each resource (marked ``<!-- resource: name -->``): what the
 published event schemas show as examples, and what the tests compare payloads with."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+PAYLOADS = Path(__file__).resolve().parents[1] / "PAYLOADS.md"
 
 # event family -> resource
 RESOURCES = {
@@ -26,19 +26,19 @@ RESOURCES = {
 
 @functools.cache
 def _marked() -> dict[str, str]:
-    if not README.exists():  # an installed copy of the app ships no README
+    if not PAYLOADS.exists():  # an installed copy of the app may ship no PAYLOADS.md
         return {}
     marked = re.compile(r"<!-- resource: (\w+) -->\n```json\n(.*?)\n```", re.S)
-    return dict(marked.findall(README.read_text()))
+    return dict(marked.findall(PAYLOADS.read_text()))
 
 
 def documented(name: str) -> dict[str, Any]:
-    """The README's example of a resource."""
+    """PAYLOADS.md's example of a resource."""
     return json.loads(_marked()[name])
 
 
 def example_of(event_type: str) -> dict[str, Any] | None:
-    """The README's example of ``event_type``'s ``data`` (None without the README)."""
+    """PAYLOADS.md's example of ``event_type``'s ``data`` (None without PAYLOADS.md)."""
     name = RESOURCES[event_type.split(".", 1)[0]]
     if name not in _marked():
         return None

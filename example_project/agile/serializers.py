@@ -6,7 +6,7 @@ and ``slug`` where the object has them, ``company`` and ``project`` as ``{slug, 
 full user objects, date objects, a ``stats`` block where the object has children.
 Where the payload format page documents a shorter form of a resource, its keys are all
 there too, with the types that page gives them (a user story's ``priority`` is a string,
-a time entry's ``uuid`` is a UUID string). The README shows each resource.
+a time entry's ``uuid`` is a UUID string). example_project/PAYLOADS.md shows each resource.
 
 Serializers read what the models' ``for_resource()`` querysets load (related rows and
 ``stat_*`` annotations) and never query per label, assignee, reply or counter.

@@ -47,7 +47,7 @@ def performed_by(instance: Any, user: Any) -> None:
 
 
 class DocumentedEvents(ModelEvents):
-    """Publishes the README's example of its resource as its events' example."""
+    """Publishes PAYLOADS.md's example of its resource as its events' example."""
 
     def data_example(self, event_type: str) -> Any:
         return example_of(event_type)

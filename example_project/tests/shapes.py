@@ -2,8 +2,8 @@
 
 Two kinds of documentation: GitScrum's pages, copied verbatim into ``fixtures/seeds/``
 (the payload format page's short resources, the sprints.store page's SprintResource),
-and the README's example of each resource, marked ``<!-- resource: name -->``, which is
-what the product sends. Payloads must match the README exactly; the README's examples
+and PAYLOADS.md's example of each resource, marked ``<!-- resource: name -->``, which is
+what the product sends. Payloads must match them exactly; those examples
 must contain every key of GitScrum's pages, with the same type.
 """
 
@@ -45,7 +45,7 @@ _USER = load("sprint")["user"]
 _REFERENCE = {"uuid": "", "code": "", "slug": "", "title": ""}
 _CATALOG_ENTRY = {"title": "", "color": ""}
 
-# What may be null (the seeds' "object/null", "string or null"..., and the README's
+# What may be null (the seeds' "object/null", "string or null"..., and PAYLOADS.md's
 # "Nulls"): the path, and the shape of its value when it is not null.
 DOCUMENTED_NULLS: dict[str, dict[str, Any]] = {
     "board_task": {
@@ -167,22 +167,22 @@ def options_for(name: str, example: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def expected_resource(event_type: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the README's example, options for :func:`assert_same_shape`) of an event's data."""
+    """(PAYLOADS.md's example, options for :func:`assert_same_shape`) of an event's data."""
     name = RESOURCES[event_type.split(".", 1)[0]]
     example = example_of(event_type)
-    assert example is not None, "the README documents every resource"
+    assert example is not None, "PAYLOADS.md documents every resource"
     return example, options_for(name, example)
 
 
 def assert_documented(data: Any, event_type: str) -> None:
-    """``data`` has the shape the README documents for ``event_type``'s resource."""
+    """``data`` has the shape PAYLOADS.md documents for ``event_type``'s resource."""
     example, options = expected_resource(event_type)
     assert_same_shape(data, example, **options)
 
 
 def check_dump(folder: Path) -> list[str]:
     """What is wrong with the requests ``make demo DUMP=folder`` wrote: each payload
-    against the README's example of its resource and against GitScrum's pages."""
+    against PAYLOADS.md's example of its resource and against GitScrum's pages."""
     problems = []
     files = sorted(folder.glob("*.json"))
     for path in files:
@@ -228,7 +228,7 @@ def main(argv: Sequence[str]) -> int:
     count = len(list(folder.glob("*.json")))
     verdict = "differ from" if problems else "match"
     print(
-        f"{count} payloads in {folder} {verdict} the README's examples, GitScrum's pages "
+        f"{count} payloads in {folder} {verdict} PAYLOADS.md's examples, GitScrum's pages "
         "and the published event schemas"
     )
     return 1 if problems else 0

@@ -1,5 +1,5 @@
 """The published event schemas are true: every payload the product sends, and every
-example the README shows, validates against its event's schema; the committed snapshot
+example PAYLOADS.md shows, validates against its event's schema; the committed snapshot
 is current and nothing since it breaks a receiver."""
 
 from __future__ import annotations

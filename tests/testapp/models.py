@@ -31,6 +31,8 @@ class Item(models.Model):
     title = models.CharField(max_length=200)
     done = models.BooleanField(default=False)
     tags = models.ManyToManyField(Tag, blank=True, related_name="items")
+    # Edited in place by hosts (item.details["x"] = ...): the registry must see it.
+    details = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

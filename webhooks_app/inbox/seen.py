@@ -4,7 +4,7 @@ The id is held as "handling" while the handler runs (a copy arriving meanwhile i
 answered 409, so the sender tries it again later), then as "handled" for ``ttl``
 seconds, or given back when the handler raises or answers an error.
 
-What it cannot do (README, "A Django receiver"): the id is not taken in the handler's
+What it cannot do (docs/receivers.md, "A Django receiver"): the id is not taken in the handler's
 transaction, so a process that dies mid-handler holds it for ``HANDLING_TTL`` seconds;
 a cache forgets ids it evicts (Django's local-memory cache keeps 300 entries, per
 process); a cache shared by several processes (Redis, Memcached) is needed for copies

@@ -43,6 +43,12 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("SHOP_SQLITE", BASE_DIR / "shop.sqlite3"),
+        # The web process and the workers write one file (webhooks_app.W005).
+        "OPTIONS": {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
         # A file: the test's Celery worker, another process, reads it.
         "TEST": {"NAME": BASE_DIR / "test-shop.sqlite3"},
     }

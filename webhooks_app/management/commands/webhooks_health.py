@@ -81,5 +81,5 @@ class Command(BaseCommand):
 STALLED_HELP = (
     "Deliveries are due that no worker holds, or the queue takes no delivery task: check "
     "that {runner} workers run for this project (`{start}`); if they run, restart them "
-    "(README.md, 'When workers stall')."
+    "(docs: Operating and deployment, 'When workers stall')."
 )
