@@ -289,7 +289,7 @@ def main(argv=None) -> int:
     with throwaway_database("isolation") as info:
         setup_django()
         from webhooks_app.conf import webhook_settings
-        from webhooks_app.delivery import FLUSH_SIZE
+        from webhooks_app.engine.delivery import FLUSH_SIZE
 
         print(f"isolation: {info['db']} + {info['broker']} broker, {args.workers} workers")
         cluster = Cluster(args.workers, info["tmp"] / "qcluster.log")

@@ -106,7 +106,7 @@ def time_claim() -> float:
     from django.db import transaction
     from django.utils import timezone
 
-    from webhooks_app.claims import claim
+    from webhooks_app.engine.claims import claim
 
     def one() -> None:
         with transaction.atomic():

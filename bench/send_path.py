@@ -41,7 +41,7 @@ def main(argv=None) -> int:
             from django.db import transaction
             from django.utils import timezone
 
-            from webhooks_app import claims, delivery
+            from webhooks_app.engine import claims, delivery
 
             project, column, _webhook = make_target("send", url)
             create_task(project, column, 0)

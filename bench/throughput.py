@@ -496,7 +496,7 @@ def phase_drain(args, url: str, res: Results) -> None:
     """drain() of a backlog in this process, no queue (the cluster is stopped)."""
     from django.db import transaction
 
-    from webhooks_app import delivery
+    from webhooks_app.engine import delivery
 
     project, column, webhook = make_target("drain", url)
     with transaction.atomic():

@@ -129,7 +129,7 @@ def baseline(url: str, body: bytes, events: int) -> Sample:
 def drained(url: str, events: int, label: str) -> Sample:
     from django.db import transaction
 
-    from webhooks_app import delivery
+    from webhooks_app.engine import delivery
     from webhooks_app.models import Delivery
 
     project, column, webhook = make_target(label, url)

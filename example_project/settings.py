@@ -118,7 +118,7 @@ AGILE_SITE_URL = os.environ.get("AGILE_SITE_URL", "http://127.0.0.1:8000")
 WEBHOOKS = {
     "PROJECT_MODEL": "agile.Project",
     # GitScrum's 26 events, as the library ships them.
-    "EVENTS": "webhooks_app.presets.gitscrum.EVENTS",
+    "EVENTS": "example_project.agile.gitscrum.EVENTS",
     "PRODUCT_NAME": "AgileBoard",
     # The demo's receiver runs on this machine; a production host keeps the SSRF guard.
     "ALLOWED_NETWORKS": ["127.0.0.0/8"],

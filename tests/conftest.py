@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from webhooks_app import delivery
+from webhooks_app.engine import delivery
 from webhooks_app.models import Delivery, Subscription, Webhook
 
 ROOT = Path(settings.BASE_DIR)
@@ -292,7 +292,7 @@ def endpoints_not_known_yet():
 def fresh_routing_map():
     """Each test starts with this process's routing map unread: a previous test's
     rolled-back webhooks must not decide whether this one's events are recorded."""
-    from webhooks_app.routing import routing
+    from webhooks_app.engine.routing import routing
 
     routing.invalidate()
 
@@ -382,7 +382,7 @@ def held_by_a_worker(limit: int = 10) -> list[Delivery]:
     """Claim as a worker would, and hold: the returned deliveries are in flight."""
     from django.db import transaction
 
-    from webhooks_app.claims import claim
+    from webhooks_app.engine.claims import claim
 
     with transaction.atomic():
         taken = claim(limit, timezone.now())

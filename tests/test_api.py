@@ -392,7 +392,7 @@ def test_every_way_of_entering_a_bad_url_gets_a_400_and_saves_nothing(
     "address", ["8.8.8.8", "2606:4700::1111", "2002:808:808::1", "64:ff9b::808:808"]
 )
 def test_public_addresses_and_forms_carrying_one_are_let_through(address, webhooks_settings):
-    from webhooks_app.addresses import blocked_reason
+    from webhooks_app.engine.addresses import blocked_reason
 
     webhooks_settings(ALLOWED_NETWORKS=[])
     assert blocked_reason(address) is None

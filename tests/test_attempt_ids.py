@@ -6,7 +6,7 @@ import multiprocessing
 import random
 import uuid
 
-from webhooks_app.delivery import attempt_id
+from webhooks_app.engine.delivery import attempt_id
 
 
 def _child_ids(out) -> None:

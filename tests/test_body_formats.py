@@ -22,7 +22,7 @@ from tests.conftest import manager_of
 from tests.test_asymmetric import nacl_verifies
 from webhooks_app import checks as webhook_checks
 from webhooks_app import operations
-from webhooks_app.forms import WebhookForm
+from webhooks_app.admin.forms import WebhookForm
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.receiving import webhook_view
 from webhooks_app.signing import SCHEMES

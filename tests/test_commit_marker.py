@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from webhooks_app import commit_marker
+from webhooks_app.engine import commit_marker
 from webhooks_app.models import DeliveryTaskMarker, Event
 from webhooks_app.runners import current_runner
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from tests.conftest import held_by_a_worker, only_on_django_q2
 from tests.testapp.models import Project
-from webhooks_app import delivery, operations, probes, signals, transport
+from webhooks_app import operations, signals
+from webhooks_app.engine import delivery, probes, transport
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
 from webhooks_app.signing import verify
 from webhooks_app.testing import Receiver, Reply
@@ -485,7 +486,7 @@ def test_a_refused_project_sends_nothing_even_to_organisation_wide_webhooks(
 def test_deliveries_queued_before_a_plan_downgrade_are_held_until_the_plan_allows_them(
     webhook, project, receiver, make_item, deliver
 ):
-    from webhooks_app.routing import project_gate
+    from webhooks_app.engine.routing import project_gate
 
     make_item(title="queued on the Pro plan")
     Project.objects.filter(pk=project.pk).update(plan=Project.Plan.FREE)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection, transaction
 
-from webhooks_app import delivery
+from webhooks_app.engine import delivery
 from webhooks_app.models import Delivery, DeliveryLog
 from webhooks_app.testing import Reply
 

@@ -113,7 +113,7 @@ def test_a_backlog_a_live_worker_holds_is_worked_not_frozen(webhook, make_item):
 
 def test_claims_a_dead_worker_left_count_as_unworked_from_its_last_renewal(webhook, make_item):
     from tests.conftest import held_by_a_worker
-    from webhooks_app.claims import WORKER_LEASE
+    from webhooks_app.engine.claims import WORKER_LEASE
 
     make_item()
     held_by_a_worker()
@@ -129,8 +129,8 @@ def test_claims_a_dead_worker_left_count_as_unworked_from_its_last_renewal(webho
 
 
 def test_a_delivery_task_no_worker_starts_is_a_frozen_queue(db):
+    from webhooks_app.engine.queue import task_started
     from webhooks_app.models import DeliveryTaskMarker
-    from webhooks_app.queue import task_started
 
     waiting = DeliveryTaskMarker.objects.filter(pk=1)
     waiting.update(task_waiting_since=timezone.now() - timedelta(seconds=30))
@@ -146,8 +146,8 @@ def test_a_delivery_task_no_worker_starts_is_a_frozen_queue(db):
 
 
 def test_a_frozen_queue_counts_from_when_the_unstarted_task_was_enqueued(db):
+    from webhooks_app.engine.queue import QUEUED_COVERS_FOR, ask_for_help
     from webhooks_app.models import DeliveryTaskMarker
-    from webhooks_app.queue import QUEUED_COVERS_FOR, ask_for_help
 
     enqueued = timezone.now() - timedelta(seconds=10)
     # A commit enqueued a task 10 s ago; it never started (its coverage still runs).

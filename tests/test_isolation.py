@@ -14,7 +14,7 @@ import pytest
 from django.db import transaction
 
 from tests.conftest import run_in_threads
-from webhooks_app import delivery
+from webhooks_app.engine import delivery
 from webhooks_app.models import Delivery, Webhook
 from webhooks_app.testing import Receiver, Reply
 

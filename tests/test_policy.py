@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict, parse_retry_after
+from webhooks_app.engine.policy import EndpointTally, RetryPolicy, Verdict, parse_retry_after
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 POLICY = RetryPolicy(schedule=(60, 300), jitter=0.2, max_retry_after=3600, failure_threshold=5)

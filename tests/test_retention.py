@@ -10,8 +10,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from webhooks_app import operations
+from webhooks_app.engine.retention import purge
 from webhooks_app.models import Delivery, DeliveryLog, Event, Webhook, WebhookStatus
-from webhooks_app.retention import purge
 from webhooks_app.testing import Receiver, Reply
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,7 @@ from django.db import connection
 
 from tests.conftest import run_elsewhere
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine.routing import routing
 from webhooks_app.models import (
     Delivery,
     Event,
@@ -17,7 +18,6 @@ from webhooks_app.models import (
     Webhook,
     WebhookStatus,
 )
-from webhooks_app.routing import routing
 
 
 def version() -> int:

@@ -192,7 +192,7 @@ def test_a_required_key_added_to_what_receivers_send_back_breaks_them(tmp_path):
         responses["2XX"]["content"] = {"application/json": {"schema": schema}}
         return document
 
-    from webhooks_app.compatibility import breaking_changes
+    from webhooks_app.engine.compatibility import breaking_changes
 
     assert breaking_changes(answering(["ok"]), answering(["ok", "id"])) == [
         "items.store: 2XX $.id required key added"

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db import connection
 
+from webhooks_app.engine.sql import preparer
 from webhooks_app.models import Delivery, DeliveryLog
-from webhooks_app.sql import preparer
 
 PLUS_TWO = timezone(timedelta(hours=2))
 VALUES = [

@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from tests.conftest import only_on_django_q2, run_in_threads, workers_running
-from webhooks_app import delivery
+from webhooks_app.engine import delivery
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
 from webhooks_app.runners import current_runner
 from webhooks_app.testing import Reply, wait_until
@@ -173,8 +173,8 @@ def test_a_lost_delivery_task_stops_holding_back_new_ones(webhook, make_item):
 def test_a_commit_is_covered_only_while_the_marker_looks_ahead():
     from datetime import timedelta
 
+    from webhooks_app.engine.queue import covered_now
     from webhooks_app.models import DeliveryTaskMarker
-    from webhooks_app.queue import covered_now
 
     marker = DeliveryTaskMarker.objects
     now = timezone.now()

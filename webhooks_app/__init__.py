@@ -15,7 +15,7 @@ def __getattr__(name: str) -> Any:
 
         return verify
     if name == "emit":
-        from webhooks_app.dispatch import emit
+        from webhooks_app.engine.dispatch import emit
 
         return emit
     if name == "emit_for_instance":

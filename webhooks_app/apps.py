@@ -12,9 +12,9 @@ class WebhooksConfig(AppConfig):
 
         from webhooks_app import checks  # noqa: F401  (registers the system checks)
         from webhooks_app.conf import WebhookConfigurationError
+        from webhooks_app.engine.queue import ensure_schedules
+        from webhooks_app.engine.routing import connect_signals
         from webhooks_app.notifications import connect as connect_notifications
-        from webhooks_app.queue import ensure_schedules
-        from webhooks_app.routing import connect_signals
         from webhooks_app.runners import current_runner
 
         connect_signals()

@@ -213,7 +213,7 @@ def _catalog() -> list[checks.CheckMessage]:
                 problem,
                 "webhooks_app.E005",
                 hint="e.g. [('orders.paid', 'Order paid', 'Orders')], or "
-                "'webhooks_app.presets.gitscrum.EVENTS'.",
+                "'example_project.agile.gitscrum.EVENTS'.",
             )
         ]
     return [
@@ -498,7 +498,7 @@ def check_loopback_webhooks(
 
 
 def _loopback_admitted() -> bool:
-    from webhooks_app.addresses import blocked_reason
+    from webhooks_app.engine.addresses import blocked_reason
 
     try:
         return blocked_reason("127.0.0.1") is None or blocked_reason("::1") is None
@@ -507,7 +507,7 @@ def _loopback_admitted() -> bool:
 
 
 def _loopback_urls(webhooks: Any) -> list[str]:
-    from webhooks_app.addresses import ip_literal
+    from webhooks_app.engine.addresses import ip_literal
 
     near = Q(url__icontains="localhost") | Q(url__contains="127.") | Q(url__contains="[")
     try:

@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     # task was lost or whose worker died; every worker's watchdog does as well.
     "SWEEP_INTERVAL": 1,
     # The host's event catalog: (name, description[, category]) tuples, or the dotted
-    # path of such a list (e.g. "webhooks_app.presets.gitscrum.EVENTS").
+    # path of such a list (e.g. "example_project.agile.gitscrum.EVENTS").
     "EVENTS": [],
     # The task runner that delivers: "django-q2" (manage.py qcluster), "celery" (a
     # Celery app the host defines; the [celery] extra) or "tasks" (Django's Tasks

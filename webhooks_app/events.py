@@ -2,7 +2,7 @@
 
 The host declares its events with ``WEBHOOKS["EVENTS"]``: ``(name, description[,
 category])`` tuples or :class:`EventType` objects, or the dotted path of such a list
-(``webhooks_app.presets.gitscrum.EVENTS`` is GitScrum's 26). Code may add more with
+(``example_project.agile.gitscrum.EVENTS`` is GitScrum's 26). Code may add more with
 :meth:`EventCatalog.register`. ``ping`` is always there: "test" actions send it to one
 chosen webhook, and nobody subscribes to it.
 

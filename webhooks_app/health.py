@@ -8,7 +8,7 @@ It tells work that is due and being worked from work that is due and that nobody
   worker is sending is not frozen, however long it is;
 * the queue is *frozen* when a delivery task was asked for ``STALL_AFTER`` seconds ago
   and none has started since (django-q2's cluster takes no tasks; every worker's
-  watchdog still delivers, see :mod:`webhooks_app.watchdog`, but the cluster needs a
+  watchdog still delivers, see :mod:`webhooks_app.engine.watchdog`, but the cluster needs a
   restart);
 * the runner cannot take a task now (its broker does not answer, see
   :meth:`webhooks_app.runners.Runner.health_problem`);
@@ -31,8 +31,8 @@ from django.db.models import Count, Max, Min, Q
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from webhooks_app.claims import WORKER_LEASE
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine.claims import WORKER_LEASE
 from webhooks_app.models import Delivery, DeliveryLog, DeliveryTaskMarker, Webhook, WebhookStatus
 from webhooks_app.runners import current_runner
 

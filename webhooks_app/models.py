@@ -477,7 +477,7 @@ class DeliveryTaskMarker(models.Model):
 class RoutingVersion(models.Model):
     """A single row whose ``version`` database triggers bump whenever a subscription, or a
     webhook's project or state, changes: every process compares it with the version its
-    routing map was read at (see :mod:`webhooks_app.routing`)."""
+    routing map was read at (see :mod:`webhooks_app.engine.routing`)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     version = models.BigIntegerField(default=0)

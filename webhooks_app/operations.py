@@ -6,7 +6,7 @@ the models only hold state. The rules live here, once:
 * the activation rule (``WEBHOOKS["ACTIVATION_RULE"]``, e.g. a plan gate) whenever a
   webhook would become active in a project: created active, enabled, moved while active;
 * the status transitions: people enable and disable; workers disable after failures or
-  a 410 (:mod:`webhooks_app.outcomes`); enabling sends what was held meanwhile;
+  a 410 (:mod:`webhooks_app.engine.outcomes`); enabling sends what was held meanwhile;
 * nothing takes a delivery a worker is sending: a redelivery of one is refused, and
   enabling leaves it alone (taken from under the worker, it would be sent twice).
 
@@ -26,11 +26,11 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from webhooks_app import queue
-from webhooks_app.claims import new_claim
 from webhooks_app.conf import webhook_settings
-from webhooks_app.delivery import send_claimed
-from webhooks_app.dispatch import render_body
+from webhooks_app.engine import queue
+from webhooks_app.engine.claims import new_claim
+from webhooks_app.engine.delivery import send_claimed
+from webhooks_app.engine.dispatch import render_body
 from webhooks_app.events import PING, catalog
 from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight, UnknownEventPattern
 from webhooks_app.models import (

@@ -35,7 +35,7 @@ from django.db import models
 from django.db.models.signals import m2m_changed, post_init, post_save, pre_delete
 
 from webhooks_app.conf import WebhookConfigurationError
-from webhooks_app.dispatch import emit
+from webhooks_app.engine.dispatch import emit
 from webhooks_app.events import catalog
 
 if TYPE_CHECKING:

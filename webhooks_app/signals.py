@@ -21,5 +21,5 @@ delivery_failed = Signal()
 webhook_disabled = Signal()
 
 # Internal: webhooks or subscriptions changed in a way that may change who receives
-# which events (sent by the model querysets; webhooks_app.routing listens).
+# which events (sent by the model querysets; webhooks_app.engine.routing listens).
 routes_changed = Signal()

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from webhooks_app import delivery, notifications, probes, queue, retention
+from webhooks_app import notifications
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine import delivery, probes, queue, retention
 
 
 def deliver_pending() -> int:
@@ -11,7 +12,7 @@ def deliver_pending() -> int:
 
     It covers new commits while it runs and for a moment after, asks for a second worker
     when a claim comes back full, and hands over to a new task at its time limit (see
-    webhooks_app.queue). Not in sync mode, where a task runs in the enqueuing process.
+    webhooks_app.engine.queue). Not in sync mode, where a task runs in the enqueuing process.
     """
     return delivery.drain(task=not queue.is_sync())
 
@@ -19,7 +20,7 @@ def deliver_pending() -> int:
 def sweep() -> int:
     """Periodic (django-q2 Schedule): send due retries, and recover deliveries whose task
     was lost by the broker or whose worker died (their claim has expired); and make the
-    retries webhooks disabled after failures still owe (see webhooks_app.probes); and
+    retries webhooks disabled after failures still owe (see webhooks_app.engine.probes); and
     mail the digests of deliveries given up (see webhooks_app.notifications)."""
     sent = probes.send_due() + deliver_pending()
     notifications.send_given_up_digests()

@@ -242,7 +242,7 @@ def deliver_due(*, after: float | None = None, at: datetime | None = None) -> in
     connection, so a plain ``django_db`` test sees its own uncommitted events sent."""
     from django.utils import timezone
 
-    from webhooks_app.delivery import drain
+    from webhooks_app.engine.delivery import drain
 
     if after is not None:
         at = timezone.now() + timedelta(seconds=after)
@@ -292,7 +292,7 @@ def capture_events() -> Iterator[CapturedEvents]:
     """
     from django.utils import timezone
 
-    from webhooks_app.dispatch import capture, render_body
+    from webhooks_app.engine.dispatch import capture, render_body
 
     captured = CapturedEvents()
 

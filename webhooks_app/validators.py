@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 
-from webhooks_app.addresses import blocked_reason, ip_literal
+from webhooks_app.engine.addresses import blocked_reason, ip_literal
 from webhooks_app.signing import (
     ED25519,
     JSON_ONLY_SCHEMES,

@@ -38,15 +38,15 @@ from webhooks_app.admin.common import (
     table,
     when,
 )
-from webhooks_app.conf import webhook_settings
-from webhooks_app.exceptions import ActivationRefused
-from webhooks_app.forms import (
+from webhooks_app.admin.forms import (
     WEBHOOK_SETTINGS,
     RedeliverFailedForm,
     SubscriptionForm,
     WebhookForm,
     describe_pattern,
 )
+from webhooks_app.conf import webhook_settings
+from webhooks_app.exceptions import ActivationRefused
 from webhooks_app.models import Delivery, RotationStage, Subscription, Webhook, WebhookStatus
 
 # Session key listing the webhooks whose current secret may be shown, once.

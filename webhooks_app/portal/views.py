@@ -21,8 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from webhooks_app import grid, operations
+from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine import grid
 from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight
 from webhooks_app.models import DeliveryLog, Webhook
 from webhooks_app.portal.forms import GridRowForm, LogFilterForm, RedeliverFailedForm, WebhookForm

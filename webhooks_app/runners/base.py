@@ -1,9 +1,9 @@
 """What webhooks_app asks of a task runner, whichever it is.
 
 The database holds the deliveries and the marker that says whether a task covers new
-commits (:mod:`webhooks_app.queue`); a runner only carries the order "drain what is due",
+commits (:mod:`webhooks_app.engine.queue`); a runner only carries the order "drain what is due",
 runs the sweep and the purge on a schedule, starts a watchdog in every worker process
-(:mod:`webhooks_app.watchdog`), and says whether it can take tasks now. Nothing else in
+(:mod:`webhooks_app.engine.watchdog`), and says whether it can take tasks now. Nothing else in
 the app speaks to a runner.
 """
 
@@ -34,7 +34,7 @@ class Runner:
 
     def enqueue_drain(self) -> None:
         """Put one "deliver what is due" task on the queue. May raise: the caller
-        (:mod:`webhooks_app.queue`) logs it, and the watchdogs and the sweep send."""
+        (:mod:`webhooks_app.engine.queue`) logs it, and the watchdogs and the sweep send."""
         raise NotImplementedError
 
     def is_sync(self) -> bool:

@@ -16,8 +16,9 @@ from celery import current_app, shared_task, signals
 from celery.schedules import crontab
 from django.core import checks
 
-from webhooks_app import tasks, watchdog
+from webhooks_app import tasks
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine import watchdog
 from webhooks_app.runners.base import Runner
 
 DRAIN_TASK = "webhooks_app.deliver_pending"

@@ -73,7 +73,7 @@ class DjangoQ2Runner(Runner):
     def install(self) -> None:
         from django_q.signals import post_spawn
 
-        from webhooks_app import watchdog
+        from webhooks_app.engine import watchdog
 
         def started(sender: Any, proc_name: str, **kwargs: Any) -> None:
             watchdog.start()

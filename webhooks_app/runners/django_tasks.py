@@ -20,7 +20,7 @@ from typing import Any
 from django.core import checks
 from django.db import DatabaseError
 
-from webhooks_app import watchdog
+from webhooks_app.engine import watchdog
 from webhooks_app.runners import tasks_api
 from webhooks_app.runners.base import Runner
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from webhooks_app.delivery import drain
+from webhooks_app.engine.delivery import drain
 
 
 class Command(BaseCommand):

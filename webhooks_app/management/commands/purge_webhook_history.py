@@ -8,7 +8,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from webhooks_app.retention import BATCH_SIZE, Purged, count_purgeable, purge, retention_cutoff
+from webhooks_app.engine.retention import (
+    BATCH_SIZE,
+    Purged,
+    count_purgeable,
+    purge,
+    retention_cutoff,
+)
 
 
 def moment(value: str) -> datetime:

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from webhooks_app.compatibility import breaking_changes
+from webhooks_app.engine.compatibility import breaking_changes
 from webhooks_app.schemas import openapi_document, undeclared_events
 
 

@@ -4,14 +4,14 @@ One thread, the coordinator, claims and records; a pool of threads sends. The po
 ``CONCURRENCY`` requests at once per process, and claims keep at most
 ``ENDPOINT_CONCURRENCY`` in flight to any one endpoint across workers, so an endpoint
 that hangs occupies only its own slots while every other endpoint's deliveries flow
-(:mod:`webhooks_app.claims`).
+(:mod:`webhooks_app.engine.claims`).
 
 Outcomes are recorded as they complete, in groups of ``FLUSH_SIZE`` or every
 ``FLUSH_INTERVAL`` seconds, whichever comes first, in the same transaction as the next
 claim: the worker adds no commit per delivery, and a killed worker or a lost database
 connection re-sends at most what was in flight plus one unflushed group (at-least-once:
 receivers deduplicate on ``webhook-id``). A group whose recording fails on a dropped
-connection is recorded again on a new one (:mod:`webhooks_app.outcomes` is idempotent).
+connection is recorded again on a new one (:mod:`webhooks_app.engine.outcomes` is idempotent).
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from urllib.parse import quote_plus
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from webhooks_app import claims, queue, transport
-from webhooks_app.claims import Claimed, endpoint_hold
 from webhooks_app.conf import webhook_settings
-from webhooks_app.outcomes import Attempt, Judged, Recorded, record
-from webhooks_app.policy import RetryPolicy, stops_endpoint
-from webhooks_app.routing import project_gate
+from webhooks_app.engine import claims, queue, transport
+from webhooks_app.engine.claims import Claimed, endpoint_hold
+from webhooks_app.engine.outcomes import Attempt, Judged, Recorded, record
+from webhooks_app.engine.policy import RetryPolicy, stops_endpoint
+from webhooks_app.engine.routing import project_gate
 from webhooks_app.signing import signature_headers
 
 logger = logging.getLogger(__name__)
@@ -190,7 +190,7 @@ class Dispatcher:
     @property
     def held(self) -> int:
         """Deliveries queued or in flight, not counting slow endpoints' (which are held
-        only ``per_endpoint`` deep, see :mod:`webhooks_app.claims`)."""
+        only ``per_endpoint`` deep, see :mod:`webhooks_app.engine.claims`)."""
         with self._lock:
             queued = sum(len(q) for e, q in self._queued.items() if e not in _slow_endpoints)
             return queued + len(self._flying) - self._slow_flying
@@ -370,7 +370,7 @@ class Courier:
     endpoint that gets paused or disabled meanwhile, and everything still queued when the
     time limit passes, are released unsent in the next transaction. Every RENEW_EVERY
     seconds it renews the leases of what it holds and gives up the endpoints it is done
-    with; leaving, it gives up every endpoint (:mod:`webhooks_app.claims`).
+    with; leaving, it gives up every endpoint (:mod:`webhooks_app.engine.claims`).
     """
 
     def __init__(
@@ -379,7 +379,7 @@ class Courier:
         limit = webhook_settings.TASK_TIME_LIMIT if time_limit is None else time_limit
         self.deadline = time.monotonic() + limit
         self.fixed_now = now  # tests claim "as if at" a later time
-        # A delivery task covers new commits while it runs (see webhooks_app.queue),
+        # A delivery task covers new commits while it runs (see webhooks_app.engine.queue),
         # lingers when idle, asks for help with a backlog and hands over at its limit.
         self.task = task
         self.linger = queue.LINGER if task else 0.0
@@ -641,7 +641,7 @@ def drain(
     return how many attempts were made.
 
     ``now`` claims as if at that time (tests). ``task``: run as a delivery task, which
-    covers new commits while it runs (see :mod:`webhooks_app.queue`).
+    covers new commits while it runs (see :mod:`webhooks_app.engine.queue`).
     """
     return Courier(time_limit=time_limit, now=now, task=task).run()
 

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from webhooks_app.claims import new_claim
-from webhooks_app.delivery import send_claimed
+from webhooks_app.engine.claims import new_claim
+from webhooks_app.engine.delivery import send_claimed
 from webhooks_app.models import Delivery, Trigger, Webhook, WebhookStatus
 
 # Probes one sweep makes at most: each is a request made in the sweep's own thread.

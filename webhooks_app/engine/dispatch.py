@@ -1,7 +1,7 @@
 """Turning an event into pending deliveries, inside the caller's transaction.
 
 A save nobody subscribes to costs a dictionary look-up: the process's routing map
-(:mod:`webhooks_app.routing`) says no, and nothing touches the database. Otherwise the
+(:mod:`webhooks_app.engine.routing`) says no, and nothing touches the database. Otherwise the
 event is rendered once and recorded:
 
 * on PostgreSQL in one statement, a call to ``webhooks_app_emit_v2()`` (created by the
@@ -15,7 +15,7 @@ event is rendered once and recorded:
   between the two commits would. ``WEBHOOKS["DURABLE_AUTOCOMMIT"]`` makes it wait.
   Inside the host's transaction the event commits with the host's change, and the same
   statement asks a deferred trigger to take the task marker at commit
-  (:mod:`webhooks_app.commit_marker`), so nothing is asked after the commit;
+  (:mod:`webhooks_app.engine.commit_marker`), so nothing is asked after the commit;
 * elsewhere (SQLite) in three statements (event, deliveries, marker) in one transaction:
   SQLite runs in-process, so statements are cheap and commits are what count.
 
@@ -47,14 +47,14 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from webhooks_app import commit_marker, queue
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine import commit_marker, queue
+from webhooks_app.engine.routing import project_gate, routing
+from webhooks_app.engine.sql import Prepare, prepare_value, preparer
 from webhooks_app.events import catalog, patterns_for
 from webhooks_app.exceptions import InvalidIdempotencyKey
 from webhooks_app.models import RECEIVING_SQL, Event, Webhook
-from webhooks_app.routing import project_gate, routing
 from webhooks_app.signals import event_emitted
-from webhooks_app.sql import Prepare, prepare_value, preparer
 
 logger = logging.getLogger(__name__)
 

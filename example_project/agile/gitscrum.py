@@ -1,5 +1,5 @@
 """GitScrum's 26 webhook events, in its six categories: ``WEBHOOKS["EVENTS"] =
-"webhooks_app.presets.gitscrum.EVENTS"`` for an agile product that sends them."""
+"example_project.agile.gitscrum.EVENTS"`` for an agile product that sends them."""
 
 from webhooks_app.events import EventType
 

@@ -25,7 +25,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from webhooks_app import commit_marker
+from webhooks_app.engine import commit_marker
 from webhooks_app.models import DeliveryTaskMarker, RoutingVersion
 from webhooks_app.runners import current_runner
 

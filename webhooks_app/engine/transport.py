@@ -10,7 +10,7 @@ receiver that drips bytes cannot hold a worker past its claim. Proxies from the
 environment are not used: they would bypass the address guard.
 
 SSRF guard: every address a host name resolves to is checked against
-:mod:`webhooks_app.addresses` *at connect time*, on the socket actually being opened, so
+:mod:`webhooks_app.engine.addresses` *at connect time*, on the socket actually being opened, so
 a DNS answer that changes between validation and delivery (rebinding) gains nothing.
 """
 
@@ -35,8 +35,8 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NewConnectionError
 from urllib3.util import parse_url
 
-from webhooks_app.addresses import blocked_reason
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine.addresses import blocked_reason
 from webhooks_app.exceptions import BlockedDestinationError
 
 BLOCKED = "blocked: the address is not public"

@@ -43,9 +43,9 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 
 from webhooks_app.conf import webhook_settings
+from webhooks_app.engine.sql import prepare_value, preparer
 from webhooks_app.models import Delivery, Event, Webhook
 from webhooks_app.signing import SigningSecrets, active_secrets
-from webhooks_app.sql import prepare_value, preparer
 
 # Deliveries of one endpoint a worker may hold at once (sending or queued to send).
 ENDPOINT_HOLD = 32

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.db.models import Q
 
 from webhooks_app import operations
+from webhooks_app.engine.routing import project_gate
 from webhooks_app.events import PING, catalog, patterns_for
 from webhooks_app.models import RECEIVING, Subscription, Webhook
-from webhooks_app.routing import project_gate
 
 
 @dataclass

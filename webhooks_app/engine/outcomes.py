@@ -26,12 +26,12 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from webhooks_app.claims import Claimed
+from webhooks_app.engine.claims import Claimed
+from webhooks_app.engine.policy import EndpointTally, RetryPolicy, Verdict
+from webhooks_app.engine.sql import prepare_value, preparer
+from webhooks_app.engine.transport import Response
 from webhooks_app.models import Delivery, DeliveryLog, Trigger, Webhook, WebhookStatus
-from webhooks_app.policy import EndpointTally, RetryPolicy, Verdict
 from webhooks_app.signals import delivery_attempted, delivery_failed, webhook_disabled
-from webhooks_app.sql import prepare_value, preparer
-from webhooks_app.transport import Response
 
 logger = logging.getLogger(__name__)
 

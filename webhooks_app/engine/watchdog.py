@@ -24,7 +24,7 @@ from datetime import datetime
 from django.db import connection
 from django.utils import timezone
 
-from webhooks_app import claims, delivery, queue
+from webhooks_app.engine import claims, delivery, queue
 
 logger = logging.getLogger(__name__)
 

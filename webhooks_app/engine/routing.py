@@ -197,7 +197,7 @@ def _local_change(**kwargs: Any) -> None:
 def connect_signals() -> None:
     """Called by the app config: this process's own changes reach the map at once."""
     for model in (Webhook, Subscription):
-        uid = f"webhooks_app.routing.{model.__name__}"
+        uid = f"webhooks_app.engine.routing.{model.__name__}"
         post_save.connect(_local_change, sender=model, dispatch_uid=uid)
         post_delete.connect(_local_change, sender=model, dispatch_uid=uid)
-    routes_changed.connect(_local_change, dispatch_uid="webhooks_app.routing")
+    routes_changed.connect(_local_change, dispatch_uid="webhooks_app.engine.routing")

@@ -1,1 +1,0 @@
-"""Event catalogs a host can select with ``WEBHOOKS["EVENTS"]`` (a dotted path)."""
