@@ -578,3 +578,10 @@ def test_the_log_filters_by_webhook_and_bodies_are_indented_with_times_zoned(
     detail = text(signed_in.get(url(project, "attempt", log_id=entry.uuid)))
     assert "{\n  &quot;event&quot;: &quot;items.store&quot;" in detail
     assert " UTC</time>" in detail and "Times in UTC" in detail
+
+
+def test_signing_in_goes_to_the_hosts_login_url(client, project, settings):
+    settings.LOGIN_URL = "/sign-in/"
+    response = client.get(url(project))
+    assert response.status_code == 302
+    assert response["Location"] == f"/sign-in/?next={url(project)}"

@@ -86,16 +86,23 @@ class Activity:
             )
         return bars
 
-    def latency_points(self) -> str:
-        """The polyline of each hour's mean latency, scaled to the slowest hour."""
+    def latency_dots(self) -> list[tuple[float, float]]:
+        """Each hour's mean latency as a point, scaled to the slowest hour (a dot each,
+        so that one lone hour shows too)."""
         top = self.slowest_ms or 1
         step = WIDTH / HOURS
-        points = [
-            (index * step + step / 2, HEIGHT - HEIGHT * hour.latency_ms / top)
+        return [
+            (
+                round(index * step + step / 2, 1),
+                round(HEIGHT - (HEIGHT - 4) * hour.latency_ms / top, 1),
+            )
             for index, hour in enumerate(self.hours)
             if hour.latency_ms is not None
         ]
-        return " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+
+    def latency_points(self) -> str:
+        """The polyline through the dots."""
+        return " ".join(f"{x},{y}" for x, y in self.latency_dots())
 
 
 def last_day(webhook: Webhook, now: datetime | None = None) -> Activity:
