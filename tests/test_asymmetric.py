@@ -197,7 +197,9 @@ def test_the_public_key_is_shown_in_the_admin_and_the_settings_page_the_private_
     ).content.decode()
     client.force_login(manager_of(project))
     portal_page = client.get(
-        reverse("webhooks_portal:edit", kwargs={"project_pk": project.pk, "webhook_id": hook.uuid})
+        reverse(
+            "webhooks_portal:webhook", kwargs={"project_pk": project.pk, "webhook_id": hook.uuid}
+        )
     ).content.decode()
     for page in (admin_page, portal_page):
         assert hook.public_key in page

@@ -3,17 +3,25 @@ test client against real receivers. (The whole flow in a browser is test_portal_
 
 from __future__ import annotations
 
+import base64
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
 from tests.conftest import manager_of
 from webhooks_app import operations
-from webhooks_app.models import Delivery, DeliveryLog, Webhook, WebhookStatus
+from webhooks_app.models import (
+    Delivery,
+    DeliveryLog,
+    DeliveryTaskMarker,
+    Webhook,
+    WebhookStatus,
+)
 from webhooks_app.testing import Reply
 
 
@@ -102,22 +110,36 @@ def test_a_webhook_is_made_from_a_category_and_single_events_and_its_secret_show
 def test_all_events_is_one_subscription_and_edits_keep_what_the_boxes_cannot_show(
     signed_in, project, make_webhook
 ):
-    webhook = make_webhook("https://ci.example.com/hook", events=("items.tags.*", "items.store"))
+    webhook = make_webhook("https://ci.example.com/hook", events=("items.*", "items.store"))
     page = signed_in.get(url(project, "edit", webhook_id=webhook.uuid))
-    assert 'value="items.tags.*"' in text(page)  # the family rides along, hidden
+    assert 'value="items.*"' in text(page)  # the family rides along, hidden
 
     signed_in.post(
         url(project, "edit", webhook_id=webhook.uuid),
-        add_form(webhook.url, events=["items.done"], kept="items.tags.*"),
+        add_form(webhook.url, events=["items.done"], kept="items.*"),
     )
     assert sorted(webhook.subscriptions.values_list("event_type", flat=True)) == [
+        "items.*",
         "items.done",
-        "items.tags.*",
     ]
     signed_in.post(
         url(project, "edit", webhook_id=webhook.uuid), add_form(webhook.url, all_events="on")
     )
     assert list(webhook.subscriptions.values_list("event_type", flat=True)) == ["*"]
+
+
+def test_a_category_is_saved_as_the_families_that_hold_only_its_events(signed_in, project):
+    signed_in.post(
+        url(project, "add"), add_form("https://ci.example.com/hook", categories=["Tag events"])
+    )
+    webhook = Webhook.objects.get()
+    # "items.tags.*": a tag event added to the catalog later arrives without an edit.
+    assert list(webhook.subscriptions.values_list("event_type", flat=True)) == ["items.tags.*"]
+    edit = signed_in.get(url(project, "edit", webhook_id=webhook.uuid))
+    assert edit.context["form"].initial["categories"] == ["Tag events"]
+    assert edit.context["form"].initial["kept"] == ""
+    listed = text(signed_in.get(url(project)))
+    assert "Tag events" in listed and "items.tags.*" not in listed
 
 
 def test_a_bad_url_is_shown_beside_its_field_and_nothing_is_saved(signed_in, project):
@@ -185,9 +207,9 @@ def test_rotating_shows_the_new_secret_once_and_when_the_old_one_stops(
     assert "are still signed with the previous secret" in text(response)
 
 
-def test_the_edit_page_marks_each_rotation_step_and_switches(signed_in, project, make_webhook):
+def test_the_webhook_page_marks_each_rotation_step_and_switches(signed_in, project, make_webhook):
     webhook = make_webhook("https://ci.example.com/hook")
-    edit = url(project, "edit", webhook_id=webhook.uuid)
+    edit = url(project, "webhook", webhook_id=webhook.uuid)
     switch = url(project, "switch-secret", webhook_id=webhook.uuid)
 
     def current_step():
@@ -364,3 +386,204 @@ def test_a_grid_row_for_an_unknown_event_is_refused_with_a_message(signed_in, pr
     )
     assert "not an event of the catalog" in text(response)
     assert not Webhook.objects.exists()
+
+
+# -- a webhook's own page -----------------------------------------------------------------
+
+
+def test_the_webhook_page_shows_status_the_last_day_recent_attempts_and_every_action(
+    signed_in, project, webhook, receiver, make_item, deliver
+):
+    make_item()
+    deliver()
+    receiver.default = Reply(status=500)
+    operations.send_test(webhook)
+    page = signed_in.get(url(project, "webhook", webhook_id=webhook.uuid))
+    body = text(page)
+    assert "Active" in body and "Receiving its events." in body
+    day = page.context["day"]
+    assert (day.attempts, day.successes, round(day.success_rate)) == (2, 1, 50)
+    assert "<svg" in body and "Success rate: 50% of 2 attempts" in body
+    assert len(page.context["recent"]) == 2 and "(test)" in body
+    for action in ("test", "disable", "edit", "rotate", "delete"):
+        assert url(project, action, webhook_id=webhook.uuid) in body
+    assert f"{url(project, 'log')}?webhook={webhook.uuid}" in body
+
+
+def test_the_edit_form_saves_every_option_through_the_operations(signed_in, project, webhook):
+    form = add_form(
+        "https://ci.example.com/hook",
+        https_only="on",
+        signatures=["standard", "github"],
+        content_type="json",
+        extra_headers="X-Team: builds\nX-Env: prod",
+        rate_limit="5",
+    )
+    response = signed_in.post(url(project, "edit", webhook_id=webhook.uuid), form)
+    assert response.status_code == 302, response.context["form"].errors
+    webhook.refresh_from_db()
+    assert webhook.https_only and webhook.signatures == ["standard", "github"]
+    assert webhook.extra_headers == {"X-Team": "builds", "X-Env": "prod"}
+    assert webhook.rate_limit == 5
+    page = text(signed_in.get(url(project, "edit", webhook_id=webhook.uuid)))
+    # One "Name: value" a line (PostgreSQL's jsonb keeps its own key order).
+    assert "X-Team: builds\n" in page or page.count("X-Team: builds</textarea>") == 1
+    assert "X-Env: prod" in page
+
+
+def test_an_https_only_webhook_refuses_an_http_url_and_bad_options_are_named(
+    signed_in, project, webhook
+):
+    edit = url(project, "edit", webhook_id=webhook.uuid)
+    refused = signed_in.post(edit, add_form("http://ci.example.com/hook", https_only="on"))
+    assert "HTTPS-only" in text(refused)
+    headers = signed_in.post(edit, add_form(webhook.url, extra_headers="no colon here"))
+    assert "Line 1 is not" in text(headers)
+    clash = signed_in.post(
+        edit, add_form(webhook.url, signatures=["standard"], content_type="form")
+    )
+    assert "Form-encoded bodies cannot be signed" in text(clash)
+    webhook.refresh_from_db()
+    assert not webhook.https_only and webhook.extra_headers == {}
+    with pytest.raises(ValidationError):
+        operations.update_webhook(webhook, url="http://ci.example.com/hook", https_only=True)
+
+
+@pytest.mark.parametrize(
+    ("secret", "problem"),
+    [
+        ("short-secret", "Too weak"),
+        ("a" * 40, "Too weak"),
+        ("whsec_!!notbase64", "base64"),
+        ("whsec_" + "QUJD", "24 to 64 random bytes"),
+        ("has spaces in it but is long enough 1234567", "no spaces"),
+    ],
+)
+def test_an_entered_secret_too_weak_or_malformed_is_refused(signed_in, project, secret, problem):
+    response = signed_in.post(
+        url(project, "add"), add_form("https://ci.example.com/h", secret=secret)
+    )
+    assert problem in text(response)
+    assert not Webhook.objects.exists()
+
+
+def test_an_entered_secret_signs_and_rotating_asks_first_and_takes_one_too(
+    signed_in, project, receiver
+):
+    mine = "iceScrum-style-secret-0123456789-abcdefXYZ"
+    signed_in.post(url(project, "add"), add_form(receiver.url, secret=mine))
+    webhook = Webhook.objects.get()
+    assert webhook.secret == mine
+    receiver.secret = mine
+    operations.send_test(webhook)
+    assert receiver.wait_for(1)[0].event == "ping"  # the receiver verified the signature
+
+    rotate = url(project, "rotate", webhook_id=webhook.uuid)
+    confirm = signed_in.get(rotate)
+    assert "Yes, rotate the secret" in text(confirm)
+    webhook.refresh_from_db()
+    assert webhook.secret == mine  # asking changed nothing
+    again = signed_in.post(rotate, {"secret": mine})
+    assert "has not used" in text(again)
+    new = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    shown = signed_in.post(rotate, {"secret": new}, follow=True)
+    webhook.refresh_from_db()
+    assert webhook.secret == new and webhook.previous_secret == mine and new in text(shown)
+
+
+# -- what waits ---------------------------------------------------------------------------
+
+
+def as_if_due_for(seconds: int) -> None:
+    """As if the pending deliveries had been due that long (no clock to move)."""
+    moment = timezone.now() - timedelta(seconds=seconds)
+    Delivery.objects.filter(status=Delivery.Status.PENDING).update(next_attempt_at=moment)
+    DeliveryTaskMarker.objects.filter(pk=1).update(task_waiting_since=moment)
+
+
+def test_with_no_worker_a_new_event_shows_as_waiting_with_the_warning_everywhere(
+    signed_in, project, webhook, make_item
+):
+    make_item()  # no worker runs in this test: nothing sends it
+    page = url(project, "webhook", webhook_id=webhook.uuid)
+    fresh = text(signed_in.get(page))
+    assert "Deliveries are waiting" not in fresh
+    log = signed_in.get(url(project, "log"))
+    assert [d.event.event_type for d in log.context["waiting"]] == ["items.store"]
+
+    as_if_due_for(61)
+    for address in (page, url(project), url(project, "log")):
+        body = text(signed_in.get(address))
+        assert "1 delivery has been due since" in body, address
+        assert "no worker is running" in body, address
+    assert signed_in.get(page).context["wait"].pending == 1
+
+
+def test_a_failing_endpoints_waiting_deliveries_say_so(signed_in, project, webhook, make_item):
+    make_item()
+    as_if_due_for(120)
+    Webhook.objects.filter(pk=webhook.pk).update(
+        consecutive_failures=2, paused_until=timezone.now() + timedelta(minutes=4)
+    )
+    body = text(signed_in.get(url(project, "webhook", webhook_id=webhook.uuid)))
+    assert "the endpoint is failing" in body and "Next retry at" in body
+    listed = text(signed_in.get(url(project)))
+    assert "2 failures in a row" in listed
+
+
+def test_enabling_says_how_many_held_deliveries_go(signed_in, project, webhook, make_item):
+    operations.disable(webhook)
+    enable = url(project, "enable", webhook_id=webhook.uuid)
+    assert "no delivery was held" in text(signed_in.post(enable, follow=True))
+    Webhook.objects.filter(pk=webhook.pk).update(status=WebhookStatus.AUTO_DISABLED)
+    make_item()
+    page = text(signed_in.get(url(project, "webhook", webhook_id=webhook.uuid)))
+    assert "Its events are held" in page
+    assert "1 held delivery is on its way" in text(signed_in.post(enable, follow=True))
+
+
+# -- the event catalog ------------------------------------------------------------------
+
+
+def test_the_catalog_shows_each_events_schema_and_example_and_sends_one(
+    signed_in, project, webhook, receiver
+):
+    page = signed_in.get(url(project, "events"))
+    body = text(page)
+    assert "Item created" in body and "JSON Schema" in body and "Example payload" in body
+    assert "&quot;const&quot;: &quot;items.store&quot;" in body  # indented JSON
+    assert "saves: items.tags.*" in body
+    response = signed_in.post(
+        url(project, "send-example"), {"event": "items.store", "webhook": str(webhook.uuid)}
+    )
+    assert "An example of items.store was sent" in text(response)
+    (received,) = receiver.wait_for(1)
+    assert received.event == "items.store" and received.json()["data"]
+    refused = signed_in.post(
+        url(project, "send-example"), {"event": "ping", "webhook": str(webhook.uuid)}, follow=True
+    )
+    assert "Not an event of the catalog" in text(refused)
+
+
+# -- readable ---------------------------------------------------------------------------
+
+
+def test_the_log_filters_by_webhook_and_bodies_are_indented_with_times_zoned(
+    signed_in, project, webhook, make_webhook, make_item, deliver, receiver
+):
+    other = make_webhook(receiver.url, name="Other")
+    make_item()
+    deliver()
+    only = signed_in.get(url(project, "log"), {"webhook": str(other.uuid)})
+    assert {row.webhook for row, _ in only.context["rows"]} == {other}
+    entry = DeliveryLog.objects.filter(webhook=webhook).get()
+    detail = text(signed_in.get(url(project, "attempt", log_id=entry.uuid)))
+    assert "{\n  &quot;event&quot;: &quot;items.store&quot;" in detail
+    assert " UTC</time>" in detail and "Times in UTC" in detail
+
+
+def test_signing_in_goes_to_the_hosts_login_url(client, project, settings):
+    settings.LOGIN_URL = "/sign-in/"
+    response = client.get(url(project))
+    assert response.status_code == 302
+    assert response["Location"] == f"/sign-in/?next={url(project)}"

@@ -28,11 +28,19 @@ from tests.conftest import manager_of, run_in_threads
 from tests.test_browser import SHOTS, launch_chromium
 from tests.testapp.models import Item, Project
 from tests.testapp.rules import managers_group
-from webhooks_app.models import Delivery, Webhook, WebhookStatus
+from webhooks_app.models import (
+    Delivery,
+    DeliveryLog,
+    DeliveryTaskMarker,
+    Trigger,
+    Webhook,
+    WebhookStatus,
+)
 from webhooks_app.testing import Reply, deliver_due
 
 PORTAL_SHOTS = SHOTS / "portal"
 SERIOUS = ("serious", "critical")
+ANY_IMPACT = ("minor", "moderate", "serious", "critical")
 
 
 def elsewhere(work: Callable[[], Any]) -> Any:
@@ -50,14 +58,27 @@ class Visit:
         self.axe = Axe()
         self.shots: list[str] = []
         self.violations: dict[str, list[str]] = {}
+        self.overflowing: dict[str, int] = {}
 
-    def check(self, name: str) -> None:
+    def check(self, name: str, impacts: tuple[str, ...] = SERIOUS) -> None:
         self.shots.append(f"{len(self.shots) + 1:02d}-{name}.png")
         self.page.screenshot(path=PORTAL_SHOTS / self.shots[-1], full_page=True)
         found = self.axe.run(self.page).response["violations"]
-        serious = [f"{v['id']}: {v['help']}" for v in found if v["impact"] in SERIOUS]
+        serious = [f"{v['id']}: {v['help']}" for v in found if v["impact"] in impacts]
         if serious:
             self.violations[name] = serious
+
+    def walk(self, pages: dict[str, str]) -> None:
+        """Every page at a desktop's width and a phone's: no axe violation of any
+        impact, and at 390 px nothing wider than the screen (no sideways scroll)."""
+        for width in (1280, 390):
+            self.page.set_viewport_size({"width": width, "height": 900})
+            for name, address in pages.items():
+                self.page.goto(address)
+                self.check(f"{width}-{name}", ANY_IMPACT)
+                wide = self.page.evaluate("document.scrollingElement.scrollWidth")
+                if width == 390 and wide > 390:
+                    self.overflowing[name] = wide
 
 
 def session_cookie(user: User, base_url: str) -> dict[str, Any]:
@@ -77,6 +98,14 @@ def fail_until_disabled(project: Project) -> None:
         if webhook.status == WebhookStatus.AUTO_DISABLED:
             return
     raise AssertionError(f"not disabled after 10 rounds: {webhook.consecutive_failures} failures")
+
+
+def as_if_due_for(seconds: int) -> None:
+    """As if the pending deliveries had been due that long, and the delivery task asked
+    for as long ago (no clock to move; no worker runs in this test)."""
+    moment = timezone.now() - timedelta(seconds=seconds)
+    Delivery.objects.filter(status=Delivery.Status.PENDING).update(next_attempt_at=moment)
+    DeliveryTaskMarker.objects.update_or_create(pk=1, defaults={"task_waiting_since": moment})
 
 
 def make_items(project: Project, count: int) -> None:
@@ -114,7 +143,7 @@ def test_a_product_owner_manages_webhooks_in_the_browser(live_server, receiver, 
             other = stranger.new_page()
             response = other.goto(home)
             assert response is not None and response.status == 403
-            other.screenshot(path=PORTAL_SHOTS / "14-developer-forbidden.png")
+            other.screenshot(path=PORTAL_SHOTS / "developer-forbidden.png")
             assert "Web Platform" not in other.content()
         except Exception:
             page.screenshot(path=PORTAL_SHOTS / "failure.png", full_page=True)
@@ -123,30 +152,55 @@ def test_a_product_owner_manages_webhooks_in_the_browser(live_server, receiver, 
             browser.close()
 
     assert visit.violations == {}
+    assert visit.overflowing == {}
     webhook = Webhook.objects.get(project=project)
     assert webhook.status == WebhookStatus.ACTIVE
-    stored = Delivery.objects.filter(webhook=webhook, event__event_type="items.store")
+    stored = Delivery.objects.filter(webhook=webhook, event__event_type="items.store").exclude(
+        trigger=Trigger.TEST  # the catalog's example
+    )
     # 2 before the outage; 5 during it, given up and redelivered or held and released;
-    # 2 saved while it was disabled, held and released.
-    assert stored.count() == 9
+    # 2 saved while it was disabled, held and released; 1 left waiting, with no worker.
+    assert stored.count() == 10
     assert stored.filter(status=Delivery.Status.SUCCEEDED).count() == 9
     (notice,) = mail.outbox
     assert notice.to == ["olivia@example.com"] and "failing" in notice.subject
-    assert visit.shots == [
-        "01-empty-list.png",
-        "02-add-webhook.png",
-        "03-secret-shown-once.png",
-        "04-test-result.png",
-        "05-delivery-log.png",
-        "06-attempt-detail.png",
-        "07-auto-disabled.png",
-        "08-enabled-again.png",
-        "09-redeliver-failed.png",
-        "10-log-after-recovery.png",
-        "11-per-event-grid.png",
-        "12-free-plan.png",
-        "13-free-plan-add.png",
-    ]
+    assert visit.shots[: len(FLOW_SHOTS)] == FLOW_SHOTS
+    walked = [shot.split("-", 1)[1] for shot in visit.shots[len(FLOW_SHOTS) :]]
+    assert walked == [f"{w}-{name}.png" for w in (1280, 390) for name in WALKED]
+
+
+WALKED = (
+    "list",
+    "webhook",
+    "edit",
+    "rotate",
+    "delete",
+    "add",
+    "grid",
+    "log",
+    "log-of-one-webhook",
+    "attempt",
+    "events",
+)
+FLOW_SHOTS = [
+    "01-empty-list.png",
+    "02-add-webhook.png",
+    "03-secret-shown-once.png",
+    "04-test-result.png",
+    "05-delivery-log.png",
+    "06-attempt-detail.png",
+    "07-auto-disabled.png",
+    "08-enabled-again.png",
+    "09-redeliver-failed.png",
+    "10-log-after-recovery.png",
+    "11-per-event-grid.png",
+    "12-free-plan.png",
+    "13-free-plan-add.png",
+    "14-waiting-no-worker.png",
+    "15-webhook-page.png",
+    "16-event-catalog.png",
+    "17-example-sent.png",
+]
 
 
 def flow(page: Page, visit: Visit, home: str, free_home: str, project, receiver) -> None:
@@ -223,3 +277,45 @@ def flow(page: Page, visit: Visit, home: str, free_home: str, project, receiver)
     page.get_by_role("link", name="Add webhook").click()
     expect(page.get_by_label("Active")).to_be_disabled()
     visit.check("free-plan-add")
+
+    # 8. No worker runs: a new event waits, and after a minute the pages say why.
+    elsewhere(lambda: (make_items(project, 1), as_if_due_for(61)))
+    page.goto(home)
+    expect(page.get_by_text("no worker is running")).to_be_visible()
+    visit.check("waiting-no-worker")
+    page.get_by_role("link", name="Build server", exact=True).click()
+    expect(page.get_by_text("no worker is running")).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Success rate"))).to_be_visible()
+    visit.check("webhook-page")
+
+    # 9. The event catalog: a schema, an example, and the example sent.
+    page.get_by_role("link", name="Event catalog").first.click()
+    page.get_by_text("JSON Schema").first.click()
+    visit.check("event-catalog")
+    page.get_by_role("button", name="Send example").first.click()
+    expect(page.get_by_text("Answered HTTP 200")).to_be_visible()
+    visit.check("example-sent")
+
+    # 10. Every page, at a desktop's width and a phone's.
+    webhook, attempt = elsewhere(
+        lambda: (
+            Webhook.objects.get(project=project),
+            DeliveryLog.objects.filter(project=project).first(),
+        )
+    )
+    at = f"{home}{webhook.uuid}/"
+    visit.walk(
+        {
+            "list": home,
+            "webhook": at,
+            "edit": at + "edit/",
+            "rotate": at + "rotate/",
+            "delete": at + "delete/",
+            "add": home + "add/",
+            "grid": home + "grid/",
+            "log": home + "log/",
+            "log-of-one-webhook": f"{home}log/?webhook={webhook.uuid}",
+            "attempt": f"{home}log/{attempt.uuid}/",
+            "events": home + "events/",
+        }
+    )

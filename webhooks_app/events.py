@@ -127,6 +127,20 @@ class EventCatalog:
     def events_matching(self, pattern: str) -> list[EventType]:
         return [e for e in self if pattern in patterns_for(e.name)]
 
+    def category_patterns(self, category: str) -> list[str]:
+        """The patterns that select this category's events and no other: for each of
+        its events, the widest family that holds only events of the category (so that an
+        event added to that family later is received too), else the event by name."""
+        members = {event.name for event in self if event.category == category}
+        found: dict[str, None] = {}
+        for name in (event.name for event in self if event.category == category):
+            families = patterns_for(name)[1:-1][::-1]  # "a.*" before "a.b.*"
+            found[next((f for f in families if self._only_of(f, members)), name)] = None
+        return list(found)
+
+    def _only_of(self, pattern: str, members: set[str]) -> bool:
+        return {event.name for event in self.events_matching(pattern)} <= members
+
 
 def configured_events() -> list[EventType]:
     """The EVENTS setting, checked (a mistake raises WebhookConfigurationError)."""

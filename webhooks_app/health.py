@@ -15,6 +15,9 @@ It tells work that is due and being worked from work that is due and that nobody
 * the backlog per endpoint: due, in flight, waiting for a retry, held while disabled;
   failing and disabled endpoints; when an attempt was last recorded.
 
+The settings pages ask :func:`waits` the same questions about one project's webhooks,
+to say in words why its deliveries wait.
+
 ``manage.py webhooks_health`` prints it and exits 1 when any of the three holds;
 :func:`health_view` serves it as JSON (status 503 then) to staff, or to a monitor
 presenting ``WEBHOOKS["HEALTH_TOKEN"]``.
@@ -23,6 +26,7 @@ presenting ``WEBHOOKS["HEALTH_TOKEN"]``.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,6 +49,7 @@ class Backlog:
     in_flight: int  # claimed by a worker whose lease holds
     waiting_for_retry: int
     held: int  # pending while the webhook is disabled
+    waiting_since: datetime | None  # the oldest due delivery of an active webhook, paused or not
     oldest_due: datetime | None
     unworked_since: datetime | None  # due since then with no live worker on it
     worked: bool  # a live worker leases the endpoint
@@ -96,7 +101,7 @@ class Report:
 
 def report(now: datetime | None = None, *, stall_after: float | None = None) -> Report:
     now = now or timezone.now()
-    limit = float(webhook_settings.STALL_AFTER if stall_after is None else stall_after)
+    limit = _limit(stall_after)
     backlog = _backlog(now, limit)
     runner = current_runner()
     sendable = [
@@ -107,9 +112,7 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
         stall_after=limit,
         oldest_due_age=_age(now, [row.oldest_due for row in sendable]),
         oldest_unworked_age=_age(now, [row.unworked_since for row in sendable]),
-        queue_waiting_since=DeliveryTaskMarker.objects.filter(pk=1)
-        .values_list("task_waiting_since", flat=True)
-        .first(),
+        queue_waiting_since=_queue_waiting_since(),
         last_attempt_at=DeliveryLog.objects.aggregate(last=Max("created_at"))["last"],
         runner=runner.name,
         runner_start=runner.start_command,
@@ -131,6 +134,77 @@ def report(now: datetime | None = None, *, stall_after: float | None = None) -> 
     )
 
 
+# Why deliveries due for longer than STALL_AFTER wait, in the settings pages' words.
+NO_WORKER = "no-worker"
+ENDPOINT_FAILING = "endpoint-failing"
+BACKLOG = "backlog"
+
+
+@dataclass(frozen=True)
+class Wait:
+    """An endpoint's pending work, and why its due deliveries wait, if they have waited
+    longer than STALL_AFTER (``reason`` None: nothing waits that long)."""
+
+    pending: int  # due, in flight or waiting for a retry
+    held: int  # kept while the webhook is disabled
+    due: int
+    waiting_since: datetime | None
+    reason: str | None
+
+
+def waits(webhooks: Iterable[Webhook], now: datetime | None = None) -> dict[str, Wait]:
+    """Per webhook (by uuid, as text) that has pending deliveries: the health report's
+    answer for it alone. Due deliveries of an endpoint that answers errors wait for its
+    retry (ENDPOINT_FAILING); due ones nobody sends wait for a worker (NO_WORKER: the
+    endpoint is frozen, the queue takes no task, or the runner's broker is down); a
+    worker sending a long backlog is BACKLOG. The runner is asked only when some wait."""
+    now = now or timezone.now()
+    limit = _limit(None)
+    rows = _backlog(now, limit, webhooks=[hook.pk for hook in webhooks])
+    stale = {row.webhook for row in rows if _waited(row, now, limit)}
+    workerless = bool(stale) and _workerless(now, limit)
+    return {
+        row.webhook: Wait(
+            pending=row.due + row.in_flight + row.waiting_for_retry,
+            held=row.held,
+            due=row.due,
+            waiting_since=row.waiting_since,
+            reason=_reason(row, now, workerless) if row.webhook in stale else None,
+        )
+        for row in rows
+    }
+
+
+def _waited(row: Backlog, now: datetime, limit: float) -> bool:
+    since = row.waiting_since
+    return since is not None and (now - since).total_seconds() > limit
+
+
+def _workerless(now: datetime, limit: float) -> bool:
+    waiting = _queue_waiting_since()
+    if waiting is not None and (now - waiting).total_seconds() > limit:
+        return True
+    return bool(current_runner().health_problem())
+
+
+def _reason(row: Backlog, now: datetime, workerless: bool) -> str:
+    if not _unpaused(row, now):
+        return ENDPOINT_FAILING
+    if row.frozen or workerless:
+        return NO_WORKER
+    return ENDPOINT_FAILING if row.consecutive_failures else BACKLOG
+
+
+def _limit(stall_after: float | None) -> float:
+    return float(webhook_settings.STALL_AFTER if stall_after is None else stall_after)
+
+
+def _queue_waiting_since() -> datetime | None:
+    return (
+        DeliveryTaskMarker.objects.filter(pk=1).values_list("task_waiting_since", flat=True).first()
+    )
+
+
 def _age(now: datetime, moments: list[datetime | None]) -> float | None:
     known = [moment for moment in moments if moment is not None]
     return (now - min(known)).total_seconds() if known else None
@@ -140,12 +214,16 @@ def _unpaused(row: Backlog, now: datetime) -> bool:
     return row.paused_until is None or row.paused_until <= now
 
 
-def _backlog(now: datetime, stall_after: float) -> list[Backlog]:
+def _backlog(
+    now: datetime, stall_after: float, *, webhooks: list[int] | None = None
+) -> list[Backlog]:
     due = Q(next_attempt_at__lte=now)
     claimed = Q(claim_token__isnull=False)
+    pending = Delivery.objects.filter(status=Delivery.Status.PENDING)
+    if webhooks is not None:
+        pending = pending.filter(webhook__in=webhooks)
     rows = (
-        Delivery.objects.filter(status=Delivery.Status.PENDING)
-        .values("webhook")
+        pending.values("webhook")
         .annotate(
             due=Count("pk", filter=due),
             in_flight=Count("pk", filter=~due & claimed),
@@ -157,9 +235,9 @@ def _backlog(now: datetime, stall_after: float) -> list[Backlog]:
         .order_by()
     )
     counts = {row["webhook"]: row for row in rows}
-    webhooks = Webhook.objects.filter(pk__in=counts).order_by("pk")
+    endpoints = Webhook.objects.filter(pk__in=counts).order_by("pk")
     return [
-        _endpoint_backlog(webhook, counts[webhook.pk], now, stall_after) for webhook in webhooks
+        _endpoint_backlog(webhook, counts[webhook.pk], now, stall_after) for webhook in endpoints
     ]
 
 
@@ -180,6 +258,7 @@ def _endpoint_backlog(
         in_flight=row["in_flight"] if active else 0,
         waiting_for_retry=row["later"] if active else 0,
         held=0 if active else pending,
+        waiting_since=oldest if active else None,
         oldest_due=oldest if sendable else None,
         unworked_since=unworked,
         worked=worked,

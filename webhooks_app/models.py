@@ -135,6 +135,13 @@ class Webhook(models.Model):
         default=True,
         help_text=_("Disable only if you know what you are doing."),
     )
+    # Refuses any http:// URL for this webhook (GitScrum recommends HTTPS): set on the
+    # settings page, the admin or the API, checked by the operations on every URL change.
+    https_only = models.BooleanField(
+        _("HTTPS only"),
+        default=False,
+        help_text=_("Refuse http:// URLs: deliveries only ever travel encrypted."),
+    )
     signatures = models.JSONField(
         _("signatures"),
         default=default_signatures,

@@ -43,9 +43,15 @@ from webhooks_app.models import (
     WebhookStatus,
 )
 from webhooks_app.rules import activation_refusal
+from webhooks_app.schemas import contract, example_changes
 from webhooks_app.signals import webhook_disabled
 from webhooks_app.signing import generate_secret
-from webhooks_app.validators import body_format_refusal, validate_endpoint_url
+from webhooks_app.validators import (
+    body_format_refusal,
+    validate_endpoint_url,
+    validate_https_only,
+    validate_secret,
+)
 
 __all__ = [
     "ActivationRefused",
@@ -62,6 +68,7 @@ __all__ = [
     "redeliver",
     "redeliver_failed",
     "rotate_secret",
+    "send_example",
     "send_test",
     "set_events",
     "subscribe",
@@ -94,16 +101,24 @@ def create_webhook(
     active: bool = True,
     verify_tls: bool = True,
     rate_limit: int | None = None,
+    https_only: bool = False,
+    secret: str = "",
     **options: Any,
 ) -> Webhook:
     """A new webhook with its subscriptions; active unless ``active`` is False (which
     the activation rule never refuses: webhooks can be prepared disabled). ``options``:
-    ``signatures``, ``extra_headers``, ``content_type``. Raises Django's
-    ``ValidationError`` for a bad URL or option, before anything is written."""
+    ``signatures``, ``extra_headers``, ``content_type``. ``secret``: one the manager
+    entered (empty: one is generated). Raises Django's ``ValidationError`` for a bad
+    URL, secret or option, before anything is written."""
     unknown = set(options) - set(DELIVERY_OPTIONS)
     if unknown:
         raise TypeError(f"create_webhook() got unknown options {', '.join(sorted(unknown))}.")
-    _validate({"url": url, "rate_limit": rate_limit, **options}, Webhook())
+    checked = {"url": url, "https_only": https_only, "rate_limit": rate_limit, **options}
+    if secret:
+        checked["secret"] = secret
+    _validate(checked, Webhook())
+    if secret:
+        options["secret"] = secret
     if active:
         ensure_may_activate(project)
     patterns = _checked_patterns(events)
@@ -114,6 +129,7 @@ def create_webhook(
             name=name,
             verify_tls=verify_tls,
             rate_limit=rate_limit,
+            https_only=https_only,
             status=WebhookStatus.ACTIVE if active else WebhookStatus.DISABLED,
             disabled_at=None if active else timezone.now(),
             **options,
@@ -123,13 +139,21 @@ def create_webhook(
 
 
 def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
-    """Change ``url``, ``name``, ``verify_tls``, ``rate_limit``, the delivery options,
+    """Change ``url``, ``name``, ``verify_tls``, ``rate_limit``, ``https_only``, the
+    delivery options,
     ``project`` (a move) and ``events`` (replacing the subscriptions). Only the fields
     given are written: workers update the failure count meanwhile, and a full save
     would write back a stale one."""
     events = changes.pop("events", None)
     project = changes.pop("project", webhook.project)
-    unknown = set(changes) - {"url", "name", "verify_tls", "rate_limit", *DELIVERY_OPTIONS}
+    unknown = set(changes) - {
+        "url",
+        "name",
+        "verify_tls",
+        "rate_limit",
+        "https_only",
+        *DELIVERY_OPTIONS,
+    }
     if unknown:
         raise TypeError(f"update_webhook() cannot change {', '.join(sorted(unknown))}.")
     _validate(changes, webhook)
@@ -233,14 +257,20 @@ def disable(webhook: Webhook) -> bool:
     return was_active
 
 
-def rotate_secret(webhook: Webhook) -> str:
-    """A new secret, shown once. For SECRET_ROTATION_OVERLAP ``webhook-signature`` carries
-    the new and the previous secret's signatures, and the headers that hold one signature
-    stay with the previous secret until :func:`switch_secret` (or the overlap's end) moves
-    them: a receiver of those headers holds one secret, and must never see another.
+def rotate_secret(webhook: Webhook, secret: str = "") -> str:
+    """A new secret (``secret``, one the manager entered, or a generated one), shown
+    once. For SECRET_ROTATION_OVERLAP ``webhook-signature`` carries the new and the
+    previous secret's signatures, and the headers that hold one signature stay with the
+    previous secret until :func:`switch_secret` (or the overlap's end) moves them: a
+    receiver of those headers holds one secret, and must never see another. An entered
+    secret that is too weak, or one the webhook holds, is a ``ValidationError``.
 
     The previous secret is the one signing those headers now: rotating again before the
     switch replaces a new secret that no such receiver holds yet."""
+    if secret:
+        _validate({"secret": secret}, webhook)
+        if secret in (webhook.secret, webhook.previous_secret):
+            raise ValidationError({"secret": ["Enter a secret this webhook has not used."]})
     now = timezone.now()
     with transaction.atomic():
         # Locked: two rotations at once must not each keep a different previous secret.
@@ -249,7 +279,7 @@ def rotate_secret(webhook: Webhook) -> str:
             "previous_secret": locked.signers(now).single,
             "previous_secret_expires_at": now
             + timedelta(seconds=webhook_settings.SECRET_ROTATION_OVERLAP),
-            "secret": generate_secret(),
+            "secret": secret or generate_secret(),
             "secret_switched_at": None,
             "updated_at": now,
         }
@@ -286,14 +316,34 @@ def delete_webhook(webhook: Webhook) -> None:
 def send_test(webhook: Webhook) -> DeliveryLog:
     """Send a ``ping`` to the webhook now, in this process, and return the attempt.
     Works on a disabled webhook too: checking an endpoint before enabling it is the point."""
+    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
+    return _send_now(webhook, PING, data, None)
+
+
+def send_example(webhook: Webhook, event_type: str) -> DeliveryLog:
+    """Send the example of ``event_type`` from its published contract to the webhook
+    now, in this process (as a test: it starts no retry round and counts no failure),
+    whether or not the webhook subscribes to it; returns the attempt. An event whose
+    contract has no example sends an empty ``data``."""
+    if event_type == PING or event_type not in catalog:
+        raise UnknownEventPattern(f"Unknown event {event_type!r}.")
+    found = contract(event_type)
+    changes = None
+    if found.changes is not None:
+        changes = example_changes(found.changes)
+    return _send_now(webhook, event_type, dict(found.example or {}), changes)
+
+
+def _send_now(
+    webhook: Webhook, event_type: str, data: dict[str, Any], changes: dict[str, Any] | None
+) -> DeliveryLog:
     now = timezone.now()
     token, lease_until = new_claim(now)
-    data = {"webhook": {"uuid": str(webhook.uuid), "name": webhook.name, "url": webhook.url}}
     with transaction.atomic():
         event = Event.objects.create(
-            event_type=PING,
+            event_type=event_type,
             project_id=webhook.project_id,
-            body=render_body(PING, data, now, None),
+            body=render_body(event_type, data, now, changes),
             created_at=now,
         )
         # Claimed as it is written: no worker can take it before this process sends it.
@@ -409,15 +459,17 @@ def _unpause(webhook_id: int) -> None:
 
 def _validate(values: dict[str, Any], webhook: Webhook) -> None:
     """The fields' own validators (those the admin and the API run too), for host code,
-    and the rule on signatures and body format when either changes (``webhook`` has the
-    values not given)."""
+    and the rules on signatures and body format, and on HTTPS-only URLs, when either
+    side changes (``webhook`` has the values not given)."""
     errors: dict[str, list[str]] = {}
-    for name in ("url", "rate_limit", *DELIVERY_OPTIONS):
+    for name in ("url", "secret", "rate_limit", *DELIVERY_OPTIONS):
         if name not in values:
             continue
         try:
             if name == "url":
                 validate_endpoint_url(values[name])
+            elif name == "secret":
+                validate_secret(values[name])
             else:
                 Webhook._meta.get_field(name).clean(values[name], None)
         except ValidationError as exc:
@@ -429,6 +481,13 @@ def _validate(values: dict[str, Any], webhook: Webhook) -> None:
         )
         if refusal:
             errors["content_type"] = [refusal]
+    if not errors and {"url", "https_only"} & set(values):
+        try:
+            validate_https_only(
+                values.get("url", webhook.url), values.get("https_only", webhook.https_only)
+            )
+        except ValidationError as exc:
+            errors["url"] = exc.messages
     if errors:
         raise ValidationError(errors)
 

@@ -95,12 +95,12 @@ def example_envelope(found: EventContract) -> dict[str, Any] | None:
         "data": found.example,
     }
     if found.changes is not None:
-        envelope["changes"] = _example_changes(found.changes)
+        envelope["changes"] = example_changes(found.changes)
     return envelope
 
 
-def _example_changes(schema: Schema) -> dict[str, Any]:
-    """One change of the first field the schema names."""
+def example_changes(schema: Schema) -> dict[str, Any]:
+    """An example ``changes``: one change of the first field the schema names."""
     properties: dict[str, Schema] = schema.get("properties", {})
     name, change = next(iter(properties.items()), ("field", {}))
     if "from" in change.get("required", ()):

@@ -3,6 +3,8 @@ by the model, the API and the admin."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from urllib.parse import urlsplit
 
@@ -14,6 +16,7 @@ from webhooks_app.signing import (
     JSON_ONLY_SCHEMES,
     RESERVED_HEADERS,
     SCHEMES,
+    SECRET_PREFIX,
     ed25519_available,
 )
 
@@ -55,6 +58,56 @@ def validate_endpoint_url(value: str) -> str:
             f"Deliveries may not be sent there: {reason}. The site's "
             "WEBHOOKS['ALLOWED_NETWORKS'] setting lets a network through.",
             code="blocked",
+        )
+    return value
+
+
+def validate_https_only(url: str, https_only: bool) -> None:
+    """A webhook that is HTTPS-only takes no http:// URL."""
+    if https_only and urlsplit(url).scheme != "https":
+        raise ValidationError(
+            "This webhook is HTTPS-only: enter an https:// URL, or untick “HTTPS only”.",
+            code="https_only",
+        )
+
+
+# An entered secret: Standard Webhooks' form (whsec_ + base64 of 24 to 64 random bytes,
+# its libraries' own bounds), or a plain one as iceScrum accepts, long and varied enough
+# that it cannot be guessed. The column holds 120 characters.
+SECRET_BYTES = (24, 64)
+PLAIN_SECRET_LENGTH = (32, 100)
+PLAIN_SECRET_DISTINCT = 10
+_PLAIN_SECRET = re.compile(r"[\x21-\x7e]+")
+
+
+def validate_secret(value: str) -> str:
+    """A secret a manager enters instead of a generated one."""
+    if value.startswith(SECRET_PREFIX):
+        try:
+            key = base64.b64decode(value[len(SECRET_PREFIX) :], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError(
+                "After whsec_ a secret is base64 (A-Z, a-z, 0-9, +, / and = padding).",
+                code="secret_format",
+            ) from None
+        low, high = SECRET_BYTES
+        if not low <= len(key) <= high:
+            raise ValidationError(
+                f"A whsec_ secret holds {low} to {high} random bytes; this one holds {len(key)}.",
+                code="secret_strength",
+            )
+        return value
+    low, high = PLAIN_SECRET_LENGTH
+    if not _PLAIN_SECRET.fullmatch(value):
+        raise ValidationError(
+            "A secret is printable ASCII with no spaces (or whsec_ and base64).",
+            code="secret_format",
+        )
+    if not low <= len(value) <= high or len(set(value)) < PLAIN_SECRET_DISTINCT:
+        raise ValidationError(
+            f"Too weak: a secret is {low} to {high} characters, with at least "
+            f"{PLAIN_SECRET_DISTINCT} different ones (or whsec_ and base64 of random bytes).",
+            code="secret_strength",
         )
     return value
 

@@ -173,7 +173,12 @@ def attempt_message(log: DeliveryLog | None, *, held: bool = False) -> str:
 
 
 def safe_next(request: Any, url: str | None, default: str) -> str:
-    if url and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+    # No "/": Django's redirect() would read it as a view name, and fail on "0".
+    if (
+        url
+        and "/" in url
+        and url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure())
+    ):
         return url
     return default
 

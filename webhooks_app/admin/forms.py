@@ -20,6 +20,7 @@ from webhooks_app.signing import DEFAULT_SCHEMES, SCHEMES
 from webhooks_app.validators import (
     body_format_refusal,
     validate_endpoint_url,
+    validate_https_only,
     validate_signature_schemes,
 )
 
@@ -165,6 +166,7 @@ class RedeliverFailedForm(forms.Form):
 # A webhook's fields beside its project, name, URL and status, in the order shown.
 WEBHOOK_SETTINGS = [
     "verify_tls",
+    "https_only",
     "rate_limit",
     "signatures",
     "extra_headers",
@@ -210,6 +212,7 @@ class WebhookForm(forms.ModelForm):
             "name",
             "url",
             "verify_tls",
+            "https_only",
             "rate_limit",
             "signatures",
             "extra_headers",
@@ -253,6 +256,11 @@ class WebhookForm(forms.ModelForm):
             if refusal:
                 self.add_error("project" if moved and was_active else "enabled", refusal)
         self._check_body_format(cleaned)
+        if cleaned.get("url") and "url" not in self.errors:
+            try:
+                validate_https_only(cleaned["url"], bool(cleaned.get("https_only")))
+            except forms.ValidationError as refused:
+                self.add_error("url", refused)
         return cleaned
 
     def _check_body_format(self, cleaned: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from rest_framework import serializers
 from rest_framework.settings import api_settings
@@ -20,6 +21,7 @@ from webhooks_app.validators import (
     body_format_refusal,
     validate_endpoint_url,
     validate_extra_headers,
+    validate_https_only,
     validate_signature_schemes,
 )
 
@@ -191,6 +193,7 @@ class WebhookSerializer(serializers.ModelSerializer):
             "url",
             "enabled",
             "verify_tls",
+            "https_only",
             "rate_limit",
             "signatures",
             "extra_headers",
@@ -232,6 +235,14 @@ class WebhookSerializer(serializers.ModelSerializer):
             )
             if refusal:
                 raise serializers.ValidationError({"content_type": [refusal]})
+        if self.instance is None or {"url", "https_only"} & set(attrs):
+            stored = self.instance or Webhook()
+            try:
+                validate_https_only(
+                    attrs.get("url", stored.url), attrs.get("https_only", stored.https_only)
+                )
+            except DjangoValidationError as refused:
+                raise serializers.ValidationError({"url": refused.messages}) from None
         if "categories" in attrs:
             events = attrs.get("events", [])
             attrs["events"] = events + [e for e in attrs.pop("categories") if e not in events]

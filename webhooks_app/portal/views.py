@@ -11,22 +11,33 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Q, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from webhooks_app import operations
+from webhooks_app import health, operations, schemas
 from webhooks_app.conf import webhook_settings
 from webhooks_app.engine import grid
+from webhooks_app.events import catalog
 from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight
-from webhooks_app.models import DeliveryLog, Webhook
-from webhooks_app.portal.forms import GridRowForm, LogFilterForm, RedeliverFailedForm, WebhookForm
+from webhooks_app.models import Delivery, DeliveryLog, Webhook
+from webhooks_app.portal import activity, bodies
+from webhooks_app.portal.forms import (
+    ExampleForm,
+    GridRowForm,
+    LogFilterForm,
+    RedeliverFailedForm,
+    RotateForm,
+    WebhookForm,
+    subscription_words,
+)
 from webhooks_app.rules import activation_refusal, can_manage, project_in_url
 
 SECRET_KEY = "webhooks_portal_secret"  # session: the webhook whose secret is shown once
@@ -74,7 +85,7 @@ class Page:
     @cached_property
     def urls(self) -> dict[str, str]:
         """The project's pages, for templates."""
-        names = ("webhooks", "add", "test-all", "grid", "log")
+        names = ("webhooks", "add", "test-all", "grid", "log", "events", "send-example")
         return {name.replace("-", "_"): self.url(name) for name in names}
 
     def webhook(self, webhook_id: Any) -> Webhook:
@@ -95,6 +106,7 @@ class Page:
 def _link(page: Page, webhook: Webhook) -> dict[str, str]:
     """A webhook's pages, for templates."""
     names = (
+        "webhook",
         "edit",
         "test",
         "enable",
@@ -104,7 +116,16 @@ def _link(page: Page, webhook: Webhook) -> dict[str, str]:
         "switch-secret",
         "redeliver-failed",
     )
-    return {name.replace("-", "_"): page.url(name, webhook.uuid) for name in names}
+    links = {name.replace("-", "_"): page.url(name, webhook.uuid) for name in names}
+    links["log"] = f"{page.url('log')}?webhook={webhook.uuid}"
+    return links
+
+
+def _back(request: HttpRequest, page: Page, webhook: Webhook) -> HttpResponse:
+    """Back to the list when the action was taken there, else to the webhook's page."""
+    if request.POST.get("back") == "list":
+        return page.home()
+    return redirect(page.url("webhook", webhook.uuid))
 
 
 # -- the list ---------------------------------------------------------------------------
@@ -120,13 +141,17 @@ def webhooks(request: HttpRequest, page: Page) -> HttpResponse:
             last_outcome=Subquery(latest.values("outcome")[:1]),
             last_status=Subquery(latest.values("response_status")[:1]),
             last_at=Subquery(latest.values("created_at")[:1]),
+            last_trigger=Subquery(latest.values("trigger")[:1]),
         )
     )
+    hooks = list(hooks)
+    waits = health.waits(hooks)
     rows = [
         {
             "webhook": hook,
             "links": _link(page, hook),
-            "events": [s.event_type for s in hook.subscriptions.all()],
+            "events": subscription_words([s.event_type for s in hook.subscriptions.all()]),
+            "wait": waits.get(str(hook.uuid)),
         }
         for hook in hooks
     ]
@@ -155,10 +180,13 @@ def add(request: HttpRequest, page: Page) -> HttpResponse:
                 project=page.project,
                 events=form.patterns(),
                 active=bool(data["enabled"]) and not page.refusal,
-                verify_tls=data["verify_tls"],
+                secret=data["secret"],
+                **form.options(),
             )
         except ActivationRefused as refused:
             form.add_error("enabled", str(refused))
+        except ValidationError as invalid:
+            _form_errors(form, invalid)
         else:
             request.session[SECRET_KEY] = str(webhook.uuid)
             return redirect(page.url("secret", webhook.uuid))
@@ -166,26 +194,58 @@ def add(request: HttpRequest, page: Page) -> HttpResponse:
 
 
 @for_managers
+def webhook_page(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    """One webhook: its status and why, its last 24 hours, what waits, its last attempts
+    and every action on it."""
+    webhook = page.webhook(webhook_id)
+    recent = webhook.delivery_logs.order_by("-created_at", "-id")[:10]
+    return page.render(
+        "webhook.html",
+        {
+            "webhook": webhook,
+            "links": _link(page, webhook),
+            "events": subscription_words(
+                list(webhook.subscriptions.values_list("event_type", flat=True))
+            ),
+            "wait": health.waits([webhook]).get(str(webhook.uuid)),
+            "day": activity.last_day(webhook),
+            "chart": {"width": activity.WIDTH, "height": activity.HEIGHT},
+            "recent": [(entry, page.url("attempt", entry.uuid)) for entry in recent],
+        },
+    )
+
+
+@for_managers
 def edit(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
     webhook = page.webhook(webhook_id)
     initial = WebhookForm.initial_for(webhook)
-    form = WebhookForm(request.POST or None, initial=initial, refusal=page.refusal)
+    form = WebhookForm(request.POST or None, initial=initial, refusal=page.refusal, editing=True)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        operations.update_webhook(
-            webhook,
-            url=data["url"],
-            name=data["name"],
-            verify_tls=data["verify_tls"],
-            events=form.patterns(),
-        )
-        if not page.refusal and data["enabled"] != webhook.is_active:
-            _switch(request, webhook, on=data["enabled"])
-        messages.success(request, _("Webhook saved."))
-        return page.home()
+        try:
+            operations.update_webhook(
+                webhook,
+                url=data["url"],
+                name=data["name"],
+                events=form.patterns(),
+                **form.options(),
+            )
+        except ValidationError as invalid:
+            _form_errors(form, invalid)
+        else:
+            if not page.refusal and data["enabled"] != webhook.is_active:
+                _switch(request, webhook, on=data["enabled"])
+            messages.success(request, _("Webhook saved."))
+            return redirect(page.url("webhook", webhook.uuid))
     return page.render(
         "form.html", {"form": form, "webhook": webhook, "links": _link(page, webhook)}
     )
+
+
+def _form_errors(form: Any, invalid: ValidationError) -> None:
+    """An operation's refusal, beside the field it names."""
+    for field, problems in invalid.message_dict.items():
+        form.add_error(field if field in form.fields else None, problems)
 
 
 @never_cache  # the secret is shown once: no browser or proxy cache may keep the page
@@ -199,12 +259,22 @@ def secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
 
 
 @for_managers
-@require_POST
 def rotate(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
+    """Asks first (a rotation changes what every receiver must hold), then rotates, to an
+    entered secret or a generated one."""
     webhook = page.webhook(webhook_id)
-    operations.rotate_secret(webhook)
-    request.session[SECRET_KEY] = str(webhook.uuid)
-    return redirect(page.url("secret", webhook.uuid))
+    form = RotateForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            operations.rotate_secret(webhook, form.cleaned_data["secret"])
+        except ValidationError as invalid:
+            _form_errors(form, invalid)
+        else:
+            request.session[SECRET_KEY] = str(webhook.uuid)
+            return redirect(page.url("secret", webhook.uuid))
+    return page.render(
+        "rotate.html", {"webhook": webhook, "form": form, "links": _link(page, webhook)}
+    )
 
 
 @for_managers
@@ -222,7 +292,7 @@ def switch_secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResp
         )
     else:
         messages.info(request, _("No rotation of “%s” is waiting for a switch.") % webhook)
-    return redirect(page.url("edit", webhook.uuid))
+    return redirect(page.url("webhook", webhook.uuid))
 
 
 @for_managers
@@ -230,21 +300,24 @@ def switch_secret(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResp
 def test(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
     webhook = page.webhook(webhook_id)
     outcome = operations.TestOutcome(webhook, operations.send_test(webhook))
-    return page.render("tested.html", {"outcomes": [outcome]})
+    back = None if request.POST.get("back") == "list" else page.url("webhook", webhook.uuid)
+    return page.render("tested.html", {"outcomes": [outcome], "back": back})
 
 
 @for_managers
 @require_POST
 def enable(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
-    _switch(request, page.webhook(webhook_id), on=True)
-    return page.home()
+    webhook = page.webhook(webhook_id)
+    _switch(request, webhook, on=True)
+    return _back(request, page, webhook)
 
 
 @for_managers
 @require_POST
 def disable(request: HttpRequest, page: Page, webhook_id: Any) -> HttpResponse:
-    _switch(request, page.webhook(webhook_id), on=False)
-    return page.home()
+    webhook = page.webhook(webhook_id)
+    _switch(request, webhook, on=False)
+    return _back(request, page, webhook)
 
 
 def _switch(request: HttpRequest, webhook: Webhook, *, on: bool) -> None:
@@ -257,9 +330,16 @@ def _switch(request: HttpRequest, webhook: Webhook, *, on: bool) -> None:
     except ActivationRefused as refused:
         messages.error(request, str(refused))
         return
+    if not resumed:
+        messages.success(request, _("“%s” is active; no delivery was held.") % webhook)
+        return
     messages.success(
         request,
-        _("“%(hook)s” is active; %(n)d held deliveries are on their way.")
+        ngettext(
+            "“%(hook)s” is active; %(n)d held delivery is on its way.",
+            "“%(hook)s” is active; %(n)d held deliveries are on their way.",
+            resumed,
+        )
         % {"hook": webhook, "n": resumed},
     )
 
@@ -322,10 +402,15 @@ def grid_view(request: HttpRequest, page: Page) -> HttpResponse:
 
 @for_managers
 def log(request: HttpRequest, page: Page) -> HttpResponse:
-    filters = LogFilterForm(request.GET or None)
+    webhooks_ = list(Webhook.objects.filter(project=page.project))
+    filters = LogFilterForm(request.GET or None, webhooks=webhooks_)
     attempts = DeliveryLog.objects.filter(project=page.project).select_related("webhook")
+    chosen = webhooks_
     if filters.is_valid():
         f = filters.cleaned_data
+        if f["webhook"]:
+            chosen = [hook for hook in webhooks_ if str(hook.uuid) == f["webhook"]]
+            attempts = attempts.filter(webhook__in=chosen)
         if f["event"]:
             attempts = attempts.filter(event_type=f["event"])
         if f["outcome"]:
@@ -345,17 +430,36 @@ def log(request: HttpRequest, page: Page) -> HttpResponse:
         query = request.GET.copy()
         query["before"] = f"{rows[-1].created_at.isoformat()}|{rows[-1].pk}"
         next_query = query.urlencode()
-    webhooks_ = Webhook.objects.filter(project=page.project)
+    waits = health.waits(chosen)
     return page.render(
         "log.html",
         {
             "filters": filters,
+            "waiting": _waiting(chosen),
+            "warnings": [
+                (hook, waits[str(hook.uuid)])
+                for hook in chosen
+                if str(hook.uuid) in waits and waits[str(hook.uuid)].reason
+            ],
             "rows": [(entry, page.url("attempt", entry.uuid)) for entry in rows],
             "next_query": next_query,
             "redeliver": [(hook, _link(page, hook)) for hook in webhooks_],
             "redeliver_form": RedeliverFailedForm(),
         },
         status=400 if cursor is BAD_CURSOR else 200,
+    )
+
+
+WAITING_SHOWN = 20
+
+
+def _waiting(webhooks: list[Webhook]) -> list[Delivery]:
+    """Deliveries not done yet (due, waiting for a retry, or held), oldest due first:
+    the log shows what has not been attempted as well as what has."""
+    return list(
+        Delivery.objects.filter(webhook__in=webhooks, status=Delivery.Status.PENDING)
+        .select_related("webhook", "event")
+        .order_by("next_attempt_at", "pk")[:WAITING_SHOWN]
     )
 
 
@@ -409,4 +513,50 @@ def attempt(request: HttpRequest, page: Page, log_id: Any) -> HttpResponse:
                 messages.success(request, _("Redelivered: attempt #%d.") % again.attempt)
                 return redirect(page.url("attempt", again.uuid))
         return redirect(page.url("attempt", entry.uuid))
-    return page.render("attempt.html", {"entry": entry, "active": entry.webhook.is_active})
+    return page.render(
+        "attempt.html",
+        {
+            "entry": entry,
+            "active": entry.webhook.is_active,
+            "webhook_url": page.url("webhook", entry.webhook.uuid),
+            "request_body": bodies.pretty(entry.request_body),
+            "response_body": bodies.pretty(entry.response_body),
+        },
+    )
+
+
+# -- the event catalog ------------------------------------------------------------------
+
+
+@for_managers
+def events(request: HttpRequest, page: Page) -> HttpResponse:
+    """Every event: what it means, its JSON Schema and an example, and a form that sends
+    the example to one of the project's webhooks."""
+    hooks = list(Webhook.objects.filter(project=page.project))
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for found in schemas.contracts():
+        grouped.setdefault(found.event.category, []).append(
+            {
+                "event": found.event,
+                "schema": bodies.dumps(schemas.envelope_schema(found)),
+                "example": bodies.dumps(schemas.example_envelope(found)),
+                "form": ExampleForm(initial={"event": found.event.name}, webhooks=hooks),
+            }
+        )
+    categories = [(name, catalog.category_patterns(name), rows) for name, rows in grouped.items()]
+    return page.render("events.html", {"categories": categories, "hooks": hooks})
+
+
+@for_managers
+@require_POST
+def send_example(request: HttpRequest, page: Page) -> HttpResponse:
+    hooks = list(Webhook.objects.filter(project=page.project))
+    form = ExampleForm(request.POST, webhooks=hooks)
+    if not form.is_valid():
+        problems = [m for ms in form.errors.values() for m in ms]
+        messages.error(request, "; ".join(problems))
+        return redirect(page.url("events"))
+    webhook = page.webhook(form.cleaned_data["webhook"])
+    log = operations.send_example(webhook, form.cleaned_data["event"])
+    outcome = operations.TestOutcome(webhook, log)
+    return page.render("tested.html", {"outcomes": [outcome], "back": page.url("events")})
