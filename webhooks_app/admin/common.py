@@ -249,7 +249,8 @@ class CheckedSelectionMixin:
 
     model: Any
 
-    def response_action(self, request: Any, queryset: Any) -> Any:
+    # *args, **kwargs: Django 6 passes the action's location (top or bottom) too.
+    def response_action(self, request: Any, queryset: Any, *args: Any, **kwargs: Any) -> Any:
         pk = self.model._meta.pk
         try:
             for value in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME):
@@ -261,7 +262,7 @@ class CheckedSelectionMixin:
                 messages.WARNING,
             )
             return None
-        return super().response_action(request, queryset)  # type: ignore[misc]
+        return super().response_action(request, queryset, *args, **kwargs)  # type: ignore[misc]
 
 
 class LargeTableAdmin(CheckedSelectionMixin, admin.ModelAdmin):
