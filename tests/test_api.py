@@ -361,7 +361,7 @@ BAD_URLS = [
     # Teredo: the client's address is stored inverted (here 127.0.0.1).
     pytest.param("http://[2001:0:808:808:0:0:80ff:fffe]/", "carrying 127.0.0.1", id="teredo"),
     pytest.param("http://192.0.0.8/", "IETF protocol assignments", id="ietf-192.0.0.0/24"),
-    pytest.param("http://198.18.0.1/", "private", id="benchmarking"),
+    pytest.param("http://198.18.0.1/", "benchmarking", id="benchmarking"),
     pytest.param("http://[not-an-ip]/", "valid URL", id="bracketed-name"),
     pytest.param("http://[::1/", "valid URL", id="unclosed-bracket"),
     pytest.param("http://example.com/\r\nX-Injected: 1", "control characters", id="crlf"),

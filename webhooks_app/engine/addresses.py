@@ -6,7 +6,9 @@ reserved and unspecified addresses, IANA's special-purpose blocks (``SPECIAL_PUR
 192.0.0.0/24 and the documentation and benchmarking ranges among them), and anything
 else not globally routable. An IPv6 address that carries an IPv4 one is refused when the
 IPv4 address is: IPv4-mapped and IPv4-compatible forms, NAT64 (64:ff9b::/96), 6to4
-(2002::/16) and Teredo (2001::/32, server and client). The transport applies this to
+(2002::/16) and Teredo (2001::/32, server and client); IPv4-mapped, NAT64 and 6to4 forms
+carrying an allowed IPv4 address are allowed (they only ever reach it), whatever the
+Python version's own tables say of 2002::/16. The transport applies this to
 every address a host name resolves to, at connect time; the URL validators to address
 literals, numeric IPv4 forms included.
 """
@@ -64,12 +66,16 @@ def _judge(addr: Address, shown: str) -> str | None:
         for carried in embedded_ipv4(addr):
             if reason := _judge(carried, f"{shown} (carrying {carried})"):
                 return reason
-        if addr.ipv4_mapped is not None or addr in NAT64:
+        if addr.ipv4_mapped is not None or addr in NAT64 or addr.sixtofour is not None:
             return None  # these only ever reach the IPv4 address they carry
     return _class_reason(addr, shown)
 
 
 def _class_reason(addr: Address, shown: str) -> str | None:
+    # The explicit table first: the reason given must not depend on the Python version.
+    for net, label in SPECIAL_PURPOSE.items():
+        if addr in net:
+            return f"{shown} is in a special-purpose block ({label}, {net})"
     checks = (
         ("loopback", addr.is_loopback),
         ("link-local", addr.is_link_local),
@@ -83,9 +89,6 @@ def _class_reason(addr: Address, shown: str) -> str | None:
     for label, hit in checks:
         if hit:
             return f"{shown} is a {label} address"
-    for net, label in SPECIAL_PURPOSE.items():
-        if addr in net:
-            return f"{shown} is in a special-purpose block ({label}, {net})"
     if not addr.is_global:
         return f"{shown} is a non-global address"
     return None
