@@ -92,6 +92,10 @@ class CeleryRunner(Runner):
             app.add_periodic_task(60.0 * minutes, sweep.s(), name=SWEEP_NAME)
         app.add_periodic_task(crontab(minute=17), purge_history.s(), name=PURGE_NAME)
 
+    def ensure_schedules(self, using: str) -> None:
+        """Nothing is stored: the sweep and the purge are beat entries of the app, made
+        at start (:meth:`install`)."""
+
     def enqueue_drain(self) -> None:
         deliver_pending.apply_async(retry=True, retry_policy=_ENQUEUE_RETRY)
 

@@ -21,6 +21,7 @@ from django.core import checks
 from django.db import DatabaseError
 
 from webhooks_app.engine import watchdog
+from webhooks_app.exceptions import WebhookError
 from webhooks_app.runners import tasks_api
 from webhooks_app.runners.base import Runner
 
@@ -108,5 +109,5 @@ class TasksRunner(Runner):
     def drop_queued(self) -> None:
         waiting = tasks_api.waiting(DRAIN_TASK, due_only=True)
         if waiting is None:
-            raise NotImplementedError("only django-tasks-db's queue can be read")
+            raise WebhookError("Only django-tasks-db's queue can be read and emptied.")
         waiting.delete()
