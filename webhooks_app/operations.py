@@ -58,6 +58,7 @@ __all__ = [
     "DeliveryInFlight",
     "TestOutcome",
     "UnknownEventPattern",
+    "activation_refusal_for",
     "create_webhook",
     "delete_webhook",
     "disable",
@@ -65,6 +66,7 @@ __all__ = [
     "ensure_may_activate",
     "latest_attempt",
     "move",
+    "plan_refusal",
     "redeliver",
     "redeliver_failed",
     "rotate_secret",
@@ -81,9 +83,33 @@ __all__ = [
 
 def ensure_may_activate(project: Any) -> None:
     """Raise :class:`ActivationRefused` if the activation rule refuses ``project``."""
-    refusal = activation_refusal(project)
+    refusal = plan_refusal(project)
     if refusal:
         raise ActivationRefused(refusal)
+
+
+def plan_refusal(project: Any) -> str | None:
+    """Why the activation rule (a plan gate) refuses ``project`` webhooks, or None: what
+    the pages show, and what every operation below enforces."""
+    return activation_refusal(project)
+
+
+def activation_refusal_for(webhook: Webhook | None, project: Any, active: bool) -> str | None:
+    """Why saving ``webhook`` (None: a new one) in ``project``, ``active`` or not, is
+    refused by the plan gate; None if it is not. The gate applies to a webhook that
+    becomes active and to an active one that moves, as :func:`create_webhook`,
+    :func:`enable` and :func:`move` apply it: forms ask here to show it on their field."""
+    if not active:
+        return None
+    was_active = webhook is not None and webhook.pk is not None and webhook.is_active
+    moved = (
+        webhook is not None
+        and webhook.pk is not None
+        and _project_pk(project) != (webhook.project_id)
+    )
+    if was_active and not moved:
+        return None
+    return plan_refusal(project)
 
 
 # -- webhooks -----------------------------------------------------------------------------

@@ -12,10 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from webhooks_app import operations
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import PING, WILDCARD, catalog
 from webhooks_app.models import Subscription, Webhook
-from webhooks_app.rules import activation_refusal
 from webhooks_app.signing import DEFAULT_SCHEMES, SCHEMES
 from webhooks_app.validators import (
     body_format_refusal,
@@ -247,14 +247,14 @@ class WebhookForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         project = cleaned.get("project")
-        was_active = bool(self.instance.pk and self.instance.is_active)
-        moved = bool(self.instance.pk) and (project.pk if project else None) != (
-            self.instance.project_id
+        refusal = operations.activation_refusal_for(
+            self.instance, project, bool(cleaned.get("enabled"))
         )
-        if cleaned.get("enabled") and (not was_active or moved):
-            refusal = activation_refusal(project)
-            if refusal:
-                self.add_error("project" if moved and was_active else "enabled", refusal)
+        if refusal:
+            moved = bool(self.instance.pk) and (project.pk if project else None) != (
+                self.instance.project_id
+            )
+            self.add_error("project" if moved and self.instance.is_active else "enabled", refusal)
         self._check_body_format(cleaned)
         if cleaned.get("url") and "url" not in self.errors:
             try:

@@ -38,7 +38,7 @@ from webhooks_app.portal.forms import (
     WebhookForm,
     subscription_words,
 )
-from webhooks_app.rules import activation_refusal, can_manage, project_in_url
+from webhooks_app.rules import can_manage, project_in_url
 
 SECRET_KEY = "webhooks_portal_secret"  # session: the webhook whose secret is shown once
 
@@ -68,7 +68,7 @@ class Page:
     def __init__(self, request: HttpRequest, project: Any) -> None:
         self.request = request
         self.project = project
-        self.refusal = activation_refusal(project)
+        self.refusal = operations.plan_refusal(project)
         self.url_kwargs = {
             webhook_settings.PROJECT_URL_KWARG: getattr(
                 project, webhook_settings.PROJECT_LOOKUP_FIELD
