@@ -611,6 +611,15 @@ def test_bad_delivery_options_get_a_400_naming_the_field(api, base, options, fie
     assert not Webhook.objects.exists()
 
 
+def test_the_url_rule_lives_on_the_model_field(project):
+    """A host's own ModelForm or full_clean() refuses what the API and pages refuse, and
+    a one-label host (a service name on a private network) is not Django's to refuse."""
+    with pytest.raises(ValidationError) as raised:
+        Webhook(url="http://169.254.169.254/latest", project=project).full_clean()
+    assert "link-local" in str(raised.value.message_dict["url"])
+    Webhook(url="https://billing:8443/hooks", project=project).clean_fields(exclude=["project"])
+
+
 def test_host_code_gets_the_same_validation_before_anything_is_written(project):
     with pytest.raises(ValidationError) as raised:
         operations.create_webhook(

@@ -27,7 +27,11 @@ from webhooks_app.signing import (
     generate_keypair,
     generate_secret,
 )
-from webhooks_app.validators import validate_extra_headers, validate_signature_schemes
+from webhooks_app.validators import (
+    validate_endpoint_url,
+    validate_extra_headers,
+    validate_signature_schemes,
+)
 
 
 class WebhookStatus(models.TextChoices):
@@ -66,6 +70,16 @@ class RoutingQuerySet(models.QuerySet):
         created = super().bulk_create(objs, *args, **kwargs)
         routes_changed.send(sender=self.model)
         return created
+
+
+class EndpointURLField(models.URLField):
+    """A webhook's URL. Its rule (:func:`~webhooks_app.validators.validate_endpoint_url`:
+    http or https, a valid host, no credentials, no blocked address literal) replaces
+    Django's URL validator, which refuses a one-label host (a service on a private
+    network that ``ALLOWED_NETWORKS`` lets through). Every form, serializer and operation
+    takes it from here (``Webhook.url_validators()``)."""
+
+    default_validators = [validate_endpoint_url]
 
 
 class WebhookQuerySet(RoutingQuerySet):
@@ -109,7 +123,7 @@ class Webhook(models.Model):
         ),
     )
     name = models.CharField(_("name"), max_length=200, blank=True)
-    url = models.URLField(_("payload URL"), max_length=2000)
+    url = EndpointURLField(_("payload URL"), max_length=2000)
     secret = models.CharField(max_length=120, default=generate_secret, editable=False)
     # During a rotation the previous secret keeps signing until it expires, so receivers
     # can switch secrets without dropping a delivery: webhook-signature carries both, and
@@ -216,6 +230,11 @@ class Webhook(models.Model):
         super().save(*args, **kwargs)
 
     Status = WebhookStatus
+
+    @classmethod
+    def url_validators(cls) -> list:
+        """The rule of a webhook's URL, for the forms and serializers that take one."""
+        return list(cls._meta.get_field("url").validators)
 
     @property
     def is_active(self) -> bool:

@@ -48,7 +48,6 @@ from webhooks_app.signals import webhook_disabled
 from webhooks_app.signing import generate_secret
 from webhooks_app.validators import (
     body_format_refusal,
-    validate_endpoint_url,
     validate_https_only,
     validate_secret,
 )
@@ -492,9 +491,7 @@ def _validate(values: dict[str, Any], webhook: Webhook) -> None:
         if name not in values:
             continue
         try:
-            if name == "url":
-                validate_endpoint_url(values[name])
-            elif name == "secret":
+            if name == "secret":
                 validate_secret(values[name])
             else:
                 Webhook._meta.get_field(name).clean(values[name], None)

@@ -19,7 +19,6 @@ from webhooks_app.models import Subscription, Webhook
 from webhooks_app.signing import DEFAULT_SCHEMES, SCHEMES
 from webhooks_app.validators import (
     body_format_refusal,
-    validate_endpoint_url,
     validate_https_only,
     validate_signature_schemes,
 )
@@ -183,7 +182,7 @@ class WebhookForm(forms.ModelForm):
         label=_("payload URL"),
         max_length=2000,
         assume_scheme="https",
-        validators=[validate_endpoint_url],
+        validators=Webhook.url_validators(),
     )
     enabled = forms.BooleanField(
         label=_("enabled"),

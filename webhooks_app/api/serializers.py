@@ -19,7 +19,6 @@ from webhooks_app.models import MAX_RATE_LIMIT, DeliveryLog, RotationStage, Webh
 from webhooks_app.signing import SCHEMES
 from webhooks_app.validators import (
     body_format_refusal,
-    validate_endpoint_url,
     validate_extra_headers,
     validate_https_only,
     validate_signature_schemes,
@@ -139,7 +138,7 @@ class WebhookSerializer(serializers.ModelSerializer):
     activation rule and the status transitions."""
 
     id = serializers.UUIDField(source="uuid", read_only=True)
-    url = serializers.CharField(max_length=2000, validators=[validate_endpoint_url])
+    url = serializers.CharField(max_length=2000, validators=Webhook.url_validators())
     enabled = serializers.BooleanField(
         source="is_active",
         required=False,
@@ -324,7 +323,7 @@ class GridRowSerializer(serializers.Serializer):
 
 
 class GridUpdateSerializer(serializers.Serializer):
-    url = serializers.CharField(max_length=2000, validators=[validate_endpoint_url])
+    url = serializers.CharField(max_length=2000, validators=Webhook.url_validators())
 
 
 class DeliveryLogSerializer(serializers.ModelSerializer):

@@ -13,7 +13,6 @@ from webhooks_app.models import BodyFormat, DeliveryLog, Webhook
 from webhooks_app.signing import DEFAULT_SCHEMES, SCHEMES
 from webhooks_app.validators import (
     body_format_refusal,
-    validate_endpoint_url,
     validate_extra_headers,
     validate_https_only,
     validate_secret,
@@ -84,7 +83,7 @@ class WebhookForm(forms.Form):
     url = forms.CharField(
         label=_("Payload URL"),
         max_length=2000,
-        validators=[validate_endpoint_url],
+        validators=Webhook.url_validators(),
         widget=forms.URLInput(attrs={"placeholder": "https://example.com/hooks"}),
     )
     name = forms.CharField(label=_("Name"), max_length=200, required=False)
@@ -364,5 +363,5 @@ class RedeliverFailedForm(forms.Form):
 class GridRowForm(forms.Form):
     event = forms.CharField(widget=forms.HiddenInput)
     url = forms.CharField(
-        label=_("URL"), max_length=2000, required=False, validators=[validate_endpoint_url]
+        label=_("URL"), max_length=2000, required=False, validators=Webhook.url_validators()
     )
