@@ -25,7 +25,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
-from webhooks_app import operations
+from webhooks_app import grid, operations
 from webhooks_app.api import serializers as s
 from webhooks_app.api.parsers import PARSER_CLASSES
 from webhooks_app.api.permissions import CanManageProjectWebhooks
@@ -38,7 +38,6 @@ from webhooks_app.api.schema import (
     path_parameter,
 )
 from webhooks_app.conf import webhook_settings
-from webhooks_app.engine import grid
 from webhooks_app.events import catalog
 from webhooks_app.exceptions import ActivationRefused
 from webhooks_app.models import DeliveryLog, RotationStage, Webhook

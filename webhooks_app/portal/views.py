@@ -22,9 +22,8 @@ from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from webhooks_app import health, operations, schemas
+from webhooks_app import grid, health, operations, schemas
 from webhooks_app.conf import webhook_settings
-from webhooks_app.engine import grid
 from webhooks_app.events import catalog
 from webhooks_app.exceptions import ActivationRefused, DeliveryInFlight
 from webhooks_app.models import Delivery, DeliveryLog, Webhook
