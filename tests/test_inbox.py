@@ -25,6 +25,7 @@ from webhooks_app.inbox.models import Message
 from webhooks_app.inbox.scopes import fingerprint
 from webhooks_app.receiving import webhook_view
 from webhooks_app.signing import generate_secret, signature_headers
+from webhooks_app.testing import wait_until
 
 SECRET = generate_secret()
 
@@ -308,17 +309,17 @@ def two_copies_at_once(held) -> dict[str, int]:
 
 
 def wait_for_a_backend_waiting_on_a_lock() -> None:
-    deadline = time.monotonic() + 60
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
+    """Until the second copy waits on the first's inbox row."""
+
+    def waiting() -> bool:
+        with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )
-            if cursor.fetchone()[0]:
-                return
-            time.sleep(0.05)
-    raise AssertionError("the second copy never waited on the first's inbox row")
+            return bool(cursor.fetchone()[0])
+
+    wait_until(waiting, timeout=60)
 
 
 def test_a_copy_arriving_during_handling_waits_and_is_not_handled_again(held):
