@@ -212,6 +212,7 @@ def latency_run(name: str, args) -> dict:
         receivers.stop()
         _retire(project)
     late = sorted(arrived - committed[uuid] for _, uuid, _, arrived in healthy)
+    first = min(committed.values())
     return {
         "received": len(late),
         "expected": expected,
@@ -219,7 +220,18 @@ def latency_run(name: str, args) -> dict:
         "p99": late[int(len(late) * 0.99) - 1] if late else float("nan"),
         "over_1s": sum(1 for t in late if t > 1.0),
         "gap": longest_gap(sorted(arrived for *_, arrived in healthy)),
+        "gaps": [
+            f"{at - first:.1f}: {gap * 1000:.0f}"
+            for at, gap in longest_gaps(sorted(arrived for *_, arrived in healthy))
+            if gap > 0.15
+        ],
     }
+
+
+def longest_gaps(moments: list[float], count: int = 5) -> list[tuple[float, float]]:
+    """The ``count`` longest gaps between arrivals: (when the gap began, its length)."""
+    gaps = sorted(((b - a, a) for a, b in itertools.pairwise(moments)), reverse=True)
+    return sorted((at, gap) for gap, at in gaps[:count])
 
 
 def longest_gap(moments: list[float]) -> float:
@@ -282,6 +294,10 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="qcluster workers (2)")
     parser.add_argument("--backlog", type=int, default=2000, help="deliveries in the kill run")
     parser.add_argument("--concurrency", type=int, default=16, help="CONCURRENCY (16)")
+    parser.add_argument(
+        "--only", action="append", choices=list(NEIGHBOURS), help="these neighbour runs only"
+    )
+    parser.add_argument("--no-kill", action="store_true", help="skip the busy-worker kill")
     args = parser.parse_args(argv)
     os.environ["BENCH_WEBHOOKS"] = json.dumps(
         {"TIMEOUT": TIMEOUT, "TASK_TIME_LIMIT": 10, "CONCURRENCY": args.concurrency}
@@ -298,8 +314,9 @@ def main(argv=None) -> int:
             # Unmeasured: the workers' first connections and imports would land in the
             # first run's p99, which is the baseline the others are divided by.
             latency_run("none", argparse.Namespace(**{**vars(args), "events": 30, "seconds": 2}))
-            runs = {name: latency_run(name, args) for name in NEIGHBOURS}
-            kill = kill_run(args, cluster)
+            names = ["none", *[n for n in (args.only or NEIGHBOURS) if n != "none"]]
+            runs = {name: latency_run(name, args) for name in names}
+            kill = None if args.no_kill else kill_run(args, cluster)
         finally:
             cluster.stop()
     base = runs["none"]["p99"]
@@ -316,6 +333,10 @@ def main(argv=None) -> int:
             f"  = {ratio:4.2f}x  over 1 s: {r['over_1s']}/{r['received']}"
             f"  longest gap {r['gap'] * 1000:6.0f} ms{verdict}"
         )
+        if r["gaps"]:
+            print("      longest gaps (s into the run, ms):", ", ".join(r["gaps"]))
+    if kill is None:
+        return 0
     bound = kill["in_flight_at_kill"] + FLUSH_SIZE
     print(
         f"--- SIGKILL of a busy worker, {kill['deliveries']} deliveries: re-sent {kill['resent']}"
