@@ -387,8 +387,8 @@ class Delivery(models.Model):
         ordering = ["-created_at", "-id"]
         # Partial indexes: the bulk of the table (delivered rows) is in none. Every index
         # a new delivery enters is paid on the host's save, once per recipient. On
-        # PostgreSQL a migration adds webhooks_delivery_pending_idx (webhook,
-        # next_attempt_at) for pending rows, which fair claims read per endpoint; on
+        # PostgreSQL a migration adds webhooks_delivery_pending_order_idx (webhook,
+        # next_attempt_at, id) for pending rows, which fair claims read per endpoint; on
         # SQLite, whose commits rewrite one index page per endpoint, claims scan the
         # due rows instead.
         indexes = [

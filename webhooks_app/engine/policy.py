@@ -65,6 +65,11 @@ class Verdict:
         return not self.succeeded and self.retry_at is None
 
 
+# Most attempts succeed: their verdicts are shared (frozen, so nothing can change them).
+SUCCEEDED = Verdict(succeeded=True)
+SUCCEEDED_TEST = Verdict(succeeded=True, counts=False)
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     schedule: Sequence[float] = (60, 300, 1800, 7200, 43200)
@@ -105,7 +110,7 @@ class RetryPolicy:
     ) -> Verdict:
         """The verdict on an attempt that was the ``round_attempt``-th of its round."""
         if status is not None and 200 <= status < 300:
-            return Verdict(succeeded=True, counts=not test)
+            return SUCCEEDED_TEST if test else SUCCEEDED
         if status == 410:
             return Verdict(succeeded=False, gone=True, counts=not test)
         delay = None if test else self.delay(round_attempt, retry_after)
