@@ -1,5 +1,6 @@
 """PostgreSQL: inside a host's transaction the task marker is taken at commit, by a
-deferred trigger that answers with a notice, so nothing is asked after the commit.
+deferred trigger that says so with a notice (and says nothing when a task covers the
+commit), so nothing is asked after the commit.
 
 These tests commit (transactional_db): the trigger only runs at a real COMMIT."""
 
@@ -106,7 +107,7 @@ def test_a_covering_task_cannot_take_its_cover_back_while_a_covered_commit_ends(
             make_item()
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the commit-time work, now
-            assert commit_marker.answer(connection) == commit_marker.COVERED
+            assert commit_marker.answer(connection) is None  # covered: nothing said
             with pytest.raises(psycopg.errors.LockNotAvailable):
                 other.execute("UPDATE webhooks_app_deliverytaskmarker SET covered_until = NULL")
         other.execute("UPDATE webhooks_app_deliverytaskmarker SET covered_until = NULL")

@@ -1,11 +1,12 @@
-"""What a PostgreSQL commit said about the task marker (see migration 0008).
+"""What a PostgreSQL commit said about the task marker (see migrations 0008 and 0017).
 
 Inside a host's transaction the statement recording an event asks a deferred trigger to
-take the marker at commit; the trigger answers with a notice, which arrives with the
-COMMIT's own reply. This module listens for that notice on the raw connection, so the
-code running after the commit knows whether to enqueue a task without asking the
-database again. Without an answer (another driver, a connection that never asked) the
-caller falls back to asking.
+take the marker at commit; when it takes it, the trigger says so with a notice, which
+arrives with the COMMIT's own reply. This module listens for that notice on the raw
+connection, so the code running after the commit knows whether to enqueue a task
+without asking the database again. After its own ask, silence means a task covers the
+commit (a notice for that case cost more than the rest of the trigger); where nothing
+was asked (another driver, another writer) the caller asks the database.
 """
 
 from __future__ import annotations

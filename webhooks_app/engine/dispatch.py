@@ -143,7 +143,7 @@ def emit(
         return None  # the map was stale: nobody receives it any more
     if recorded.duplicate_of is not None:
         return Event.objects.get(pk=recorded.duplicate_of)  # the key's event: nothing new
-    queue.event_recorded(recorded.kick)
+    queue.event_recorded(recorded.kick, asked=recorded.asked)
     _on_commit_send_emitted(event, recorded.deliveries)
     return event
 
@@ -169,6 +169,8 @@ class Recorded:
     kick: bool | None
     # The event already recorded with this idempotency key (nothing was recorded).
     duplicate_of: int | None = None
+    # The statement asked the commit to take the marker (see commit_marker).
+    asked: bool = False
 
 
 def _record(event: Event, patterns: Sequence[str], project_ids: Sequence[Any]) -> Recorded | None:
@@ -234,7 +236,7 @@ def _record_in_one_statement(
     if event_id is None:
         return None
     event.pk = event_id
-    return Recorded(deliveries, kick if take_marker else None)
+    return Recorded(deliveries, kick if take_marker else None, asked=at_commit)
 
 
 _INSERT_EVENT = (

@@ -58,11 +58,12 @@ def marker_taken_with_events() -> bool:
     return connection.vendor == "sqlite" or not connection.in_atomic_block
 
 
-def event_recorded(kick: bool | None) -> None:
+def event_recorded(kick: bool | None, *, asked: bool = False) -> None:
     """Follow up an event's statements: ``kick`` says they took the marker (enqueue a
-    task after commit), found it taken (nothing to do), or did not look (None)."""
+    task after commit), found it taken (nothing to do), or did not look (None).
+    ``asked``: they asked the commit to take it (PostgreSQL, in a transaction)."""
     if kick is None:
-        request_delivery()
+        _on_commit_once(_enqueue_if_the_commit_took_the_marker if asked else enqueue_drain)
     elif kick:
         _on_commit_once(_enqueue_task)
 
@@ -75,10 +76,19 @@ def request_delivery() -> None:
 
 def _on_commit_once(callback: Any) -> None:
     if connection.in_atomic_block and any(
-        item[1] in (enqueue_drain, _enqueue_task) for item in connection.run_on_commit
+        item[1] in _FOLLOW_UPS for item in connection.run_on_commit
     ):
         return
     transaction.on_commit(callback)
+
+
+def _enqueue_if_the_commit_took_the_marker() -> None:
+    """After a commit whose trigger was asked to take the marker: it says ``enqueue``
+    when it took it, and nothing when a task covers the commit (migration 0017; this
+    callback runs only if the asking statement's savepoint committed, so the silence is
+    this commit's). A trigger still on 0008's function says ``covered``."""
+    if commit_marker.answer(connection) == commit_marker.ENQUEUE or is_sync():
+        _enqueue_task()
 
 
 def covered_now() -> bool:
@@ -214,6 +224,9 @@ def _enqueue_task() -> None:
         # The deliveries are committed; the watchdogs and the sweep send them if the
         # broker is unreachable now. Failing the host's request would lose nothing.
         logger.exception("Could not enqueue webhook delivery; the sweep will send it.")
+
+
+_FOLLOW_UPS = (enqueue_drain, _enqueue_task, _enqueue_if_the_commit_took_the_marker)
 
 
 def is_sync() -> bool:
