@@ -329,3 +329,27 @@ def test_the_grid_of_an_organisation_sets_its_own_urls(org_api, organization, pr
     assert [(r["url"], r["scope"]) for r in row["receivers"]] == [
         ("https://acme.example.com/h", "organization")
     ]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's emit functions")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_process_still_on_the_previous_emit_function_gives_organisation_webhooks_nothing(
+    organization, other_organization, other_project, make_webhook, version
+):
+    """During a deploy, old code calls webhooks_app_emit_v1/v2, to which a webhook with
+    no project was every project's: an organisation's webhook must not get another
+    organisation's events from it."""
+    make_webhook("http://127.0.0.1:9/acme", ["*"], project=None, organization=organization)
+    installation = make_webhook("http://127.0.0.1:9/all", ["*"], project=None)
+    key = ", NULL::varchar, NULL::timestamptz" if version == "v2" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT recorded_event FROM webhooks_app_emit_{version}(ARRAY['*']::varchar[], "
+            "ARRAY[%s]::bigint[], gen_random_uuid(), 'items.store'::varchar, %s::bigint, "
+            f"'{{}}'::text, now(), NULL::timestamptz, false{key})",
+            [other_project.pk, other_project.pk],
+        )
+        (event_id,) = cursor.fetchone()
+
+    recipients = Webhook.objects.filter(deliveries__event_id=event_id)
+    assert list(recipients) == [installation]

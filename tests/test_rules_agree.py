@@ -63,8 +63,10 @@ def receivers_by_the_python_rule(event_type: str, project: Project) -> set[int]:
         if (
             webhook.project_id == project.pk
             or webhook.is_installation_wide
-            or (webhook.organization_id == project.organization_id
-            and webhook.organization_id is not None)
+            or (
+                webhook.organization_id == project.organization_id
+                and webhook.organization_id is not None
+            )
         )
         and patterns & {s.event_type for s in webhook.subscriptions.all()}
     }

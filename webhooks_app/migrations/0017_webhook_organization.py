@@ -7,9 +7,10 @@ project, to an organisation (every project of it), or to neither (installation-w
   made again here, with the new column (a later migration that rebuilds the table calls
   :func:`recreate_sqlite_triggers` of this one);
 * ``webhooks_app_emit_v3`` on PostgreSQL, which takes the event's organisations as well.
-  Version 2 stays for processes still running the previous code during a deploy (it
-  reads installation-wide webhooks as both columns empty, as it always did for the
-  webhooks it knew).
+  Versions 1 and 2 stay for processes still running the previous code during a deploy,
+  made again here so that they leave organisation webhooks out: to them a webhook with
+  no project was every project's, and an organisation's webhook must never get another
+  organisation's events (until the old processes stop, it gets none from them).
 """
 
 import importlib
@@ -20,6 +21,13 @@ from django.db import migrations, models
 from webhooks_app.conf import organization_model_label, project_model_label
 
 routing = importlib.import_module("webhooks_app.migrations.0004_routing_and_scale")
+idempotency = importlib.import_module("webhooks_app.migrations.0012_event_idempotency_key")
+
+OLD_SCOPE = "WHERE (w.project_id IS NULL OR w.project_id = ANY (p_projects))"
+NEW_SCOPE = (
+    "WHERE ((w.project_id IS NULL AND w.organization_id IS NULL) "
+    "OR w.project_id = ANY (p_projects))"
+)
 
 ROUTING_COLUMNS = ("project_id", "organization_id", "status")
 
@@ -119,6 +127,9 @@ def install(apps, schema_editor):
     org_pk = webhook._meta.get_field("organization").target_field.rel_db_type(connection)
     schema_editor.execute(POSTGRES_WEBHOOK_TRIGGER.format(columns=", ".join(ROUTING_COLUMNS)))
     schema_editor.execute(POSTGRES_EMIT_V3.replace("{pk}", pk).replace("{org_pk}", org_pk))
+    for old in (routing.POSTGRES_EMIT, idempotency.POSTGRES_EMIT_V2):
+        assert OLD_SCOPE in old
+        schema_editor.execute(old.replace(OLD_SCOPE, NEW_SCOPE).replace("{pk}", pk))
 
 
 def uninstall(apps, schema_editor):
@@ -128,6 +139,10 @@ def uninstall(apps, schema_editor):
         schema_editor.execute(
             POSTGRES_WEBHOOK_TRIGGER.format(columns=", ".join(routing.ROUTING_COLUMNS))
         )
+        pk = apps.get_model("webhooks_app", "Webhook")._meta.get_field("project").target_field
+        pk = pk.rel_db_type(connection)
+        for old in (routing.POSTGRES_EMIT, idempotency.POSTGRES_EMIT_V2):
+            schema_editor.execute(old.replace("{pk}", pk))
     elif connection.vendor == "sqlite":
         # Back to 0016's triggers: the column they watched is gone.
         for name, event, table in routing.SQLITE_TRIGGERS:
