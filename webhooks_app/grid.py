@@ -47,9 +47,8 @@ def is_row(event: str) -> bool:
 def rows(scope: Scope) -> list[Row]:
     own: dict[str, list[Subscription]] = {}
     receiving: dict[str, list[Subscription]] = {}
-    mine = {scope.kind + "_id": scope.owner.pk}
     for sub in _subscriptions(scope):
-        if all(getattr(sub.webhook, k) == v for k, v in mine.items()):
+        if scope.owns(sub.webhook):
             own.setdefault(sub.event_type, []).append(sub)
         if sub.webhook.status in RECEIVING:
             receiving.setdefault(sub.event_type, []).append(sub)

@@ -35,6 +35,9 @@ class Scope:
         """A webhook's scope fields, for the operations (``create_webhook(**fields)``)."""
         return {self.kind: self.owner}
 
+    def owns(self, webhook: Webhook) -> bool:
+        return bool(getattr(webhook, f"{self.kind}_id") == self.owner.pk)
+
     def webhooks(self) -> WebhookQuerySet:
         return Webhook.objects.filter(**self.fields)
 

@@ -55,12 +55,6 @@ class ProjectScopedMixin(GenericAPIView):
     def scope(self) -> Scope:
         return scope_in_url(self.kwargs)
 
-    @property
-    def project(self) -> Any:
-        """The project or organisation whose webhooks these are (the manage rule's
-        argument)."""
-        return self.scope.owner
-
     def get_serializer_context(self) -> dict:
         return {**super().get_serializer_context(), "scope": self.scope}
 
