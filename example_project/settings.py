@@ -117,6 +117,10 @@ AGILE_SITE_URL = os.environ.get("AGILE_SITE_URL", "http://127.0.0.1:8000")
 
 WEBHOOKS = {
     "PROJECT_MODEL": "agile.Project",
+    # AgileTune's Organization Settings → Webhooks: a company's webhooks receive the
+    # events of every project of the company (Project.company), and of no other company.
+    "ORGANIZATION_MODEL": "agile.Company",
+    "PROJECT_ORGANIZATION_FIELD": "company",
     # GitScrum's 26 events, as the library ships them.
     "EVENTS": "example_project.agile.gitscrum.EVENTS",
     "PRODUCT_NAME": "AgileBoard",

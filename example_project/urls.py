@@ -20,6 +20,12 @@ urlpatterns = [
         "projects/<int:project_pk>/settings/webhooks/",
         include("webhooks_app.portal.urls"),
     ),
+    # AgileTune's Organization Settings → Webhooks: a company's own webhooks.
+    path("api/organizations/<int:organization_pk>/", include("webhooks_app.api.organization_urls")),
+    path(
+        "organizations/<int:organization_pk>/settings/webhooks/",
+        include("webhooks_app.portal.organization_urls"),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("webhooks/schema.json", include("webhooks_app.api.schema_urls")),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="schema"), name="schema-ui"),

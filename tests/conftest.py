@@ -312,6 +312,35 @@ def other_project(db):
 
 
 @pytest.fixture
+def organization(db, project):
+    """The organisation of ``project`` and of a second project, ``sibling``."""
+    from tests.testapp.models import Organization, Project
+
+    found = Organization.objects.create(name="Acme")
+    project.organization = found
+    project.save(update_fields=["organization"])
+    Project.objects.create(name="Data", slug="data", organization=found)
+    return found
+
+
+@pytest.fixture
+def sibling(organization):
+    """Another project of ``organization``."""
+    return organization.projects.get(slug="data")
+
+
+@pytest.fixture
+def other_organization(db, other_project):
+    """Another organisation, which ``other_project`` belongs to."""
+    from tests.testapp.models import Organization
+
+    found = Organization.objects.create(name="Globex")
+    other_project.organization = found
+    other_project.save(update_fields=["organization"])
+    return found
+
+
+@pytest.fixture
 def make_webhook(db, project):
     def make(url: str, events=("items.*",), *, project=project, **fields) -> Webhook:
         webhook = Webhook.objects.create(url=url, project=project, **fields)

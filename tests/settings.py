@@ -147,6 +147,8 @@ elif RUNNER == "tasks":
 WEBHOOKS = {
     "RUNNER": RUNNER,
     "PROJECT_MODEL": "testapp.Project",
+    "ORGANIZATION_MODEL": "testapp.Organization",
+    "PROJECT_ORGANIZATION_FIELD": "organization",
     "EVENTS": "tests.testapp.events.EVENTS",
     "PRODUCT_NAME": "Acme",
     # The tests' receivers listen on 127.0.0.1; the SSRF guard is tested with this removed.

@@ -150,7 +150,7 @@ def test_grid_lists_every_webhook_that_receives_each_event(
     ]
     assert rows["items.tags.add"] == rows["items.store"]
 
-    # A project the activation rule refuses receives nothing, organisation-wide included.
+    # A project the activation rule refuses receives nothing, installation-wide included.
     Project.objects.filter(pk=project.pk).update(plan=Project.Plan.FREE)
     operations.disable(family)
     assert all(row == [] for row in receivers().values())

@@ -47,6 +47,13 @@ def reported(messages, id_: str) -> list[str]:
         ({"DURABLE_AUTOCOMMIT": "yes"}, "webhooks_app.E013"),
         ({"BLOCK_PRIVATE_ADDRESSES": 1}, "webhooks_app.E013"),
         ({"RETRY_SCHEDULES": [1]}, "webhooks_app.W001"),
+        ({"ORGANIZATION_MODEL": "testapp.Nope"}, "webhooks_app.E022"),
+        ({"ORGANIZATION_MODEL": "Organization"}, "webhooks_app.E022"),
+        ({"PROJECT_ORGANIZATION_FIELD": "company"}, "webhooks_app.E023"),
+        ({"PROJECT_ORGANIZATION_FIELD": "name"}, "webhooks_app.E023"),
+        ({"ORGANIZATION_MODEL": "testapp.Tag"}, "webhooks_app.E023"),
+        ({"PROJECT_ORGANIZATION_FIELD": None}, "webhooks_app.E024"),
+        ({"ORGANIZATION_MODEL": None}, "webhooks_app.E024"),
     ],
 )
 def test_bad_setting_is_reported_with_a_stable_id_naming_it(webhooks_settings, changes, expected):
@@ -145,6 +152,7 @@ def manage_py_check(tmp_path, settings_code: str) -> subprocess.CompletedProcess
     [
         ("WEBHOOKS = {k: v for k, v in WEBHOOKS.items() if k != 'PROJECT_MODEL'}", "E001"),
         ("WEBHOOKS = {**WEBHOOKS, 'PROJECT_MODEL': 'testapp.Projcet'}", "E001"),
+        ("WEBHOOKS = {**WEBHOOKS, 'ORGANIZATION_MODEL': 'testapp.Organisation'}", "E022"),
         ("INSTALLED_APPS = [a for a in INSTALLED_APPS if a != 'django_q']", "E011"),
         ("Q_CLUSTER = {**Q_CLUSTER, 'timeout': 30}", "W002"),
         ("del Q_CLUSTER", "E015"),
@@ -165,6 +173,7 @@ def manage_py_check(tmp_path, settings_code: str) -> subprocess.CompletedProcess
     ids=[
         "project-model-missing",
         "project-model-misspelled",
+        "organization-model-misspelled",
         "no-django-q",
         "short-timeout",
         "no-q-cluster",

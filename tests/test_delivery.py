@@ -465,7 +465,7 @@ def test_subscriptions_select_exact_events_families_or_everything(
         assert exact.count == 1
         assert family.count == 2
         assert everything.count == 2
-        assert org.count == 3  # organisation-wide: every project's events
+        assert org.count == 3  # installation-wide: every project's events
 
 
 def test_a_refused_project_sends_nothing_even_to_organisation_wide_webhooks(

@@ -35,15 +35,22 @@ EVENTS = ["items.store", "items.tags.add", "items.update"]
 
 
 @pytest.fixture
-def every_kind_of_webhook(make_webhook, project, other_project):
-    """A webhook for each status x scope (a project, another, organisation-wide) x
-    subscription."""
+def every_kind_of_webhook(make_webhook, project, other_project, organization, other_organization):
+    """A webhook for each status x scope (a project, another, the project's
+    organisation, another organisation, installation-wide) x subscription."""
+    scopes = [
+        {"project": project},
+        {"project": other_project},
+        {"project": None, "organization": organization},
+        {"project": None, "organization": other_organization},
+        {"project": None},
+    ]
     made = []
     for status in STATUSES:
-        for scope in (project, other_project, None):
+        for scope in scopes:
             for patterns in PATTERNS:
                 made.append(
-                    make_webhook("https://example.com/hook", patterns, project=scope, status=status)
+                    make_webhook("https://example.com/hook", patterns, status=status, **scope)
                 )
     return made
 
@@ -53,24 +60,35 @@ def receivers_by_the_python_rule(event_type: str, project: Project) -> set[int]:
     return {
         webhook.pk
         for webhook in Webhook.objects.receiving().prefetch_related("subscriptions")
-        if webhook.project_id in (None, project.pk)
+        if (
+            webhook.project_id == project.pk
+            or webhook.is_installation_wide
+            or (
+                webhook.organization_id == project.organization_id
+                and webhook.organization_id is not None
+            )
+        )
         and patterns & {s.event_type for s in webhook.subscriptions.all()}
     }
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("given", ["instance", "pk"])
 @pytest.mark.parametrize("event_type", EVENTS)
 def test_the_statement_recording_an_event_picks_who_the_python_rule_says(
-    every_kind_of_webhook, project, event_type
+    every_kind_of_webhook, project, event_type, given
 ):
     expected = receivers_by_the_python_rule(event_type, project)
     routing.invalidate()
 
-    event = emit(event_type, {"n": 1}, project=project)
+    event = emit(event_type, {"n": 1}, project=project if given == "instance" else project.pk)
 
     recorded = set(Delivery.objects.filter(event=event).values_list("webhook_id", flat=True))
     assert recorded == expected and expected  # every status, scope and pattern was tried
+    assert any(Webhook.objects.get(pk=pk).organization_id for pk in recorded)
     assert routing.may_receive(patterns_for(event_type), [project.pk]) is True
+    mine = [project.organization_id]
+    assert routing.current().may_receive(patterns_for(event_type), [], mine) is True
 
 
 @pytest.mark.django_db(transaction=True)

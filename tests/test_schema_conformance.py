@@ -24,33 +24,49 @@ EXAMPLES = 12  # per operation and phase: bounded, so the run takes under a minu
 PASSWORD = "schemathesis-password"
 
 
-def schema_for(project) -> dict:
-    """The API's schema with the host's project route filled in: the project in the
-    path belongs to the host's URLconf, not to the API. (The host's schema view,
+# The project's routes, and the same API mounted for an organisation's webhooks.
+ROUTES = {
+    "project": ("/api/projects/", "project_pk"),
+    "organization": ("/api/organizations/", "organization_pk"),
+}
+
+
+def schema_for(owner, scope: str = "project") -> dict:
+    """The API's schema with the host's route filled in: the project (or organisation)
+    in the path belongs to the host's URLconf, not to the API. (The host's schema view,
     drf-spectacular's own, is left out.)"""
+    prefix, kwarg = ROUTES[scope]
     document = SchemaGenerator().get_schema(request=None, public=True)
     paths = {}
     for path, item in document["paths"].items():
-        if not path.startswith("/api/projects/"):
+        if not path.startswith(prefix):
             continue
         for operation in item.values():
             operation["parameters"] = [
-                p for p in operation.get("parameters", []) if p["name"] != "project_pk"
+                p for p in operation.get("parameters", []) if p["name"] != kwarg
             ]
-        paths[path.replace("{project_pk}", str(project.pk))] = item
+        paths[path.replace("{" + kwarg + "}", str(owner.pk))] = item
     document["paths"] = paths
     return document
 
 
+@pytest.mark.parametrize("scope", list(ROUTES))
 def test_every_answer_matches_the_schema_under_every_check(
-    live_server, project, make_webhook, tmp_path
+    live_server, project, organization, make_webhook, tmp_path, scope
 ):
-    make_webhook("https://example.com/hook")
-    user = manager_of(project)
+    owner = organization if scope == "organization" else project
+    make_webhook(
+        "https://example.com/hook",
+        project=project if scope == "project" else None,
+        organization=organization if scope == "organization" else None,
+    )
+    user = manager_of(owner)
     user.set_password(PASSWORD)
     user.save()
     schema = tmp_path / "openapi.json"
-    schema.write_text(json.dumps(schema_for(project)))
+    document = schema_for(owner, scope)
+    assert document["paths"], "no route of this scope in the schema"
+    schema.write_text(json.dumps(document))
     run = subprocess.run(
         [
             sys.executable,

@@ -11,6 +11,14 @@ urlpatterns = [
     path("webhooks/health/", health_view, name="webhooks-health"),
     path("api/projects/<int:project_pk>/", include("webhooks_app.api.urls")),
     path(
+        "api/organizations/<int:organization_pk>/",
+        include("webhooks_app.api.organization_urls"),
+    ),
+    path(
+        "organizations/<int:organization_pk>/settings/webhooks/",
+        include("webhooks_app.portal.organization_urls"),
+    ),
+    path(
         "projects/<int:project_pk>/settings/webhooks/",
         include("webhooks_app.portal.urls"),
     ),

@@ -29,6 +29,10 @@ W002/3    ``Q_CLUSTER`` timeouts too short for a delivery task
 W004      a stored webhook sends form bodies with Standard Webhooks signatures, which
           the ``standardwebhooks`` library refuses (saved before that was refused)
 E021      the API's urls are mounted and ``rest_framework`` is not in ``INSTALLED_APPS``
+E022      ``ORGANIZATION_MODEL`` malformed, or not an installed model
+E023      ``PROJECT_ORGANIZATION_FIELD`` is not a foreign key of the project model to
+          ``ORGANIZATION_MODEL``
+E024      one of ``ORGANIZATION_MODEL`` / ``PROJECT_ORGANIZATION_FIELD`` set without the other
 W005      a SQLite database without WAL, ``IMMEDIATE`` transactions and a timeout
 W006      stored webhooks point at loopback while ``DEBUG`` is off and
           ``ALLOWED_NETWORKS`` admits loopback
@@ -48,6 +52,7 @@ from urllib.parse import urlsplit
 from django.apps import apps
 from django.conf import settings
 from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
 from django.db import DatabaseError, router
 from django.db.models import Q
 
@@ -95,6 +100,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
     ]
     for check in (
         _project_model,
+        _organization_model,
         _timeouts_and_retries,
         _numbers,
         _catalog,
@@ -132,6 +138,64 @@ def _project_model() -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+def _organization_model() -> list[checks.CheckMessage]:
+    label = webhook_settings.ORGANIZATION_MODEL
+    name = webhook_settings.PROJECT_ORGANIZATION_FIELD
+    if label is None and name is None:
+        return []
+    if label is None or name is None:
+        given, missing = (
+            ("ORGANIZATION_MODEL", "PROJECT_ORGANIZATION_FIELD")
+            if name is None
+            else ("PROJECT_ORGANIZATION_FIELD", "ORGANIZATION_MODEL")
+        )
+        return [
+            _error(
+                f"WEBHOOKS[{given!r}] is set and WEBHOOKS[{missing!r}] is not: organisation "
+                "webhooks need both.",
+                "webhooks_app.E024",
+                hint="e.g. 'ORGANIZATION_MODEL': 'accounts.Company' and "
+                "'PROJECT_ORGANIZATION_FIELD': 'company' (the project's foreign key to it); "
+                "leave both out for no organisation scope.",
+            )
+        ]
+    try:
+        organization = apps.get_model(label)
+    except (LookupError, ValueError, TypeError, AttributeError):
+        return [
+            _error(
+                f"WEBHOOKS['ORGANIZATION_MODEL'] = {label!r} does not name an installed model.",
+                "webhooks_app.E022",
+                hint="Set it to 'app_label.ModelName' of the model above the project "
+                "(a company, a workspace), or None for no organisation scope.",
+            )
+        ]
+    return _organization_field(organization, name)
+
+
+def _organization_field(organization: Any, name: Any) -> list[checks.CheckMessage]:
+    try:
+        project = apps.get_model(webhook_settings.PROJECT_MODEL)
+    except (LookupError, ValueError, TypeError, AttributeError):
+        return []  # webhooks_app.E001
+    try:
+        field = project._meta.get_field(name) if isinstance(name, str) else None
+    except FieldDoesNotExist:
+        field = None
+    if field is not None and field.many_to_one and field.related_model is organization:
+        return []
+    return [
+        _error(
+            f"WEBHOOKS['PROJECT_ORGANIZATION_FIELD'] = {name!r} is not a foreign key of "
+            f"{project._meta.label} to {organization._meta.label} "
+            "(WEBHOOKS['ORGANIZATION_MODEL']).",
+            "webhooks_app.E023",
+            hint="The name of the project model's ForeignKey to ORGANIZATION_MODEL, "
+            "e.g. 'company'.",
+        )
+    ]
 
 
 def _timeouts_and_retries() -> list[checks.CheckMessage]:

@@ -23,8 +23,17 @@ class WebhookConfigurationError(WebhookError, ImproperlyConfigured):
 
 DEFAULTS: dict[str, Any] = {
     # "app_label.ModelName" of the host's project model. Webhooks belong to one project,
-    # or to all of them (organisation-wide) when their project is empty. Required.
+    # to one organisation (below), or to none: installation-wide webhooks, which receive
+    # every project's events and are managed by staff in the admin only. Required.
     "PROJECT_MODEL": None,
+    # "app_label.ModelName" of the host's organisation model (a company, a workspace: the
+    # level above the project), set with PROJECT_ORGANIZATION_FIELD. An organisation's
+    # webhooks receive the events of every project of that organisation and no other's.
+    # None: no organisation scope. Set both before migrating webhooks_app to 0017: the
+    # webhook's organisation column takes the type of this model's primary key.
+    "ORGANIZATION_MODEL": None,
+    # The name of the project model's foreign key to ORGANIZATION_MODEL (e.g. "company").
+    "PROJECT_ORGANIZATION_FIELD": None,
     # Used to build the default User-Agent ("<name> Webhook") and X-Header ("<name>").
     "PRODUCT_NAME": "Webhooks",
     # Override the two headers above entirely (None: derived from PRODUCT_NAME).
@@ -109,15 +118,21 @@ DEFAULTS: dict[str, Any] = {
     "BASE_URL": None,
     # --- the REST API (webhooks_app.api) ---
     # Who may see and change a project's webhooks: dotted path to a callable
-    # (user, project) -> bool. The default lets superusers and holders of the
-    # webhooks_app.change_webhook permission manage every project.
+    # (user, obj) -> bool, where obj is a project, an organisation (its webhooks) or
+    # None (installation-wide ones). The default lets superusers and holders of the
+    # webhooks_app.change_webhook permission manage every project and organisation.
     "MANAGE_PERMISSION": "webhooks_app.rules.default_can_manage",
-    # Whether a project may activate endpoints (a plan gate): dotted path to a callable
-    # (project) -> None to allow, or a message saying why not. Default: always allowed.
+    # Whether a project, or an organisation, may activate endpoints (a plan gate): dotted
+    # path to a callable (obj) -> None to allow, or a message saying why not. Each
+    # project an event belongs to is asked too, so a refused project's events reach no
+    # organisation webhook either. Default: always allowed.
     "ACTIVATION_RULE": None,
-    # How the API finds the project in the URL it is mounted under.
+    # How the API and the pages find the project in the URL they are mounted under.
     "PROJECT_URL_KWARG": "project_pk",
     "PROJECT_LOOKUP_FIELD": "pk",
+    # ... and the organisation, under the organisation routes (organization_urls).
+    "ORGANIZATION_URL_KWARG": "organization_pk",
+    "ORGANIZATION_LOOKUP_FIELD": "pk",
     # Page size of delivery-log listings.
     "PAGE_SIZE": 50,
     # Test pings one "test all" (API) or "send test" (admin) sends while the user waits;
@@ -183,10 +198,22 @@ setting_changed.connect(_reload, dispatch_uid="webhooks_app.conf")
 UNCONFIGURED_PROJECT_MODEL = "webhooks_app.ProjectModelNotConfigured"
 
 
-def project_model_label() -> str:
-    """The project model label for the project foreign keys (read when models load)."""
+def _label(name: str) -> str | None:
     user = getattr(settings, "WEBHOOKS", None)
-    label = user.get("PROJECT_MODEL") if isinstance(user, dict) else None
+    label = user.get(name) if isinstance(user, dict) else None
     if isinstance(label, str) and label.count(".") == 1 and all(label.split(".")):
         return label
-    return UNCONFIGURED_PROJECT_MODEL
+    return None
+
+
+def project_model_label() -> str:
+    """The project model label for the project foreign keys (read when models load)."""
+    return _label("PROJECT_MODEL") or UNCONFIGURED_PROJECT_MODEL
+
+
+def organization_model_label() -> str:
+    """The target of ``Webhook.organization`` (read when models load). Without an
+    organisation model it is the project model: a real model, so the app needs no model
+    of its own to stand for "none", and a column of the host's usual key type, which
+    stays empty (the operations refuse an organisation scope until it is configured)."""
+    return _label("ORGANIZATION_MODEL") or project_model_label()

@@ -1,6 +1,7 @@
-"""GitScrum's per-event grid: one endpoint URL per event of a project, set or cleared row
-by row, and every webhook that receives each event (families, '*' and organisation-wide
-webhooks included). The API and the settings pages both show and change it here."""
+"""GitScrum's per-event grid: one endpoint URL per event of a project (or of an
+organisation), set or cleared row by row, and every webhook that receives each event
+(families, '*', the organisation's and installation-wide webhooks included). The API and
+the settings pages both show and change it here."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from django.db import transaction
 from django.db.models import Q
 
 from webhooks_app import operations
-from webhooks_app.engine.routing import project_gate
+from webhooks_app.engine.routing import organization_ids, project_gate
 from webhooks_app.events import PING, catalog, patterns_for
 from webhooks_app.models import RECEIVING, Subscription, Webhook
+from webhooks_app.scopes import Scope
 
 
 @dataclass
@@ -42,16 +44,17 @@ def is_row(event: str) -> bool:
     return event in catalog and event != PING
 
 
-def rows(project: Any) -> list[Row]:
+def rows(scope: Scope) -> list[Row]:
     own: dict[str, list[Subscription]] = {}
     receiving: dict[str, list[Subscription]] = {}
-    for sub in _subscriptions(project):
-        if sub.webhook.project_id is not None:
+    for sub in _subscriptions(scope):
+        if scope.owns(sub.webhook):
             own.setdefault(sub.event_type, []).append(sub)
         if sub.webhook.status in RECEIVING:
             receiving.setdefault(sub.event_type, []).append(sub)
-    # A project the activation rule refuses gets nothing, organisation-wide included.
-    if not project_gate.allowed([project]):
+    # A project the activation rule refuses gets nothing, its organisation's and
+    # installation-wide webhooks included; so does a refused organisation.
+    if not _allowed(scope):
         receiving = {}
     result = []
     for event in catalog:
@@ -73,31 +76,49 @@ def rows(project: Any) -> list[Row]:
     return result
 
 
-def set_url(project: Any, event: str, url: str) -> Change:
-    """Send ``event`` to ``url``: the project's webhook with that URL, or a new one."""
+def set_url(scope: Scope, event: str, url: str) -> Change:
+    """Send ``event`` to ``url``: the scope's webhook with that URL, or a new one."""
     with transaction.atomic():
-        clear(project, event)
-        webhook = Webhook.objects.filter(project=project, url=url).first()
+        clear(scope, event)
+        webhook = scope.webhooks().filter(url=url).first()
         if webhook is None:
-            webhook = operations.create_webhook(project=project, url=url, events=[event])
+            webhook = operations.create_webhook(**scope.fields, url=url, events=[event])
             return Change(webhook, created=True)
         operations.subscribe(webhook, event)
         return Change(webhook, created=False)
 
 
-def clear(project: Any, event: str) -> None:
+def clear(scope: Scope, event: str) -> None:
     """No URL for ``event`` any more (its webhooks keep their other events)."""
     for sub in Subscription.objects.filter(
-        webhook__project=project, event_type=event
+        webhook__in=scope.webhooks(), event_type=event
     ).select_related("webhook"):
         operations.unsubscribe(sub.webhook, event)
 
 
-def _subscriptions(project: Any) -> Any:
-    """The subscriptions of this project's webhooks and of organisation-wide ones."""
-    mine = Q(webhook__project=project) | Q(webhook__project__isnull=True)
+def _allowed(scope: Scope) -> bool:
+    if scope.is_organization:
+        return operations.plan_refusal(scope.owner) is None
+    return bool(project_gate.allowed([scope.owner]))
+
+
+def _subscriptions(scope: Scope) -> Any:
+    """The subscriptions of the webhooks that receive this scope's events: its own, its
+    organisation's (for a project) and installation-wide ones."""
+    mine = Q(**{f"webhook__{scope.kind}": scope.owner}) | Q(
+        webhook__project__isnull=True, webhook__organization__isnull=True
+    )
+    organization = None if scope.is_organization else _organization_of(scope.owner)
+    if organization is not None:
+        mine |= Q(webhook__organization_id=organization)
     return (
         Subscription.objects.filter(mine)
         .select_related("webhook")
         .order_by("webhook__created_at", "webhook_id")
     )
+
+
+def _organization_of(project: Any) -> Any:
+    """The pk of the project's organisation (None without organisations)."""
+    found = organization_ids([project], [project.pk])
+    return found[0] if found else None

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from webhooks_app.conf import project_model_label
+from webhooks_app.conf import organization_model_label, project_model_label
 from webhooks_app.signals import routes_changed
 from webhooks_app.signing import (
     BODY_SCHEMES,
@@ -83,7 +83,9 @@ class EndpointURLField(models.URLField):
 
 
 class WebhookQuerySet(RoutingQuerySet):
-    routing_fields = frozenset({"project", "project_id", "status"})
+    routing_fields = frozenset(
+        {"project", "project_id", "organization", "organization_id", "status"}
+    )
 
     def receiving(self) -> WebhookQuerySet:
         """Webhooks that get deliveries of the events they subscribe to (see RECEIVING)."""
@@ -119,8 +121,24 @@ class Webhook(models.Model):
         blank=True,
         related_name="webhooks",
         help_text=_(
-            "Leave empty for an organisation-wide webhook that gets every project's events."
+            "The project whose events it receives. With neither a project nor an "
+            "organisation the webhook is installation-wide: it receives every project's "
+            "events, of every organisation, and only staff manage it."
         ),
+    )
+    # An organisation's webhook receives the events of every project of that organisation
+    # (WEBHOOKS["ORGANIZATION_MODEL"]). No database constraint: the target is chosen by a
+    # setting a host may give after this column was made, and deleting an organisation
+    # still deletes its webhooks (in Django), as deleting a project does.
+    organization = models.ForeignKey(
+        organization_model_label(),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+        verbose_name=_("organisation"),
+        help_text=_("The organisation whose projects' events it receives (not with a project)."),
     )
     name = models.CharField(_("name"), max_length=200, blank=True)
     url = EndpointURLField(_("payload URL"), max_length=2000)
@@ -216,6 +234,13 @@ class Webhook(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One scope: a project's, an organisation's, or neither (installation-wide).
+            models.CheckConstraint(
+                condition=Q(project__isnull=True) | Q(organization__isnull=True),
+                name="webhooks_webhook_one_scope",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name or self.url
@@ -239,6 +264,19 @@ class Webhook(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == WebhookStatus.ACTIVE
+
+    @property
+    def is_installation_wide(self) -> bool:
+        """Neither a project's nor an organisation's: every project's events, staff only."""
+        return self.project_id is None and self.organization_id is None
+
+    @property
+    def owner(self) -> Any:
+        """What the webhook belongs to: its organisation, its project, or None
+        (installation-wide). The manage rule and the plan gate are asked about it."""
+        if self.organization_id is not None:
+            return self.organization
+        return self.project
 
     @property
     def is_failing(self) -> bool:
@@ -502,8 +540,8 @@ class DeliveryTaskMarker(models.Model):
 
 class RoutingVersion(models.Model):
     """A single row whose ``version`` database triggers bump whenever a subscription, or a
-    webhook's project or state, changes: every process compares it with the version its
-    routing map was read at (see :mod:`webhooks_app.engine.routing`)."""
+    webhook's project, organisation or state, changes: every process compares it with
+    the version its routing map was read at (see :mod:`webhooks_app.engine.routing`)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     version = models.BigIntegerField(default=0)

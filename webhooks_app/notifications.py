@@ -1,4 +1,5 @@
-"""E-mail to a project's managers when one of its webhooks stops receiving: disabled
+"""E-mail to a project's (or an organisation's) managers when one of its webhooks stops
+receiving: disabled
 after consecutive failures, or after the endpoint answered 410 Gone. (Disabling by hand
 needs no e-mail: whoever did it knows.) And a digest of the deliveries given up (their
 last retry failed): one mail per webhook at most every ``GIVEN_UP_DIGEST_EVERY``,
@@ -35,22 +36,27 @@ NOTIFIED = (WebhookStatus.AUTO_DISABLED, WebhookStatus.GONE)
 
 
 def default_recipients(webhook: Webhook) -> list[str]:
-    """Every active user with an e-mail address who may manage the webhook's project."""
+    """Every active user with an e-mail address who may manage the webhook's project, or
+    its organisation (installation-wide webhooks: MANAGE_PERMISSION is asked about None)."""
     users = get_user_model()._default_manager.filter(is_active=True).exclude(email="")
-    return [user.email for user in users if can_manage(user, webhook.project)]
+    owner = webhook.owner
+    return [user.email for user in users if can_manage(user, owner)]
 
 
 def settings_page_url(webhook: Webhook) -> str | None:
-    """The project's webhook settings page, when the host mounts it (absolute when
-    ``WEBHOOKS["BASE_URL"]`` is set)."""
-    project = webhook.project
-    if project is None:
+    """The project's (or organisation's) webhook settings page, when the host mounts it
+    (absolute when ``WEBHOOKS["BASE_URL"]`` is set)."""
+    if webhook.organization_id is not None:
+        owner, namespace = webhook.organization, "webhooks_org_portal"
+        kwarg = webhook_settings.ORGANIZATION_URL_KWARG
+        lookup = webhook_settings.ORGANIZATION_LOOKUP_FIELD
+    elif webhook.project_id is not None:
+        owner, namespace = webhook.project, "webhooks_portal"
+        kwarg, lookup = webhook_settings.PROJECT_URL_KWARG, webhook_settings.PROJECT_LOOKUP_FIELD
+    else:
         return None
-    kwargs = {
-        webhook_settings.PROJECT_URL_KWARG: getattr(project, webhook_settings.PROJECT_LOOKUP_FIELD)
-    }
     try:
-        path = reverse("webhooks_portal:webhooks", kwargs=kwargs)
+        path = reverse(f"{namespace}:webhooks", kwargs={kwarg: getattr(owner, lookup)})
     except NoReverseMatch:
         return None
     return (webhook_settings.BASE_URL or "").rstrip("/") + path
@@ -77,7 +83,7 @@ def send_given_up_digests(now: datetime | None = None) -> int:
     due = Webhook.objects.filter(
         Q(given_up_reported_at__isnull=True) | Q(given_up_reported_at__lte=quiet_since),
         given_up_unreported__gt=0,
-    ).select_related("project")
+    ).select_related("project", "organization")
     return sum(_send_digest(webhook, now) for webhook in due)
 
 

@@ -4,7 +4,10 @@ The admin, the REST API, the settings pages and host code all call these functio
 the models only hold state. The rules live here, once:
 
 * the activation rule (``WEBHOOKS["ACTIVATION_RULE"]``, e.g. a plan gate) whenever a
-  webhook would become active in a project: created active, enabled, moved while active;
+  webhook would become active in a project or an organisation: created active, enabled,
+  moved while active;
+* a webhook's scope: a project, an organisation (``WEBHOOKS["ORGANIZATION_MODEL"]``),
+  or neither (installation-wide), never both;
 * the status transitions: people enable and disable; workers disable after failures or
   a 410 (:mod:`webhooks_app.engine.outcomes`); enabling sends what was held meanwhile;
 * nothing takes a delivery a worker is sending: a redelivery of one is refused, and
@@ -58,6 +61,7 @@ __all__ = [
     "TestOutcome",
     "UnknownEventPattern",
     "activation_refusal_for",
+    "check_scope",
     "create_webhook",
     "delete_webhook",
     "disable",
@@ -80,35 +84,54 @@ __all__ = [
 ]
 
 
-def ensure_may_activate(project: Any) -> None:
-    """Raise :class:`ActivationRefused` if the activation rule refuses ``project``."""
-    refusal = plan_refusal(project)
+def ensure_may_activate(owner: Any) -> None:
+    """Raise :class:`ActivationRefused` if the activation rule refuses ``owner`` (a
+    project or an organisation; None, installation-wide, is never refused)."""
+    refusal = plan_refusal(owner)
     if refusal:
         raise ActivationRefused(refusal)
 
 
-def plan_refusal(project: Any) -> str | None:
-    """Why the activation rule (a plan gate) refuses ``project`` webhooks, or None: what
-    the pages show, and what every operation below enforces."""
-    return activation_refusal(project)
+def plan_refusal(owner: Any) -> str | None:
+    """Why the activation rule (a plan gate) refuses ``owner`` (a project or an
+    organisation) webhooks, or None: what the pages show, and what every operation below
+    enforces."""
+    return activation_refusal(owner)
 
 
-def activation_refusal_for(webhook: Webhook | None, project: Any, active: bool) -> str | None:
-    """Why saving ``webhook`` (None: a new one) in ``project``, ``active`` or not, is
-    refused by the plan gate; None if it is not. The gate applies to a webhook that
-    becomes active and to an active one that moves, as :func:`create_webhook`,
-    :func:`enable` and :func:`move` apply it: forms ask here to show it on their field."""
+def activation_refusal_for(
+    webhook: Webhook | None, project: Any, active: bool, organization: Any = None
+) -> str | None:
+    """Why saving ``webhook`` (None: a new one) in ``project`` or ``organization``,
+    ``active`` or not, is refused by the plan gate; None if it is not. The gate applies
+    to a webhook that becomes active and to an active one that moves, as
+    :func:`create_webhook`, :func:`enable` and :func:`move` apply it: forms ask here to
+    show it on their field."""
     if not active:
         return None
     was_active = webhook is not None and webhook.pk is not None and webhook.is_active
     moved = (
-        webhook is not None
-        and webhook.pk is not None
-        and _project_pk(project) != (webhook.project_id)
+        webhook is not None and webhook.pk is not None and _moves(webhook, project, organization)
     )
     if was_active and not moved:
         return None
-    return plan_refusal(project)
+    return plan_refusal(organization if organization is not None else project)
+
+
+def check_scope(project: Any, organization: Any) -> None:
+    """A webhook belongs to a project, to an organisation, or to neither: a
+    ``ValidationError`` naming the field otherwise (and for an organisation while
+    ``WEBHOOKS["ORGANIZATION_MODEL"]`` is not set)."""
+    if organization is None:
+        return
+    if not webhook_settings.ORGANIZATION_MODEL:
+        raise ValidationError(
+            {"organization": ["Organisation webhooks need WEBHOOKS['ORGANIZATION_MODEL']."]}
+        )
+    if project is not None:
+        raise ValidationError(
+            {"organization": ["A webhook belongs to a project or to an organisation, not both."]}
+        )
 
 
 # -- webhooks -----------------------------------------------------------------------------
@@ -121,6 +144,7 @@ def create_webhook(
     *,
     url: str,
     project: Any = None,
+    organization: Any = None,
     events: Iterable[str] = (),
     name: str = "",
     active: bool = True,
@@ -130,8 +154,10 @@ def create_webhook(
     secret: str = "",
     **options: Any,
 ) -> Webhook:
-    """A new webhook with its subscriptions; active unless ``active`` is False (which
-    the activation rule never refuses: webhooks can be prepared disabled). ``options``:
+    """A new webhook with its subscriptions, in ``project``, in ``organization`` (every
+    project of it), or installation-wide (neither); active unless ``active`` is False
+    (which the activation rule never refuses: webhooks can be prepared disabled).
+    ``options``:
     ``signatures``, ``extra_headers``, ``content_type``. ``secret``: one the manager
     entered (empty: one is generated). Raises Django's ``ValidationError`` for a bad
     URL, secret or option, before anything is written."""
@@ -142,14 +168,16 @@ def create_webhook(
     if secret:
         checked["secret"] = secret
     _validate(checked, Webhook())
+    check_scope(project, organization)
     if secret:
         options["secret"] = secret
     if active:
-        ensure_may_activate(project)
+        ensure_may_activate(organization if organization is not None else project)
     patterns = _checked_patterns(events)
     with transaction.atomic():
         webhook = Webhook.objects.create(
             project=project,
+            organization=organization,
             url=url,
             name=name,
             verify_tls=verify_tls,
@@ -165,12 +193,14 @@ def create_webhook(
 
 def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
     """Change ``url``, ``name``, ``verify_tls``, ``rate_limit``, ``https_only``, the
-    delivery options,
-    ``project`` (a move) and ``events`` (replacing the subscriptions). Only the fields
-    given are written: workers update the failure count meanwhile, and a full save
-    would write back a stale one."""
+    delivery options, ``project`` or ``organization`` (a move: giving one empties the
+    other unless both are given) and ``events`` (replacing the subscriptions). Only the
+    fields given are written: workers update the failure count meanwhile, and a full
+    save would write back a stale one."""
     events = changes.pop("events", None)
-    project = changes.pop("project", webhook.project)
+    scope_given = {"project", "organization"} & set(changes)
+    project = changes.pop("project", None if scope_given else webhook.project)
+    organization = changes.pop("organization", None if scope_given else webhook.organization)
     unknown = set(changes) - {
         "url",
         "name",
@@ -182,9 +212,10 @@ def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
     if unknown:
         raise TypeError(f"update_webhook() cannot change {', '.join(sorted(unknown))}.")
     _validate(changes, webhook)
+    check_scope(project, organization)
     with transaction.atomic():
-        if _project_pk(project) != webhook.project_id:
-            move(webhook, project)
+        if _moves(webhook, project, organization):
+            move(webhook, project, organization=organization)
         for name, value in changes.items():
             setattr(webhook, name, value)
         if changes:
@@ -194,13 +225,15 @@ def update_webhook(webhook: Webhook, **changes: Any) -> Webhook:
     return webhook
 
 
-def move(webhook: Webhook, project: Any) -> Webhook:
-    """Move a webhook to another project (None: organisation-wide). An active webhook
-    moves only where the activation rule allows it: it would go on receiving there."""
+def move(webhook: Webhook, project: Any = None, *, organization: Any = None) -> Webhook:
+    """Move a webhook to another project, to an organisation, or (neither)
+    installation-wide. An active webhook moves only where the activation rule allows
+    it: it would go on receiving there."""
+    check_scope(project, organization)
     if webhook.is_active:
-        ensure_may_activate(project)
-    Webhook.objects.filter(pk=webhook.pk).update(project=project)
-    webhook.project = project
+        ensure_may_activate(organization if organization is not None else project)
+    Webhook.objects.filter(pk=webhook.pk).update(project=project, organization=organization)
+    webhook.project, webhook.organization = project, organization
     return webhook
 
 
@@ -241,7 +274,7 @@ def enable(webhook: Webhook) -> int:
     """Make the webhook active again: the failure count restarts and what was held while
     it was disabled after failures goes out. Returns how many held deliveries were made
     due. Raises :class:`ActivationRefused` when the activation rule says no."""
-    ensure_may_activate(webhook.project)
+    ensure_may_activate(webhook.owner)
     now = timezone.now()
     with transaction.atomic():
         # Deliveries before the webhook row: a worker recording an outcome locks them in
@@ -531,5 +564,9 @@ def _add_subscriptions(webhook: Webhook, patterns: Sequence[str]) -> None:
     getattr(webhook, "_prefetched_objects_cache", {}).pop("subscriptions", None)
 
 
-def _project_pk(project: Any) -> Any:
-    return project.pk if isinstance(project, models.Model) else project
+def _pk(obj: Any) -> Any:
+    return obj.pk if isinstance(obj, models.Model) else obj
+
+
+def _moves(webhook: Webhook, project: Any, organization: Any) -> bool:
+    return (_pk(project), _pk(organization)) != (webhook.project_id, webhook.organization_id)

@@ -108,7 +108,7 @@ class ModelEvents:
         return self.serializer_class(instance).data
 
     def get_project(self, instance: models.Model) -> Any:
-        """The project pk an instance belongs to (None: organisation-wide only)."""
+        """The project pk an instance belongs to (None: installation-wide webhooks only)."""
         if not self.project_field:
             return None
         return getattr(instance, self.model._meta.get_field(self.project_field).attname)

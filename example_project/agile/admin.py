@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
 from example_project.agile.models import Company, Membership, Project
 
@@ -11,8 +13,15 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
+    list_display = ["name", "slug", "webhooks_link"]
     search_fields = ["name"]
+    filter_horizontal = ["admins"]
+
+    @admin.display(description="Webhooks")
+    def webhooks_link(self, company: Company) -> str:
+        """The company's Organization Settings → Webhooks page."""
+        url = reverse("webhooks_org_portal:webhooks", kwargs={"organization_pk": company.pk})
+        return format_html('<a href="{}">Organization Settings → Webhooks</a>', url)
 
 
 @admin.register(Project)

@@ -62,6 +62,9 @@ class Company(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # AgileTune's organisation administrators: they manage the company's own webhooks
+    # (Organization Settings → Webhooks), which receive every project's events.
+    admins = models.ManyToManyField(USER, blank=True, related_name="administered_companies")
 
     class Meta:
         verbose_name_plural = "companies"

@@ -103,7 +103,7 @@ class Recorded(list):
 
 @pytest.fixture
 def everything_webhook(db) -> Webhook:
-    """An organisation-wide webhook subscribed to every event of every project."""
+    """An installation-wide webhook subscribed to every event of every project."""
     webhook = Webhook.objects.create(url="http://127.0.0.1:9/everything", name="everything")
     Subscription.objects.create(webhook=webhook, event_type="*")
     return webhook

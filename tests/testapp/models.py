@@ -5,14 +5,30 @@ import uuid
 from django.db import models
 
 
+class Plan(models.TextChoices):
+    FREE = "free", "Free"
+    PRO = "pro", "Pro"
+
+
+class Organization(models.Model):
+    """The level above the project (WEBHOOKS["ORGANIZATION_MODEL"])."""
+
+    name = models.CharField(max_length=100)
+    plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.PRO)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Project(models.Model):
-    class Plan(models.TextChoices):
-        FREE = "free", "Free"
-        PRO = "pro", "Pro"
+    Plan = Plan
 
     name = models.CharField(max_length=100)
     slug = models.SlugField(unique=True)
     plan = models.CharField(max_length=10, choices=Plan.choices, default=Plan.PRO)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="projects"
+    )
 
     def __str__(self) -> str:
         return self.name

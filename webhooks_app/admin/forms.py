@@ -221,10 +221,15 @@ class WebhookForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["project"] = self._project_field()
+        scope = ["project"]
+        if webhook_settings.ORGANIZATION_MODEL:
+            self.fields["organization"] = self._organization_field()
+            scope.append("organization")
         if self.instance.pk:
             self.initial.setdefault("project", self.instance.project_id)
+            self.initial.setdefault("organization", self.instance.organization_id)
             self.initial.setdefault("enabled", self.instance.is_active)
-        self.order_fields(["project", "name", "url", "enabled", *WEBHOOK_SETTINGS])
+        self.order_fields([*scope, "name", "url", "enabled", *WEBHOOK_SETTINGS])
 
     def clean_extra_headers(self) -> Any:
         # A JSON field left empty reads as null; "no extra headers" is an empty object.
@@ -237,23 +242,44 @@ class WebhookForm(forms.ModelForm):
             queryset=model._default_manager.all(),
             required=False,
             label=_("project"),
-            empty_label=gettext("All projects (organisation-wide)"),
+            empty_label=gettext("None"),
             help_text=_(
-                "Leave empty for an organisation-wide webhook that gets every project's events."
+                "With neither a project nor an organisation the webhook is installation-wide "
+                "(staff only): it gets every project's events, of every organisation."
             ),
         )
 
+    def _organization_field(self) -> forms.ModelChoiceField:
+        model = apps.get_model(webhook_settings.ORGANIZATION_MODEL)
+        return forms.ModelChoiceField(
+            queryset=model._default_manager.all(),
+            required=False,
+            label=_("organisation"),
+            empty_label=gettext("None"),
+            help_text=_("It gets the events of every project of this organisation."),
+        )
+
+    def scope(self, cleaned: dict[str, Any]) -> tuple[Any, Any]:
+        return cleaned.get("project"), cleaned.get("organization")
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        project = cleaned.get("project")
+        project, organization = self.scope(cleaned)
+        try:
+            operations.check_scope(project, organization)
+        except forms.ValidationError as refused:
+            self.add_error(None, refused)
+            return cleaned
         refusal = operations.activation_refusal_for(
-            self.instance, project, bool(cleaned.get("enabled"))
+            self.instance, project, bool(cleaned.get("enabled")), organization
         )
         if refusal:
-            moved = bool(self.instance.pk) and (project.pk if project else None) != (
-                self.instance.project_id
-            )
-            self.add_error("project" if moved and self.instance.is_active else "enabled", refusal)
+            moved = bool(self.instance.pk) and (
+                project.pk if project else None,
+                organization.pk if organization else None,
+            ) != (self.instance.project_id, self.instance.organization_id)
+            where = "organization" if organization is not None else "project"
+            self.add_error(where if moved and self.instance.is_active else "enabled", refusal)
         self._check_body_format(cleaned)
         if cleaned.get("url") and "url" not in self.errors:
             try:

@@ -69,10 +69,42 @@ class WebhookStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+INSTALLATION_WIDE = _("Installation-wide (staff only)")
+
+
 class ProjectFilter(admin.RelatedFieldListFilter):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.empty_value_display = gettext("All projects (organisation-wide)")
+        self.empty_value_display = gettext("No project")
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    """Whose webhooks: a project's, an organisation's, or installation-wide ones."""
+
+    title = _("scope")
+    parameter_name = "scope"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, Any]]:
+        found = [("project", _("A project's"))]
+        if webhook_settings.ORGANIZATION_MODEL:
+            found.append(("organization", _("An organisation's")))
+        return [*found, ("installation", INSTALLATION_WIDE)]
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        value = self.value()
+        if value == "project":
+            return queryset.filter(project__isnull=False)
+        if value == "organization":
+            return queryset.filter(organization__isnull=False)
+        if value == "installation":
+            return queryset.filter(project__isnull=True, organization__isnull=True)
+        return queryset
+
+
+class OrganizationFilter(admin.RelatedFieldListFilter):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = gettext("No organisation")
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -95,8 +127,8 @@ class SubscriptionInline(admin.TabularInline):
 class WebhookAdmin(CheckedSelectionMixin, IdentifierSearchMixin, admin.ModelAdmin):
     form = WebhookForm
     list_display = ["__str__", "project_display", "url", "events_display", "status_display", "log"]
-    list_filter = [WebhookStatusFilter, ("project", ProjectFilter)]
-    list_select_related = ["project"]
+    list_filter = [WebhookStatusFilter, ScopeFilter, ("project", ProjectFilter)]
+    list_select_related = ["project", "organization"]
     search_fields = ["name", "url"]
     search_help_text = _("Search by name, payload URL or webhook id.")
     inlines = [SubscriptionInline]
@@ -121,7 +153,7 @@ class WebhookAdmin(CheckedSelectionMixin, IdentifierSearchMixin, admin.ModelAdmi
     def get_fieldsets(self, request: Any, obj: Any = None) -> Any:
         endpoint = (
             _("Endpoint"),
-            {"fields": ["project", "name", "url", "enabled", *WEBHOOK_SETTINGS]},
+            {"fields": [*self._scope_fields(), "name", "url", "enabled", *WEBHOOK_SETTINGS]},
         )
         if obj is None:
             return [endpoint]
@@ -147,11 +179,30 @@ class WebhookAdmin(CheckedSelectionMixin, IdentifierSearchMixin, admin.ModelAdmi
     def get_queryset(self, request: Any) -> Any:
         return super().get_queryset(request).prefetch_related("subscriptions")
 
+    def get_list_filter(self, request: Any) -> Any:
+        if not webhook_settings.ORGANIZATION_MODEL:
+            return self.list_filter
+        return [*self.list_filter, ("organization", OrganizationFilter)]
+
+    def get_list_select_related(self, request: Any) -> Any:
+        # Without organisations the column points at a stand-in and is never set.
+        return self.list_select_related if webhook_settings.ORGANIZATION_MODEL else ["project"]
+
+    @staticmethod
+    def _scope_fields() -> list[str]:
+        return ["project", "organization"] if webhook_settings.ORGANIZATION_MODEL else ["project"]
+
     # -- columns and read-only fields ------------------------------------------------
 
-    @admin.display(description=_("project"), ordering="project")
+    @admin.display(description=_("scope"), ordering="project")
     def project_display(self, obj: Webhook) -> str:
-        return str(obj.project) if obj.project_id else gettext("All projects")
+        """The project, the organisation (and that it means all of its projects), or
+        installation-wide: staff only, every project's events."""
+        if obj.project_id is not None:
+            return str(obj.project)
+        if obj.organization_id is not None:
+            return gettext("%s (every project)") % obj.organization
+        return str(INSTALLATION_WIDE)
 
     @admin.display(description=_("events"))
     def events_display(self, obj: Webhook) -> str:
@@ -254,14 +305,18 @@ class WebhookAdmin(CheckedSelectionMixin, IdentifierSearchMixin, admin.ModelAdmi
         fields = {name: data[name] for name in ("url", "name", *WEBHOOK_SETTINGS)}
         if not change:
             created = operations.create_webhook(
-                project=data["project"], active=data["enabled"], **fields
+                project=data["project"],
+                organization=data.get("organization"),
+                active=data["enabled"],
+                **fields,
             )
             obj.pk = created.pk  # the inlines save their subscriptions against it
             obj.refresh_from_db()
             return
         changed = {name: value for name, value in fields.items() if name in form.changed_data}
-        if "project" in form.changed_data:
+        if {"project", "organization"} & set(form.changed_data):
             changed["project"] = data["project"]
+            changed["organization"] = data.get("organization")
         # The form has already copied its values onto ``obj``; the operation compares
         # them with what is stored (a move is checked against the activation rule).
         stored = Webhook.objects.get(pk=obj.pk)

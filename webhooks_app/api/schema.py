@@ -53,9 +53,12 @@ def documented(
         )
     responses[401] = OpenApiResponse(ErrorSerializer, description="Not authenticated.")
     responses[403] = OpenApiResponse(
-        ErrorSerializer, description="Not a manager of this project, or refused by its plan."
+        ErrorSerializer,
+        description="Not a manager of this project (or organisation), or refused by its plan.",
     )
-    responses[404] = OpenApiResponse(ErrorSerializer, description="No such project or object.")
+    responses[404] = OpenApiResponse(
+        ErrorSerializer, description="No such project, organisation or object."
+    )
     if conflict:
         responses[409] = OpenApiResponse(
             ErrorSerializer, description="A worker holds it, or its webhook is disabled."

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -255,7 +255,7 @@ class WebhookSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict) -> Webhook:
         active = validated_data.pop("is_active", True)
         return operations.create_webhook(
-            project=self.context["project"], active=active, **validated_data
+            **self.context["scope"].fields, active=active, **validated_data
         )
 
     def update(self, instance: Webhook, validated_data: dict) -> Webhook:
@@ -302,12 +302,22 @@ class ReceiverSerializer(serializers.Serializer):
     url = serializers.CharField(source="webhook.url")
     status = serializers.CharField(source="webhook.status")
     pattern = serializers.CharField(help_text="The subscription that selects the event.")
+    scope = serializers.SerializerMethodField(
+        help_text="Whose webhook it is: the project's, its organisation's, or "
+        "installation-wide (staff's: it receives every project's events)."
+    )
     organisation_wide = serializers.SerializerMethodField(
-        help_text="An organisation-wide webhook (it receives every project's events)."
+        help_text="Installation-wide (scope 'installation'); kept for existing clients."
     )
 
+    def get_scope(self, receiver: Any) -> Literal["project", "organization", "installation"]:
+        webhook = receiver.webhook
+        if webhook.organization_id is not None:
+            return "organization"
+        return "project" if webhook.project_id is not None else "installation"
+
     def get_organisation_wide(self, receiver: Any) -> bool:
-        return receiver.webhook.project_id is None
+        return bool(receiver.webhook.is_installation_wide)
 
 
 class GridRowSerializer(serializers.Serializer):

@@ -1,9 +1,9 @@
-"""The backend of a project's "Settings -> Webhooks" screen.
+"""The backend of a project's "Settings -> Webhooks" screen, and of an organisation's.
 
-Mounted under a host route that names the project (``WEBHOOKS["PROJECT_URL_KWARG"]``);
-every project-scoped view resolves that project first and checks the manage rule
-against it, so a user
-sees nothing of projects they do not manage.
+Mounted under a host route that names the project (``WEBHOOKS["PROJECT_URL_KWARG"]``),
+or the organisation (``WEBHOOKS["ORGANIZATION_URL_KWARG"]``, the same urls); every
+scoped view resolves that project or organisation first and checks the manage rule
+against it, so a user sees nothing of projects or organisations they do not manage.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from webhooks_app.api.schema import (
 from webhooks_app.conf import webhook_settings
 from webhooks_app.events import catalog
 from webhooks_app.exceptions import ActivationRefused
-from webhooks_app.models import DeliveryLog, RotationStage, Webhook
-from webhooks_app.rules import project_in_url
+from webhooks_app.models import RotationStage, Webhook
+from webhooks_app.scopes import Scope, scope_in_url
 
 
 class ProjectScopedMixin(GenericAPIView):
@@ -52,11 +52,11 @@ class ProjectScopedMixin(GenericAPIView):
     bodiless_actions: frozenset[str] = frozenset()
 
     @cached_property
-    def project(self) -> Any:
-        return project_in_url(self.kwargs)
+    def scope(self) -> Scope:
+        return scope_in_url(self.kwargs)
 
     def get_serializer_context(self) -> dict:
-        return {**super().get_serializer_context(), "project": self.project}
+        return {**super().get_serializer_context(), "scope": self.scope}
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
@@ -82,7 +82,7 @@ class ProjectScopedMixin(GenericAPIView):
         return super().handle_exception(exc)
 
     def project_webhooks(self):
-        return Webhook.objects.filter(project=self.project).prefetch_related("subscriptions")
+        return self.scope.webhooks().prefetch_related("subscriptions")
 
 
 @documented_view(get=documented({200: s.CategorySerializer(many=True)}, bad_input=False))
@@ -110,7 +110,8 @@ class EventCatalogView(GenericAPIView):
     destroy=documented({204: None}, bad_input=False),
 )
 class WebhookViewSet(ProjectScopedMixin, viewsets.ModelViewSet):
-    """Webhooks of one project: list, create, read, update, delete, and their actions."""
+    """Webhooks of one project (or organisation): list, create, read, update, delete,
+    and their actions."""
 
     serializer_class = s.WebhookSerializer
     lookup_field = "uuid"
@@ -244,7 +245,7 @@ class SubscriptionGridView(ProjectScopedMixin, GenericAPIView):
     pagination_class = None
 
     def get(self, request, **kwargs) -> Response:
-        return Response(s.GridRowSerializer(grid.rows(self.project), many=True).data)
+        return Response(s.GridRowSerializer(grid.rows(self.scope), many=True).data)
 
 
 GRID_EVENT = path_parameter("event", "An event of the catalog (404 for any other).")
@@ -275,14 +276,14 @@ class SubscriptionGridRowView(ProjectScopedMixin, GenericAPIView):
         serializer = s.GridUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         url = serializer.validated_data["url"]
-        change = grid.set_url(self.project, event, url)
+        change = grid.set_url(self.scope, event, url)
         body = {"event": event, "url": url, "webhook": change.webhook.uuid}
         if change.created:
             body["secret"] = change.webhook.secret  # shown once: this is its creation
         return Response(body, status=status.HTTP_201_CREATED if change.created else 200)
 
     def delete(self, request, event: str, **kwargs) -> Response:
-        grid.clear(self.project, self._event(event))
+        grid.clear(self.scope, self._event(event))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -322,7 +323,7 @@ _WHOLE = re.compile(r"[0-9]{1,6}")
 class DeliveryLogViewSet(
     ProjectScopedMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
-    """Delivery attempts of the project's webhooks, newest first."""
+    """Delivery attempts of the project's (or organisation's) webhooks, newest first."""
 
     serializer_class = s.DeliveryLogSerializer
     pagination_class = DeliveryLogPagination
@@ -337,8 +338,7 @@ class DeliveryLogViewSet(
         return super().get_serializer_class()
 
     def get_queryset(self):
-        # By the log's own project column, so one index serves every page and filter.
-        logs = DeliveryLog.objects.filter(project=self.project).select_related("webhook", "event")
+        logs = self.scope.logs().select_related("webhook", "event")
         if self.action != "list":
             return logs
         # A plain dict: as a form, DRF would read an empty filter (`?webhook=`) as absent.

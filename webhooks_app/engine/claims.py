@@ -83,7 +83,7 @@ class Claimed:
     id: int
     token: uuid.UUID
     webhook_id: int
-    project_id: Any
+    project_id: Any  # the webhook's project (None: an organisation's, installation-wide)
     event_id: int
     event_uuid: uuid.UUID
     event_type: str
@@ -100,6 +100,9 @@ class Claimed:
     trigger: str
     due_at: datetime  # when it was due (what a release puts back)
     send_at: datetime | None = None  # not before (rate limit)
+    # The event's project (when it has one): the plan gate's subject for deliveries to an
+    # organisation's or installation-wide webhook.
+    event_project_id: Any = None
 
     @property
     def msg_id(self) -> str:
@@ -332,7 +335,7 @@ _TAKEN_COLUMNS = (
     "d.id, {due}, d.webhook_id, d.event_id, d.attempts, d.round_offset, d.{trigger}, "
     "e.uuid, e.event_type, e.body, w.url, w.secret, w.previous_secret, "
     "w.previous_secret_expires_at, w.secret_switched_at, w.verify_tls, w.project_id, "
-    "w.signatures, w.extra_headers, w.content_type, w.signing_key"
+    "w.signatures, w.extra_headers, w.content_type, w.signing_key, e.project_id"
 )
 
 
@@ -446,6 +449,7 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         extra_headers,
         content_type,
         signing_key,
+        event_project_id,
     ) = row
     return Claimed(
         id=pk,
@@ -469,6 +473,7 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         attempts=attempts,
         round_offset=round_offset,
         trigger=trigger,
+        event_project_id=event_project_id,
     )
 
 

@@ -27,7 +27,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote_plus
 
 from django.db import InterfaceError, OperationalError, connection, transaction
@@ -51,6 +51,13 @@ RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
 # A project whose plan no longer allows webhooks: its queued deliveries are held, and
 # looked at again this often (seconds), in case the plan comes back.
 PLAN_RECHECK = 300
+
+
+def _gated_project(claimed: Claimed) -> Any:
+    if claimed.project_id is not None:
+        return claimed.project_id
+    return claimed.event_project_id
+
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
@@ -541,12 +548,14 @@ class Courier:
 
     def _hold_refused(self, claimed: list[Claimed]) -> list[Claimed]:
         """Deliveries queued before their project lost the right to webhooks (a plan
-        downgraded since) are held, not sent, and looked at again every PLAN_RECHECK."""
+        downgraded since) are held, not sent, and looked at again every PLAN_RECHECK. The
+        project is the webhook's, or for an organisation's or installation-wide webhook
+        the event's (as at emit time, when the event's projects pass the gate)."""
         if webhook_settings.ACTIVATION_RULE is None or not claimed:
             return claimed
-        projects = list({c.project_id for c in claimed if c.project_id is not None})
-        allowed = set(project_gate.allowed(projects))
-        refused = [c for c in claimed if c.project_id is not None and c.project_id not in allowed]
+        subjects = {c.id: _gated_project(c) for c in claimed}
+        allowed = set(project_gate.allowed([p for p in set(subjects.values()) if p is not None]))
+        refused = [c for c in claimed if subjects[c.id] not in (None, *allowed)]
         if not refused:
             return claimed
         until = self._now() + timedelta(seconds=PLAN_RECHECK)

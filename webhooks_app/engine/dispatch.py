@@ -4,7 +4,7 @@ A save nobody subscribes to costs a dictionary look-up: the process's routing ma
 (:mod:`webhooks_app.engine.routing`) says no, and nothing touches the database. Otherwise the
 event is rendered once and recorded:
 
-* on PostgreSQL in one statement, a call to ``webhooks_app_emit_v2()`` (created by the
+* on PostgreSQL in one statement, a call to ``webhooks_app_emit_v3()`` (created by the
   migrations). It looks the recipients up, inserts the event and one delivery per
   recipient, and takes the task marker; its plan is cached per connection, which halves
   the cost of sending the same work as one plain statement. In autocommit mode that
@@ -49,7 +49,7 @@ from django.utils import timezone
 
 from webhooks_app.conf import webhook_settings
 from webhooks_app.engine import commit_marker, queue
-from webhooks_app.engine.routing import project_gate, routing
+from webhooks_app.engine.routing import organization_ids, project_gate, routing
 from webhooks_app.engine.sql import Prepare, prepare_value, preparer
 from webhooks_app.events import catalog, patterns_for
 from webhooks_app.exceptions import InvalidIdempotencyKey
@@ -108,7 +108,8 @@ def emit(
 
     ``data`` is the resource (or a callable returning it, called only when someone is
     subscribed). ``project`` is a project instance or pk, several of them (a task moved
-    between projects notifies both), or None for organisation-wide webhooks only.
+    between projects notifies both), or None for installation-wide webhooks only. The
+    webhooks of the projects' organisations receive it too.
     ``idempotency_key``: an emit of the same event type and key within the window
     records nothing and returns the first one's event.
     Returns the stored Event, or None when no webhook is subscribed.
@@ -121,12 +122,16 @@ def emit(
         observer(event_type, data, changes, occurred_at, project, idempotency_key)
     projects = _projects(project)
     # A project the activation rule refuses (a Free plan) has no webhook receiving its
-    # events, organisation-wide ones included.
+    # events, its organisation's and installation-wide ones included.
     project_ids = project_gate.allowed(projects)
     if projects and not project_ids:
         return None
     patterns = patterns_for(event_type)
-    if not routing.may_receive(patterns, project_ids):
+    snapshot = routing.current()
+    organizations: list[Any] = []
+    if project_ids and snapshot.organizations_subscribe(patterns):
+        organizations = organization_ids(projects, project_ids)
+    if not snapshot.may_receive(patterns, project_ids, organizations):
         return None
     now = timezone.now()
     payload = data() if callable(data) else data
@@ -138,7 +143,7 @@ def emit(
         created_at=now,
         idempotency_key=idempotency_key,
     )
-    recorded = _record(event, patterns, project_ids)
+    recorded = _record(event, Audience(patterns, project_ids, organizations))
     if recorded is None:
         return None  # the map was stale: nobody receives it any more
     if recorded.duplicate_of is not None:
@@ -173,15 +178,25 @@ class Recorded:
     asked: bool = False
 
 
-def _record(event: Event, patterns: Sequence[str], project_ids: Sequence[Any]) -> Recorded | None:
+@dataclass(frozen=True)
+class Audience:
+    """Whose webhooks may receive an event: its patterns, its projects (those the plan
+    gate allows) and their organisations."""
+
+    patterns: Sequence[str]
+    projects: Sequence[Any]
+    organizations: Sequence[Any]
+
+
+def _record(event: Event, audience: Audience) -> Recorded | None:
     take_marker = queue.marker_taken_with_events()
     if connection.vendor == "postgresql":
-        recorded = _record_in_one_statement(event, patterns, project_ids, take_marker)
+        recorded = _record_in_one_statement(event, audience, take_marker)
     else:
         # savepoint=False: an error here must fail the caller's transaction, not leave
         # the host's change committed without its deliveries.
         with transaction.atomic(savepoint=False):
-            recorded = _record_in_statements(event, patterns, project_ids, take_marker)
+            recorded = _record_in_statements(event, audience, take_marker)
     if recorded is not None and recorded.duplicate_of is None:
         event._state.adding = False
         event._state.db = connection.alias
@@ -195,14 +210,16 @@ def _event_values(vendor: str) -> Prepare:
 
 
 @cache
-def _project_db_type(vendor: str) -> str:
-    return Webhook._meta.get_field("project").target_field.rel_db_type(connection)
+def _key_db_type(vendor: str, field: str) -> str:
+    """The type of the project (or organisation) keys the emit function takes."""
+    return Webhook._meta.get_field(field).target_field.rel_db_type(connection)
 
 
 def _record_in_one_statement(
-    event: Event, patterns: Sequence[str], project_ids: Sequence[Any], take_marker: bool
+    event: Event, audience: Audience, take_marker: bool
 ) -> Recorded | None:
-    pk_type = _project_db_type(connection.vendor)
+    pk_type = _key_db_type(connection.vendor, "project")
+    org_type = _key_db_type(connection.vendor, "organization")
     now = event.created_at
     # In the host's transaction the marker is taken at commit (migration 0008), asked
     # for in this same statement.
@@ -210,12 +227,14 @@ def _record_in_one_statement(
     ask = f", ({commit_marker.ASK}) AS asked" if at_commit else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT e.*{ask} FROM webhooks_app_emit_v2(%s::varchar[], "
-            f"%s::{pk_type}[], %s::uuid, %s::varchar, %s::{pk_type}, %s::text, "
-            "%s::timestamptz, %s::timestamptz, %s::boolean, %s::varchar, %s::timestamptz) e",
+            f"SELECT e.*{ask} FROM webhooks_app_emit_v3(%s::varchar[], "
+            f"%s::{pk_type}[], %s::{org_type}[], %s::uuid, %s::varchar, %s::{pk_type}, "
+            "%s::text, %s::timestamptz, %s::timestamptz, %s::boolean, %s::varchar, "
+            "%s::timestamptz) e",
             [
-                list(patterns),
-                list(project_ids),
+                list(audience.patterns),
+                list(audience.projects),
+                list(audience.organizations),
                 event.uuid,
                 event.event_type,
                 event.project_id,
@@ -263,11 +282,16 @@ _TAKE_MARKER = (
 
 
 @cache
-def _insert_deliveries_sql(vendor: str, patterns: int, projects: int) -> str:
-    """Insert one delivery per recipient, found by the same rule as the routing map."""
-    scope = "w.project_id IS NULL"
+def _insert_deliveries_sql(vendor: str, patterns: int, projects: int, organizations: int) -> str:
+    """Insert one delivery per recipient, found by the same rule as the routing map:
+    installation-wide webhooks, the projects' and their organisations' (as
+    ``webhooks_app_emit_v3`` finds them on PostgreSQL)."""
+    scopes = ["(w.project_id IS NULL AND w.organization_id IS NULL)"]
     if projects:
-        scope = f"({scope} OR w.project_id IN ({', '.join(['%s'] * projects)}))"
+        scopes.append(f"w.project_id IN ({', '.join(['%s'] * projects)})")
+    if organizations:
+        scopes.append(f"w.organization_id IN ({', '.join(['%s'] * organizations)})")
+    scope = f"({' OR '.join(scopes)})"
     trigger = connection.ops.quote_name("trigger")
     return (
         "INSERT INTO webhooks_app_delivery (webhook_id, event_id, status, "
@@ -279,9 +303,7 @@ def _insert_deliveries_sql(vendor: str, patterns: int, projects: int) -> str:
     )
 
 
-def _record_in_statements(
-    event: Event, patterns: Sequence[str], project_ids: Sequence[Any], take_marker: bool
-) -> Recorded | None:
+def _record_in_statements(event: Event, audience: Audience, take_marker: bool) -> Recorded | None:
     until = queue.covered_until_if_queued(event.created_at) if take_marker else None
     msg_uuid, now, until = _event_values(connection.vendor)([event.uuid, event.created_at, until])
     values = [msg_uuid, event.event_type, event.project_id, event.body, now]
@@ -293,8 +315,15 @@ def _record_in_statements(
             if duplicate_of is not None:
                 return Recorded(0, None, duplicate_of)
         event.pk = cursor.lastrowid
-        sql = _insert_deliveries_sql(connection.vendor, len(patterns), len(project_ids))
-        cursor.execute(sql, [event.pk, now, now, now, *project_ids, *patterns])
+        patterns, projects, organizations = (
+            audience.patterns,
+            audience.projects,
+            audience.organizations,
+        )
+        sql = _insert_deliveries_sql(
+            connection.vendor, len(patterns), len(projects), len(organizations)
+        )
+        cursor.execute(sql, [event.pk, now, now, now, *projects, *organizations, *patterns])
         deliveries = cursor.rowcount
         if not deliveries:  # the map was stale
             cursor.execute("DELETE FROM webhooks_app_event WHERE id = %s", [event.pk])

@@ -2,12 +2,14 @@
 touches the database.
 
 The map holds, for each subscription pattern, the projects that have a receiving webhook
-subscribed to it (``None`` for organisation-wide webhooks). It only decides whether an
+subscribed to it (``None`` for installation-wide webhooks), and the organisations that
+have one. It only decides whether an
 event is worth recording: the statement that records it looks the recipients up again,
 in the database, so a stale map can cost a wasted statement but never a wrong delivery.
 
 Freshness. Database triggers bump :class:`~webhooks_app.models.RoutingVersion` in the
-same transaction as any change to subscriptions or to a webhook's project or state. A
+same transaction as any change to subscriptions or to a webhook's project, organisation
+or state. A
 process reads that version at most once per ``SUBSCRIPTION_REFRESH`` seconds (never on
 every save) and reloads the map when it moved. Changes made through this process's ORM
 (``save``, ``delete``, ``update``, ``bulk_create``) mark the map stale at once and again
@@ -44,16 +46,35 @@ ANY_PROJECT = object()
 class Snapshot:
     version: int | None
     projects_by_pattern: Mapping[str, frozenset[Any]] = field(default_factory=dict)
+    organizations_by_pattern: Mapping[str, frozenset[Any]] = field(default_factory=dict)
 
-    def may_receive(self, patterns: Iterable[str], project_ids: Sequence[Any]) -> bool:
+    def may_receive(
+        self,
+        patterns: Iterable[str],
+        project_ids: Sequence[Any],
+        organization_ids: Sequence[Any] = (),
+    ) -> bool:
         for pattern in patterns:
             projects = self.projects_by_pattern.get(pattern)
-            if not projects:
-                continue
-            if None in projects or ANY_PROJECT in projects:
+            if projects and (
+                None in projects
+                or ANY_PROJECT in projects
+                or any(pk in projects for pk in project_ids)
+            ):
                 return True
-            if any(pk in projects for pk in project_ids):
+            organizations = self.organizations_by_pattern.get(pattern)
+            if organizations and any(pk in organizations for pk in organization_ids):
                 return True
+        return False
+
+    def organizations_subscribe(self, patterns: Iterable[str]) -> bool:
+        """Whether some organisation's webhook may want one of ``patterns``: only then
+        are the event's organisations worth looking up."""
+        for pattern in patterns:
+            if self.organizations_by_pattern.get(pattern):
+                return True
+            if ANY_PROJECT in self.projects_by_pattern.get(pattern, ()):
+                return True  # a map of patterns only cannot tell
         return False
 
 
@@ -67,8 +88,13 @@ class RoutingMap:
         self._loaded_generation = -1
         self._lock = threading.Lock()
 
-    def may_receive(self, patterns: Iterable[str], project_ids: Sequence[Any]) -> bool:
-        return self.current().may_receive(patterns, project_ids)
+    def may_receive(
+        self,
+        patterns: Iterable[str],
+        project_ids: Sequence[Any],
+        organization_ids: Sequence[Any] = (),
+    ) -> bool:
+        return self.current().may_receive(patterns, project_ids, organization_ids)
 
     def current(self) -> Snapshot:
         snapshot = self._snapshot
@@ -115,16 +141,24 @@ def _load(version: int | None) -> Snapshot:
     """Read after the version, so a change committed in between only causes a reload."""
     pairs = (
         Subscription.objects.filter(webhook__in=Webhook.objects.receiving())
-        .values_list("event_type", "webhook__project_id")
+        .values_list("event_type", "webhook__project_id", "webhook__organization_id")
         .distinct()
         .order_by()
     )
     projects: dict[str, set[Any]] = {}
-    for count, (pattern, project_id) in enumerate(pairs.iterator(chunk_size=5000)):
+    organizations: dict[str, set[Any]] = {}
+    for count, (pattern, project_id, organization_id) in enumerate(pairs.iterator(chunk_size=5000)):
         if count >= MAX_PAIRS:
             return Snapshot(version, _patterns_only(version))
-        projects.setdefault(pattern, set()).add(project_id)
-    return Snapshot(version, {p: frozenset(ids) for p, ids in projects.items()})
+        if organization_id is not None:
+            organizations.setdefault(pattern, set()).add(organization_id)
+        else:
+            projects.setdefault(pattern, set()).add(project_id)
+    return Snapshot(
+        version,
+        {p: frozenset(ids) for p, ids in projects.items()},
+        {p: frozenset(ids) for p, ids in organizations.items()},
+    )
 
 
 def _patterns_only(version: int | None) -> dict[str, frozenset[Any]]:
@@ -144,8 +178,9 @@ class ProjectGate:
     """The activation rule's answer per project, as of at most SUBSCRIPTION_REFRESH ago.
 
     A project the rule refuses (a Free plan) has no webhooks receiving its events, not
-    even organisation-wide ones. The answer is cached so a save pays no query for it;
-    changing a project's plan is honoured within the same bound as a subscription."""
+    its organisation's nor installation-wide ones. The answer is cached so a save pays
+    no query for it; changing a project's plan is honoured within the same bound as a
+    subscription."""
 
     def __init__(self) -> None:
         self._answers: dict[Any, tuple[bool, float]] = {}
@@ -185,6 +220,42 @@ def _ask_rule(project: Any) -> bool:
 
 
 project_gate = ProjectGate()
+
+
+def organization_ids(projects: Sequence[Any], allowed: Sequence[Any]) -> list[Any]:
+    """The organisations of the ``allowed`` ones of ``projects`` (instances or pks):
+    read off instances without a query, and looked up in one query for pks. Called only
+    when the map says an organisation's webhook may want the event, so a host without
+    organisation webhooks never pays for it."""
+    attname = _organization_attname()
+    if attname is None:
+        return []
+    wanted = set(allowed)
+    found: dict[Any, None] = {}
+    by_pk = []
+    for project in projects:
+        pk = _pk(project)
+        if pk not in wanted:
+            continue
+        if isinstance(project, Model):
+            found.setdefault(getattr(project, attname), None)
+        else:
+            by_pk.append(pk)
+    if by_pk:
+        model = apps.get_model(webhook_settings.PROJECT_MODEL)
+        rows = model._default_manager.filter(pk__in=by_pk).values_list(attname, flat=True)
+        found.update(dict.fromkeys(rows))
+    found.pop(None, None)
+    return list(found)
+
+
+def _organization_attname() -> str | None:
+    """The project model's column holding its organisation (None: no organisations)."""
+    name = webhook_settings.PROJECT_ORGANIZATION_FIELD
+    if not (name and webhook_settings.ORGANIZATION_MODEL):
+        return None
+    model = apps.get_model(webhook_settings.PROJECT_MODEL)
+    return str(model._meta.get_field(name).attname)
 
 
 def _local_change(**kwargs: Any) -> None:

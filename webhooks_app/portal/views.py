@@ -1,4 +1,5 @@
-"""The settings pages. Each view is for one project's managers only; every change goes
+"""The settings pages. Each view is for the managers of one project, or of one
+organisation (the same views, mounted by ``organization_urls``), only; every change goes
 through :mod:`webhooks_app.operations`, and refusals come back as messages."""
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from webhooks_app.portal.forms import (
     WebhookForm,
     subscription_words,
 )
-from webhooks_app.rules import can_manage, project_in_url
+from webhooks_app.rules import can_manage
+from webhooks_app.scopes import Scope, scope_in_url, url_kwarg_names
 
 SECRET_KEY = "webhooks_portal_secret"  # session: the webhook whose secret is shown once
 
@@ -45,56 +47,64 @@ View = Callable[..., HttpResponse]
 
 
 def for_managers(view: View) -> View:
-    """Signed-in managers of the project in the URL; anyone else gets a 403 that says
-    nothing of the project (and a missing project is a 404, as in the API)."""
+    """Signed-in managers of the project (or organisation) in the URL; anyone else gets
+    a 403 that says nothing of it (and a missing one is a 404, as in the API)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        project = project_in_url(kwargs)
-        if not can_manage(request.user, project):
+        scope = scope_in_url(kwargs)
+        if not can_manage(request.user, scope.owner):
             raise PermissionDenied
-        kwargs.pop(webhook_settings.PROJECT_URL_KWARG)
-        return view(request, Page(request, project), **kwargs)
+        for name in url_kwarg_names():
+            kwargs.pop(name, None)
+        return view(request, Page(request, scope), **kwargs)
 
     return wrapper
 
 
 class Page:
-    """What every page knows: the project, its URLs, and the plan's refusal if any."""
+    """What every page knows: the project or organisation, its URLs, and the plan's
+    refusal if any."""
 
-    def __init__(self, request: HttpRequest, project: Any) -> None:
+    def __init__(self, request: HttpRequest, scope: Scope) -> None:
         self.request = request
-        self.project = project
-        self.refusal = operations.plan_refusal(project)
-        self.url_kwargs = {
-            webhook_settings.PROJECT_URL_KWARG: getattr(
-                project, webhook_settings.PROJECT_LOOKUP_FIELD
-            )
-        }
+        self.scope = scope
+        self.project = scope.owner  # the project or the organisation, for templates
+        self.refusal = operations.plan_refusal(scope.owner)
+        self.url_kwargs = scope.url_kwargs
+        # The namespace the pages were reached by: the project's or the organisation's.
+        match = request.resolver_match
+        self.namespace = (match.namespace if match else "") or "webhooks_portal"
 
     def url(self, name: str, *args: Any) -> str:
         kwargs = self.url_kwargs
         if args:  # a webhook's or an attempt's page
             key = "log_id" if name == "attempt" else "webhook_id"
             kwargs = {**kwargs, key: args[0]}
-        return reverse(f"webhooks_portal:{name}", kwargs=kwargs)
+        return reverse(f"{self.namespace}:{name}", kwargs=kwargs)
 
     @cached_property
     def urls(self) -> dict[str, str]:
-        """The project's pages, for templates."""
+        """The scope's pages, for templates."""
         names = ("webhooks", "add", "test-all", "grid", "log", "events", "send-example")
         return {name.replace("-", "_"): self.url(name) for name in names}
 
     def webhook(self, webhook_id: Any) -> Webhook:
-        return get_object_or_404(Webhook, uuid=webhook_id, project=self.project)
+        return get_object_or_404(self.scope.webhooks(), uuid=webhook_id)
 
     def render(self, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
         return render(
             self.request,
             f"webhooks_app/portal/{template}",
-            {"page": self, "project": self.project, "refusal": self.refusal, **context},
+            {
+                "page": self,
+                "project": self.project,
+                "scope": self.scope,
+                "refusal": self.refusal,
+                **context,
+            },
             status=status,
         )
 
@@ -134,7 +144,7 @@ def _back(request: HttpRequest, page: Page, webhook: Webhook) -> HttpResponse:
 def webhooks(request: HttpRequest, page: Page) -> HttpResponse:
     latest = DeliveryLog.objects.filter(webhook=OuterRef("pk")).order_by("-created_at", "-id")
     hooks = (
-        Webhook.objects.filter(project=page.project)
+        page.scope.webhooks()
         .prefetch_related("subscriptions")
         .annotate(
             last_outcome=Subquery(latest.values("outcome")[:1]),
@@ -160,7 +170,7 @@ def webhooks(request: HttpRequest, page: Page) -> HttpResponse:
 @for_managers
 @require_POST
 def test_all(request: HttpRequest, page: Page) -> HttpResponse:
-    outcomes = operations.test_all(Webhook.objects.filter(project=page.project))
+    outcomes = operations.test_all(page.scope.webhooks())
     return page.render("tested.html", {"outcomes": outcomes})
 
 
@@ -176,7 +186,7 @@ def add(request: HttpRequest, page: Page) -> HttpResponse:
             webhook = operations.create_webhook(
                 url=data["url"],
                 name=data["name"],
-                project=page.project,
+                **page.scope.fields,
                 events=form.patterns(),
                 active=bool(data["enabled"]) and not page.refusal,
                 secret=data["secret"],
@@ -380,12 +390,12 @@ def grid_view(request: HttpRequest, page: Page) -> HttpResponse:
         if form.is_valid() and grid.is_row(form.cleaned_data["event"]):
             event, url = form.cleaned_data["event"], form.cleaned_data["url"]
             try:
-                change = grid.set_url(page.project, event, url) if url else None
+                change = grid.set_url(page.scope, event, url) if url else None
             except ActivationRefused as refused:
                 messages.error(request, str(refused))
                 return redirect(page.url("grid"))
             if change is None:
-                grid.clear(page.project, event)
+                grid.clear(page.scope, event)
             elif change.created:
                 request.session[SECRET_KEY] = str(change.webhook.uuid)
                 return redirect(page.url("secret", change.webhook.uuid))
@@ -393,7 +403,7 @@ def grid_view(request: HttpRequest, page: Page) -> HttpResponse:
             return redirect(page.url("grid"))
         problems = [m for ms in form.errors.values() for m in ms]
         messages.error(request, "; ".join(problems) or _("That is not an event of the catalog."))
-    return page.render("grid.html", {"rows": grid.rows(page.project)})
+    return page.render("grid.html", {"rows": grid.rows(page.scope)})
 
 
 # -- the delivery log -------------------------------------------------------------------
@@ -401,9 +411,9 @@ def grid_view(request: HttpRequest, page: Page) -> HttpResponse:
 
 @for_managers
 def log(request: HttpRequest, page: Page) -> HttpResponse:
-    webhooks_ = list(Webhook.objects.filter(project=page.project))
+    webhooks_ = list(page.scope.webhooks())
     filters = LogFilterForm(request.GET or None, webhooks=webhooks_)
-    attempts = DeliveryLog.objects.filter(project=page.project).select_related("webhook")
+    attempts = page.scope.logs().select_related("webhook")
     chosen = webhooks_
     if filters.is_valid():
         f = filters.cleaned_data
@@ -497,9 +507,7 @@ def _keyset_page(attempts: Any, cursor: Cursor | None) -> tuple[list[DeliveryLog
 
 @for_managers
 def attempt(request: HttpRequest, page: Page, log_id: Any) -> HttpResponse:
-    entry = get_object_or_404(
-        DeliveryLog.objects.select_related("webhook", "delivery"), uuid=log_id, project=page.project
-    )
+    entry = get_object_or_404(page.scope.logs().select_related("webhook", "delivery"), uuid=log_id)
     if request.method == "POST":
         try:
             again = operations.redeliver(entry.delivery, now=True)
@@ -530,8 +538,8 @@ def attempt(request: HttpRequest, page: Page, log_id: Any) -> HttpResponse:
 @for_managers
 def events(request: HttpRequest, page: Page) -> HttpResponse:
     """Every event: what it means, its JSON Schema and an example, and a form that sends
-    the example to one of the project's webhooks."""
-    hooks = list(Webhook.objects.filter(project=page.project))
+    the example to one of the scope's webhooks."""
+    hooks = list(page.scope.webhooks())
     grouped: dict[str, list[dict[str, Any]]] = {}
     for found in schemas.contracts():
         grouped.setdefault(found.event.category, []).append(
@@ -549,7 +557,7 @@ def events(request: HttpRequest, page: Page) -> HttpResponse:
 @for_managers
 @require_POST
 def send_example(request: HttpRequest, page: Page) -> HttpResponse:
-    hooks = list(Webhook.objects.filter(project=page.project))
+    hooks = list(page.scope.webhooks())
     form = ExampleForm(request.POST, webhooks=hooks)
     if not form.is_valid():
         problems = [m for ms in form.errors.values() for m in ms]
