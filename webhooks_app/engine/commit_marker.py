@@ -1,4 +1,4 @@
-"""What a PostgreSQL commit said about the task marker (see migrations 0008 and 0017).
+"""What a PostgreSQL commit said about the task marker (see migrations 0008 and 0018).
 
 Inside a host's transaction the statement recording an event asks a deferred trigger to
 take the marker at commit; when it takes it, the trigger says so with a notice, which

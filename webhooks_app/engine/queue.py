@@ -84,7 +84,7 @@ def _on_commit_once(callback: Any) -> None:
 
 def _enqueue_if_the_commit_took_the_marker() -> None:
     """After a commit whose trigger was asked to take the marker: it says ``enqueue``
-    when it took it, and nothing when a task covers the commit (migration 0017; this
+    when it took it, and nothing when a task covers the commit (migration 0018; this
     callback runs only if the asking statement's savepoint committed, so the silence is
     this commit's). A trigger still on 0008's function says ``covered``."""
     if commit_marker.answer(connection) == commit_marker.ENQUEUE or is_sync():

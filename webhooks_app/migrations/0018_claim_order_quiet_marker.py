@@ -79,7 +79,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("webhooks_app", "0016_webhook_url_rule"),
+        ("webhooks_app", "0017_webhook_organization"),
     ]
 
     operations = [migrations.RunPython(forwards, backwards, elidable=False)]
