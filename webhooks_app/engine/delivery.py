@@ -187,6 +187,7 @@ class Dispatcher:
         self._flying: dict[int, Flight] = {}  # by delivery id
         self._slow_flying = 0
         self._finished: list[Attempt] = []
+        self._group = FLUSH_SIZE  # finished attempts that make a group to record
         self._released: list[Claimed] = []
         self._threads: list[threading.Thread] = []
         self._closed = False
@@ -254,10 +255,15 @@ class Dispatcher:
                     _known(flight.claimed.webhook_id, slow=True)
             self._wake()
 
-    def collect(self, timeout: float) -> tuple[list[Attempt], list[Claimed]]:
+    def collect(
+        self, timeout: float, group: int = FLUSH_SIZE
+    ) -> tuple[list[Attempt], list[Claimed]]:
         """Finished attempts and released deliveries; waits up to ``timeout`` for news
-        the coordinator must act on at once (see :meth:`_pressing`)."""
+        the coordinator must act on at once (see :meth:`_pressing`). ``group``: how many
+        more finished attempts make a group to record (what the coordinator holds
+        already counts: a killed worker re-sends what it sent and had not recorded)."""
         with self._lock:
+            self._group = max(1, group)
             if timeout > 0 and not self._pressing():
                 self._news.wait(timeout)
             finished, self._finished = self._finished, []
@@ -300,7 +306,7 @@ class Dispatcher:
         back (an endpoint stopped), or nothing held but slow endpoints' (claim more).
         Otherwise it comes on its own within FLUSH_INTERVAL: a turn per answer cost a
         thread switch per delivery, more CPU than the rest of the turn."""
-        return len(self._finished) >= FLUSH_SIZE or bool(self._released) or not self._held()
+        return len(self._finished) >= self._group or bool(self._released) or not self._held()
 
     def _next(self) -> Claimed | None:
         with self._lock:
@@ -587,7 +593,7 @@ class Courier:
             claims.renew(self.token, ids, keep, drop, self._now())
 
     def _collect(self, timeout: float) -> None:
-        finished, released = self.dispatcher.collect(timeout)
+        finished, released = self.dispatcher.collect(timeout, FLUSH_SIZE - len(self.finished))
         if finished and not self.finished:
             self.oldest_finished = time.monotonic()
         self.finished.extend(finished)
