@@ -44,7 +44,7 @@ def covered_until_if_queued(now: datetime) -> datetime:
     return now + QUEUED_COVERS_FOR
 
 
-def marker_taken_with_events() -> bool:
+def marker_taken_with_events(conn: Any = connection) -> bool:
     """Whether the statements recording an event also take the marker.
 
     Yes in autocommit mode: the event is its own short transaction. On SQLite always:
@@ -55,7 +55,7 @@ def marker_taken_with_events() -> bool:
     the marker there would hold its row lock until the host commits, making every other
     transaction that emits wait for this one.
     """
-    return connection.vendor == "sqlite" or not connection.in_atomic_block
+    return conn.vendor == "sqlite" or not conn.in_atomic_block
 
 
 def event_recorded(kick: bool | None, *, asked: bool = False) -> None:
