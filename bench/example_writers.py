@@ -24,6 +24,11 @@ host saves a task (``--ways`` picks some):
 - floor: the instances save with the task's registration rendering two fields instead
   of its resource: what the library alone costs (no target; the others' reference).
 
+``--floors`` also times each way's own floor: its save "with", the registration rendering
+two fields (what the library alone costs that way: an update emits inside the action's
+transaction, and the marker is taken at its commit), reported as the floor's p50 and
+its ratio to "without", beside the way's.
+
 Each save's latency includes the loads its variant makes. Reported per variant: p50 and
 p99 with and without, the ratio of with to without (target on PostgreSQL: p50 <= 2x),
 and the range of that ratio over the rounds. Then, for one save of each way with a
@@ -159,6 +164,8 @@ def make_saves(targets: dict[str, dict[str, int]], tag: str) -> dict[str, Any]:
         }
         for way, entry in ways.items():
             saves[f"{way} {side}"] = entry
+            if side == "with" and way != "floor":
+                saves[f"{way} floor"] = (ways["floor"][0], entry[1])
     return saves
 
 
@@ -351,6 +358,14 @@ def report(args, vendor: str, samples, per_round, inspected) -> list[str]:
             f" {percentile(wo, 0.99) * 1e3:7.1f} {len(wo) / rate:8.0f}   {p50:8.2f}x {p99:8.2f}x"
             f"  {min(ratios):.2f}-{max(ratios):.2f}x"
         )
+        if args.floors and way != "floor":
+            fl = samples[f"{way} floor"]
+            lines.append(
+                f"  {'':10s} its floor {percentile(fl, 0.5) * 1e3:5.1f} ms:"
+                f" {percentile(fl, 0.5) / percentile(wo, 0.5):.2f}x without"
+                f" (rounds {min(r[f'{way} floor'] / r[f'{way} without'] for r in per_round):.2f}"
+                f"-{max(r[f'{way} floor'] / r[f'{way} without'] for r in per_round):.2f}x)"
+            )
         if way != "floor":
             verdicts.append((way, p50 <= TARGET_P50_RATIO))
     lines.append(
@@ -380,6 +395,9 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="blocks per variant (5)")
     parser.add_argument("--threads", action="store_true", help="writer threads, not processes")
     parser.add_argument(
+        "--floors", action="store_true", help="also time each way rendering two fields"
+    )
+    parser.add_argument(
         "--ways", default=",".join(WAYS), help=f"which saves, of {','.join(WAYS)} (all)"
     )
     args = parser.parse_args(argv)
@@ -395,7 +413,12 @@ def main(argv=None) -> int:
         targets = make_targets()
         connections.close_all()
         writers = Writers(args.writers, targets, args.threads)
-        names = [f"{way} {side}" for way in args.ways for side in SIDES]
+        floors = ("floor",) if args.floors else ()
+        names = [
+            f"{way} {side}"
+            for way in args.ways
+            for side in (*SIDES, *(floors if way != "floor" else ()))
+        ]
         samples: dict[str, list[float]] = {name: [] for name in names}
         per_round: list[dict[str, float]] = []
         try:
