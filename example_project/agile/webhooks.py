@@ -112,9 +112,7 @@ def _as_just_inserted(task: Task) -> Task:
     shows of them: a project without its company, a user without a profile) costs one,
     joining only the rows it lacked."""
     view = copy.copy(task)  # its own relation cache: the caller's instance is untouched
-    missing = task_rows.lacking(task)
-    if missing:
-        task_rows.copy_rows(task_rows.load_rows(task.pk, missing), view, missing)
+    task_rows.attach_rows(view, task_rows.lacking(task))
     view._prefetched_objects_cache = {
         "labels": task_rows.evaluated(Label, []),
         "assignees": task_rows.evaluated(get_user_model(), []),
