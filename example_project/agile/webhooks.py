@@ -110,7 +110,7 @@ def _as_just_inserted(task: Task) -> Task:
     it from the caller's instance, so a plain create given the related objects costs no
     extra query, and one given their ids (or objects loaded without what the resource
     shows of them: a project without its company, a user without a profile) costs one,
-    joining only the rows it lacked."""
+    looking up by their keys only the rows it lacked."""
     view = copy.copy(task)  # its own relation cache: the caller's instance is untouched
     task_rows.attach_rows(view, task_rows.lacking(task))
     view._prefetched_objects_cache = {
@@ -125,9 +125,9 @@ def _as_just_inserted(task: Task) -> Task:
 
 
 def _as_stored(instance: Task) -> Task:
-    """The task as stored, with its counters, labels and assignees: three statements
-    (see agile.task_rows). The first joins only the related rows ``instance`` does not
-    hold; those it holds are reused while the stored row still points at them."""
+    """The task as stored, with its counters, labels and assignees, and the related rows
+    ``instance`` does not hold, by the stored row's keys (see agile.task_rows); those it
+    holds are reused while the stored row still points at them."""
     missing = task_rows.lacking(instance)
     task = task_rows.load_stored(instance.pk, missing)
     if task is None:
