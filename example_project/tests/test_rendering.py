@@ -176,3 +176,14 @@ def test_a_created_task_renders_the_contract(board, company, alice, sprint, colu
         task = Task.objects.create(**fields)
     assert captured.names == ["issues.store"]
     assert _exact(captured[0].data) == _exact(_contract(task.pk))
+
+
+def test_a_task_changed_behind_a_loaded_instance_renders_as_stored(board, alice, columns, frozen):
+    task = services.create_task(board, "Moved", creator=alice, column=columns["To Do"])
+    plain = Task.objects.get(pk=task.pk)  # lacks every related row
+    held = Task.objects.select_related("column", "creator").get(pk=task.pk)
+    Task.objects.filter(pk=task.pk).update(column=columns["Done"], creator=None)
+    expected = _exact(_contract(task.pk))
+    assert '"title": "Done"' in expected
+    for instance in (plain, held):
+        assert _exact(registry.get(Task).serialize(instance)) == expected
