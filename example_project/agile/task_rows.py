@@ -108,7 +108,9 @@ class _Part:
         self.model, self.alias = model, alias
         self.fields = [f for f in model._meta.concrete_fields]
         self.attnames = [f.attname for f in self.fields]
-        # (column index, converter, expression), as the ORM's compiler applies them.
+        # (column index, converter, expression), as the ORM's compiler applies them. The
+        # converters depend on the backend and the settings only, so one process's
+        # threads share them.
         self.converters: list[tuple[int, Converter, Any]] = []
         for i, field in enumerate(self.fields):
             col = field.get_col(alias)
@@ -265,29 +267,34 @@ class _Related:
 def _counters() -> list[tuple[str, str, Callable[[Any], Any]]]:
     """``for_resource()``'s ``stat_*``, as correlated subqueries of the task row ``t``."""
     quote = connection.ops.quote_name
-    task = f"t.{quote('id')}"
+    task = f"t.{quote(Task._meta.pk.column)}"
 
-    def over(model: type[Model], select: str, column: str, where: str = "") -> str:
+    def column(model: type[Model], name: str) -> str:
+        return f"c.{quote(model._meta.get_field(name).column)}"
+
+    def over(model: type[Model], select: str, key: str, where: str = "") -> str:
         table = quote(model._meta.db_table)
-        return f"(SELECT {select} FROM {table} c WHERE c.{quote(column)} = {task}{where})"
+        return f"(SELECT {select} FROM {table} c WHERE {column(model, key)} = {task}{where})"
 
-    def count(model: type[Model], column: str, where: str = "") -> str:
-        return over(model, "COUNT(*)", column, where)
+    def count(model: type[Model], key: str, where: str = "") -> str:
+        return over(model, "COUNT(*)", key, where)
 
     def duration(value: Any) -> Any:
         if value is None or connection.features.has_native_duration_field:
             return value
         return connection.ops.convert_durationfield_value(value, None, connection)
 
+    done = f" AND {column(ChecklistItem, 'done')}"
+    tracked = f"SUM({column(TimeEntry, 'duration')})"
     return [
-        ("stat_checklists", count(ChecklistItem, "task_id"), int),
-        ("stat_checklists_done", count(ChecklistItem, "task_id", f" AND c.{quote('done')}"), int),
-        ("stat_comments", count(Comment, "task_id"), int),
-        ("stat_attachments", count(Attachment, "task_id"), int),
-        ("stat_videos", count(Video, "task_id"), int),
-        ("stat_subtasks", count(Task, "parent_id"), int),
-        ("stat_time_trackers", count(TimeEntry, "task_id"), int),
-        ("stat_tracked", over(TimeEntry, f"SUM(c.{quote('duration')})", "task_id"), duration),
+        ("stat_checklists", count(ChecklistItem, "task"), int),
+        ("stat_checklists_done", count(ChecklistItem, "task", done), int),
+        ("stat_comments", count(Comment, "task"), int),
+        ("stat_attachments", count(Attachment, "task"), int),
+        ("stat_videos", count(Video, "task"), int),
+        ("stat_subtasks", count(Task, "parent"), int),
+        ("stat_time_trackers", count(TimeEntry, "task"), int),
+        ("stat_tracked", over(TimeEntry, tracked, "task"), duration),
     ]
 
 
