@@ -24,6 +24,13 @@ host saves a task (``--ways`` picks some):
 - floor: the instances save with the task's registration rendering two fields instead
   of its resource: what the library alone costs (no target; the others' reference).
 
+``--floors`` also times two floors of each way, its save "with" and the registration
+sending (a) two fields: what the library alone costs that way (an update emits inside
+the action's transaction, and the marker is taken at its commit); (b) the task's full
+resource rendered once and reused, with its id and title: what the library and the
+database cost for a body of the resource's size, without rendering or loading it. Each
+is reported as its p50 and its ratio to "without", beside the way's.
+
 Each save's latency includes the loads its variant makes. Reported per variant: p50 and
 p99 with and without, the ratio of with to without (target on PostgreSQL: p50 <= 2x),
 and the range of that ratio over the rounds. Then, for one save of each way with a
@@ -53,6 +60,7 @@ from common import setup_django, throwaway_database
 
 WAYS = ("floor", "instances", "plain", "ids", "service", "update")
 SIDES = ("with", "without")
+FLOORS = {"floor": "its floor (2 fields)", "body": "same body, no render"}
 TARGET_P50_RATIO = 2.0
 DESCRIPTION = (
     "As a returning user I want to sign in with my company's SSO provider so that I do not "
@@ -98,6 +106,22 @@ def two_field_events():
     return TwoFieldTaskEvents
 
 
+def same_body_events():
+    """The example's task registration sending the resource of the first task it saw,
+    rendered once, with each task's id and title: a body of the resource's size."""
+    from example_project.agile.webhooks import TaskEvents
+
+    class SameBodyTaskEvents(TaskEvents):
+        body: dict | None = None
+
+        def serialize(self, instance) -> dict:
+            if SameBodyTaskEvents.body is None:
+                SameBodyTaskEvents.body = super().serialize(instance)
+            return {**SameBodyTaskEvents.body, "id": instance.pk, "title": instance.title}
+
+    return SameBodyTaskEvents
+
+
 def make_saves(targets: dict[str, dict[str, int]], tag: str) -> dict[str, Any]:
     """``{"<way> <side>": (registration, save(i))}`` for this writer (``tag`` tells its
     tasks apart); the block of a variant first registers its ``registration``."""
@@ -109,6 +133,7 @@ def make_saves(targets: dict[str, dict[str, int]], tag: str) -> dict[str, Any]:
 
     users = get_user_model().objects
     saves = {}
+    same_body = same_body_events()
     for side, ids in targets.items():
         pid, cid, uid = ids["project"], ids["column"], ids["user"]
         project = Project.objects.select_related("company").get(pk=pid)
@@ -159,6 +184,9 @@ def make_saves(targets: dict[str, dict[str, int]], tag: str) -> dict[str, Any]:
         }
         for way, entry in ways.items():
             saves[f"{way} {side}"] = entry
+            if side == "with" and way != "floor":
+                saves[f"{way} floor"] = (ways["floor"][0], entry[1])
+                saves[f"{way} body"] = (same_body, entry[1])
     return saves
 
 
@@ -351,6 +379,14 @@ def report(args, vendor: str, samples, per_round, inspected) -> list[str]:
             f" {percentile(wo, 0.99) * 1e3:7.1f} {len(wo) / rate:8.0f}   {p50:8.2f}x {p99:8.2f}x"
             f"  {min(ratios):.2f}-{max(ratios):.2f}x"
         )
+        for floor in FLOORS if args.floors and way != "floor" else ():
+            fl, name = samples[f"{way} {floor}"], f"{way} {floor}"
+            ratios = [r[name] / r[f"{way} without"] for r in per_round]
+            lines.append(
+                f"  {'':10s} {FLOORS[floor]:>19s} {percentile(fl, 0.5) * 1e3:5.1f} ms:"
+                f" {percentile(fl, 0.5) / percentile(wo, 0.5):.2f}x without"
+                f" (rounds {min(ratios):.2f}-{max(ratios):.2f}x)"
+            )
         if way != "floor":
             verdicts.append((way, p50 <= TARGET_P50_RATIO))
     lines.append(
@@ -380,6 +416,11 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="blocks per variant (5)")
     parser.add_argument("--threads", action="store_true", help="writer threads, not processes")
     parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time each way sending two fields, and its body rendered once",
+    )
+    parser.add_argument(
         "--ways", default=",".join(WAYS), help=f"which saves, of {','.join(WAYS)} (all)"
     )
     args = parser.parse_args(argv)
@@ -395,7 +436,12 @@ def main(argv=None) -> int:
         targets = make_targets()
         connections.close_all()
         writers = Writers(args.writers, targets, args.threads)
-        names = [f"{way} {side}" for way in args.ways for side in SIDES]
+        floors = tuple(FLOORS) if args.floors else ()
+        names = [
+            f"{way} {side}"
+            for way in args.ways
+            for side in (*SIDES, *(floors if way != "floor" else ()))
+        ]
         samples: dict[str, list[float]] = {name: [] for name in names}
         per_round: list[dict[str, float]] = []
         try:

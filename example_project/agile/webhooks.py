@@ -11,14 +11,12 @@ emit their one event explicitly; see :mod:`example_project.agile.services`.
 from __future__ import annotations
 
 import copy
-import functools
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from example_project.agile import serializers
+from example_project.agile import rendering, serializers, task_rows
 from example_project.agile.examples import example_of
 from example_project.agile.models import (
     TASK_RESOURCE_RELATIONS,
@@ -102,13 +100,9 @@ class TaskEvents(DocumentedEvents):
             task = _as_just_inserted(instance)
         else:
             task = _as_stored(instance)
-        return _BOARD_TASK.to_representation(task)
-
-
-# One serializer for every task rendered: a new one deep-copies its ~80 declared fields
-# and nested serializers each time, which cost three times the rendering itself. It
-# holds no state between calls (the task resource takes no context).
-_BOARD_TASK = serializers.BoardTaskSerializer()
+        # BoardTaskSerializer's output, without DRF's per-field machinery (which cost
+        # more than the save): see agile.rendering and tests/test_rendering.py.
+        return rendering.board_task(task)
 
 
 def _as_just_inserted(task: Task) -> Task:
@@ -116,17 +110,12 @@ def _as_just_inserted(task: Task) -> Task:
     it from the caller's instance, so a plain create given the related objects costs no
     extra query, and one given their ids (or objects loaded without what the resource
     shows of them: a project without its company, a user without a profile) costs one,
-    joining only the rows it lacked."""
+    looking up by their keys only the rows it lacked."""
     view = copy.copy(task)  # its own relation cache: the caller's instance is untouched
-    missing = _lacking(task)
-    if missing:
-        loaded = _lacking_rows(missing).get(pk=task.pk)
-        for name in _first_steps(missing):
-            field = Task._meta.get_field(name)
-            field.set_cached_value(view, field.get_cached_value(loaded))
+    task_rows.attach_rows(view, task_rows.lacking(task))
     view._prefetched_objects_cache = {
-        "labels": _evaluated_empty(Label.objects.none()),
-        "assignees": _evaluated_empty(get_user_model().objects.none()),
+        "labels": task_rows.evaluated(Label, []),
+        "assignees": task_rows.evaluated(get_user_model(), []),
     }
     counters = ("checklists", "checklists_done", "comments", "attachments", "videos")
     for name in (*counters, "subtasks", "time_trackers"):
@@ -136,11 +125,13 @@ def _as_just_inserted(task: Task) -> Task:
 
 
 def _as_stored(instance: Task) -> Task:
-    """The task as stored, with its counters, labels and assignees: three queries. The
-    first joins only the related rows ``instance`` does not hold; those it holds are
-    reused while the stored row still points at them."""
-    missing = _lacking(instance)
-    task = _stored(missing).get(pk=instance.pk)
+    """The task as stored, with its counters, labels and assignees, and the related rows
+    ``instance`` does not hold, by the stored row's keys (see agile.task_rows); those it
+    holds are reused while the stored row still points at them."""
+    missing = task_rows.lacking(instance)
+    task = task_rows.load_stored(instance.pk, missing)
+    if task is None:
+        raise Task.DoesNotExist(f"Task {instance.pk} is gone.")
     for path in TASK_RESOURCE_RELATIONS:
         if path in missing:
             continue
@@ -150,52 +141,6 @@ def _as_stored(instance: Task) -> Task:
             field.set_cached_value(task, field.get_cached_value(instance))
         # else: no row to show, or the instance was stale (loaded on access, if any).
     return task
-
-
-def _lacking(task: Task) -> tuple[str, ...]:
-    """The paths of ``TASK_RESOURCE_RELATIONS`` whose rows ``task`` does not hold."""
-    return tuple(path for path in TASK_RESOURCE_RELATIONS if not _loaded(task, path))
-
-
-def _first_steps(paths: tuple[str, ...]) -> list[str]:
-    return [path.split("__")[0] for path in paths]
-
-
-# The querysets are built once per combination of lacking rows and cloned for each task
-# (``get()`` clones; they are never evaluated themselves): building the resource's eight
-# counters costs Django more than running the three queries.
-@functools.lru_cache(maxsize=64)
-def _lacking_rows(paths: tuple[str, ...]) -> QuerySet:
-    """The rows ``paths`` lead to, and of the task only the foreign keys to them."""
-    return Task.objects.select_related(*paths).only(*_first_steps(paths))
-
-
-@functools.lru_cache(maxsize=64)
-def _stored(paths: tuple[str, ...]) -> QuerySet:
-    return Task.objects.for_resource(paths)
-
-
-def _loaded(instance: Any, path: str) -> bool:
-    """Whether following ``path`` (``creator__profile``) from ``instance`` reads only
-    what the instance already holds."""
-    for name in path.split("__"):
-        field = instance._meta.get_field(name)
-        if field.concrete and getattr(instance, field.attname) is None:
-            return True  # no related row to load
-        if not field.is_cached(instance):
-            return False
-        instance = getattr(instance, name)
-        if instance is None:
-            return True
-    return True
-
-
-def _evaluated_empty(queryset: Any) -> Any:
-    """An empty queryset already evaluated, as prefetching leaves one: iterating a bare
-    ``none()`` still compiles its SQL, which cost more than rendering the task."""
-    queryset._result_cache = []
-    queryset._prefetch_done = True
-    return queryset
 
 
 @register(Sprint)
