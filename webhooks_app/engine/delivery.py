@@ -53,12 +53,6 @@ RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
 PLAN_RECHECK = 300
 
 
-def _gated_project(claimed: Claimed) -> Any:
-    if claimed.project_id is not None:
-        return claimed.project_id
-    return claimed.event_project_id
-
-
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
@@ -657,6 +651,14 @@ class Courier:
 
     def _now(self) -> datetime:
         return self.fixed_now or timezone.now()
+
+
+def _gated_project(claimed: Claimed) -> Any:
+    """The project whose plan decides a delivery: its webhook's, or for an
+    organisation's or installation-wide webhook its event's."""
+    if claimed.project_id is not None:
+        return claimed.project_id
+    return claimed.event_project_id
 
 
 def drain(
