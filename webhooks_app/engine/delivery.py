@@ -52,7 +52,6 @@ RECONNECT_DELAYS = (0.1, 0.5, 1, 2, 5, 10)
 # looked at again this often (seconds), in case the plan comes back.
 PLAN_RECHECK = 300
 
-
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
