@@ -107,8 +107,10 @@ def test_the_rate_limit_holds_across_two_workers(make_webhook, receiver, make_it
     times = sorted(r.received_at for r in receiver.requests)
     assert len(times) == 16
     # Five a second: sixteen go over three seconds, one every 0.2 s, whichever worker
-    # sends them; unlimited, they would all go within a tenth of one.
+    # sends them; unlimited, they would all go within a tenth of one, and with a limit
+    # per worker, ten a second. A second holds five, one more at its edge, and one that
+    # a loaded machine ran late (more than a slot late, it lands beside the next one).
     assert times[-1] - times[0] >= 2.5
     for i, start in enumerate(times):
         in_one_second = [t for t in times[i:] if t - start < 1.0]
-        assert len(in_one_second) <= 6, [round(t - times[0], 2) for t in times]
+        assert len(in_one_second) <= 7, [round(t - times[0], 2) for t in times]
