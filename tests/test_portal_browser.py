@@ -306,22 +306,28 @@ def flow(page: Page, visit: Visit, home: str, free_home: str, project, receiver)
             DeliveryLog.objects.filter(project=project).first(),
         )
     )
+    visit.walk(every_page(home, webhook, attempt, filtered_log=True))
+
+
+def every_page(
+    home: str, webhook: Webhook, attempt: DeliveryLog, *, filtered_log: bool = False
+) -> dict[str, str]:
+    """The settings pages of one scope (a project's or an organisation's), by name, in
+    the order they are walked; ``filtered_log``: the log of the one webhook too."""
     at = f"{home}{webhook.uuid}/"
-    visit.walk(
-        {
-            "list": home,
-            "webhook": at,
-            "edit": at + "edit/",
-            "rotate": at + "rotate/",
-            "delete": at + "delete/",
-            "add": home + "add/",
-            "grid": home + "grid/",
-            "log": home + "log/",
-            "log-of-one-webhook": f"{home}log/?webhook={webhook.uuid}",
-            "attempt": f"{home}log/{attempt.uuid}/",
-            "events": home + "events/",
-        }
-    )
+    pages = {
+        "list": home,
+        "webhook": at,
+        "edit": at + "edit/",
+        "rotate": at + "rotate/",
+        "delete": at + "delete/",
+        "add": home + "add/",
+        "grid": home + "grid/",
+        "log": home + "log/",
+    }
+    if filtered_log:
+        pages["log-of-one-webhook"] = f"{home}log/?webhook={webhook.uuid}"
+    return {**pages, "attempt": f"{home}log/{attempt.uuid}/", "events": home + "events/"}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -378,21 +384,7 @@ def test_an_organisation_administrator_manages_its_webhooks_in_the_browser(live_
                     DeliveryLog.objects.filter(webhook__organization=acme).first(),
                 )
             )
-            at = f"{home}{webhook.uuid}/"
-            visit.walk(
-                {
-                    "list": home,
-                    "webhook": at,
-                    "edit": at + "edit/",
-                    "rotate": at + "rotate/",
-                    "delete": at + "delete/",
-                    "add": home + "add/",
-                    "grid": home + "grid/",
-                    "log": home + "log/",
-                    "attempt": f"{home}log/{attempt.uuid}/",
-                    "events": home + "events/",
-                }
-            )
+            visit.walk(every_page(home, webhook, attempt))
         except Exception:
             page.screenshot(path=ORGANIZATION_SHOTS / "failure.png", full_page=True)
             raise

@@ -237,26 +237,20 @@ class WebhookForm(forms.ModelForm):
         return {} if value is None else value
 
     def _project_field(self) -> forms.ModelChoiceField:
-        model = apps.get_model(webhook_settings.PROJECT_MODEL)
-        return forms.ModelChoiceField(
-            queryset=model._default_manager.all(),
-            required=False,
-            label=_("project"),
-            empty_label=gettext("None"),
-            help_text=_(
+        return _scope_field(
+            webhook_settings.PROJECT_MODEL,
+            _("project"),
+            _(
                 "With neither a project nor an organisation the webhook is installation-wide "
                 "(staff only): it gets every project's events, of every organisation."
             ),
         )
 
     def _organization_field(self) -> forms.ModelChoiceField:
-        model = apps.get_model(webhook_settings.ORGANIZATION_MODEL)
-        return forms.ModelChoiceField(
-            queryset=model._default_manager.all(),
-            required=False,
-            label=_("organisation"),
-            empty_label=gettext("None"),
-            help_text=_("It gets the events of every project of this organisation."),
+        return _scope_field(
+            webhook_settings.ORGANIZATION_MODEL,
+            _("organisation"),
+            _("It gets the events of every project of this organisation."),
         )
 
     def scope(self, cleaned: dict[str, Any]) -> tuple[Any, Any]:
@@ -296,3 +290,14 @@ class WebhookForm(forms.ModelForm):
         refusal = body_format_refusal(cleaned.get("signatures"), cleaned.get("content_type"))
         if refusal and "content_type" not in self.errors:
             self.add_error("content_type", refusal)
+
+
+def _scope_field(label: str, verbose: Any, help_text: Any) -> forms.ModelChoiceField:
+    """An optional choice of the host's project or organisation (``label``: its model)."""
+    return forms.ModelChoiceField(
+        queryset=apps.get_model(label)._default_manager.all(),
+        required=False,
+        label=verbose,
+        empty_label=gettext("None"),
+        help_text=help_text,
+    )
