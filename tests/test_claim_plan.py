@@ -1,5 +1,6 @@
 """PostgreSQL: a claim reads an endpoint's due deliveries in claim order from an index,
-so its cost is what it takes, not the endpoint's backlog (migration 0018)."""
+so its cost is what it takes, not the endpoint's backlog (migration 0018); recording a
+group finds its deliveries by primary key, whatever the table holds."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from webhooks_app.engine import claims
+from webhooks_app.engine import claims, outcomes, transport
+from webhooks_app.engine.delivery import attempt_id
+from webhooks_app.engine.policy import RetryPolicy
 from webhooks_app.models import Delivery
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,29 +43,70 @@ def rows_picked(plan: dict[str, Any]) -> list[int]:
     ]
 
 
-def test_a_claim_reads_the_rows_it_takes_not_the_endpoints_backlog(webhook, make_item):
+@pytest.fixture
+def backlog(webhook, make_item):
+    """500 deliveries due (the table not analyzed yet, as after a burst)."""
     with transaction.atomic():
         for _ in range(500):
             make_item()
     # Deliveries put back together (released by a stopped worker, held by a downgrade)
     # share one due time: order among them is by id alone.
     Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
+
+
+def analyze() -> None:
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE webhooks_app_delivery")
 
+
+def explained(captured: CaptureQueriesContext, prefix: str) -> dict[str, Any]:
+    """The captured statement starting with ``prefix`` run again, explained, in a
+    savepoint thrown away after (inside the caller's transaction)."""
+    [sql] = [q["sql"] for q in captured.captured_queries if q["sql"].startswith(prefix)]
+    with connection.cursor() as cursor:
+        cursor.execute("SAVEPOINT explained")
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        (plan,) = cursor.fetchone()
+        cursor.execute("ROLLBACK TO SAVEPOINT explained")
+    plan = plan if isinstance(plan, list) else json.loads(plan)
+    return plan[0]["Plan"]
+
+
+def test_a_claim_reads_the_rows_it_takes_not_the_endpoints_backlog(backlog):
+    analyze()
     with transaction.atomic():
         with CaptureQueriesContext(connection) as captured:
             taken = claims.claim(32, timezone.now())
-        [take] = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("WITH quota")]
-        with connection.cursor() as cursor:
-            # The same statement again, explained, in a savepoint thrown away after.
-            cursor.execute("SAVEPOINT explained")
-            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + take)
-            (plan,) = cursor.fetchone()
-            cursor.execute("ROLLBACK TO SAVEPOINT explained")
+        plan = explained(captured, "WITH quota")
 
     assert len(taken) == 32
-    plan = plan if isinstance(plan, list) else json.loads(plan)
-    picked = rows_picked(plan[0]["Plan"])
+    picked = rows_picked(plan)
     assert picked, "the claim locks the rows it picks from webhooks_app_delivery"
     assert max(picked) <= 64, f"a claim of 32 read {max(picked)} rows of a 500-row backlog"
+
+
+def test_recording_a_group_reads_its_deliveries_not_the_table(backlog):
+    # Statistics from a moment every delivery was claimed (a busy cluster): the claimed
+    # deliveries' index looks no better than the table.
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE webhooks_app_delivery SET claim_token = gen_random_uuid()")
+        analyze()
+        cursor.execute("UPDATE webhooks_app_delivery SET claim_token = NULL")
+    with transaction.atomic():
+        taken = claims.claim(32, timezone.now())
+    now = timezone.now()
+    group = [
+        outcomes.Attempt(c, attempt_id(), {}, transport.Response(status=200), now) for c in taken
+    ]
+    with transaction.atomic():
+        # Recorded, then undone, so that the explained run finds the group as it was.
+        undo = transaction.savepoint()
+        with CaptureQueriesContext(connection) as captured:
+            recorded = outcomes.record(group, RetryPolicy.from_settings(), now)
+        transaction.savepoint_rollback(undo)
+        plan = explained(captured, "WITH a AS")
+
+    assert len(recorded.judged) == 32
+    read = rows_picked(plan)
+    assert read, "recording locks the group's rows of webhooks_app_delivery"
+    assert max(read) <= 64, f"recording a group of 32 read {max(read)} rows of 500"

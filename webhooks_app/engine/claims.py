@@ -339,13 +339,20 @@ _TAKEN_COLUMNS = (
 )
 
 
+# What the PostgreSQL claim's UPDATE returns of each row it took.
+_RETURNED = (
+    "x.id, picked.next_attempt_at AS due, x.webhook_id, x.event_id, x.attempts, "
+    'x.round_offset, x."trigger"'
+)
+
+
 def _take(
     quotas: dict[int, int], token: uuid.UUID, now: datetime, lease_until: datetime
 ) -> list[Claimed]:
     trigger = connection.ops.quote_name("trigger")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            columns = _TAKEN_COLUMNS.format(trigger=trigger, due="picked.next_attempt_at")
+            columns = _TAKEN_COLUMNS.format(trigger=trigger, due="d.due")
             cursor.execute(
                 "WITH quota (webhook_id, n) AS (SELECT * FROM unnest(%s::bigint[], %s::int[])), "
                 "picked AS (SELECT p.id, p.next_attempt_at FROM quota CROSS JOIN LATERAL ("
@@ -353,12 +360,14 @@ def _take(
                 "WHERE x.webhook_id = quota.webhook_id AND x.status = 'pending' "
                 "AND x.next_attempt_at <= %s ORDER BY x.next_attempt_at, x.id "
                 "LIMIT quota.n FOR UPDATE OF x SKIP LOCKED) p), "
+                # RETURNING names what it needs, the due time included: joining the
+                # updated rows back to ``picked`` compared every pair.
                 "d AS (UPDATE webhooks_app_delivery x SET claim_token = %s, next_attempt_at = %s "
-                "FROM picked WHERE x.id = picked.id RETURNING x.*) "
-                f"SELECT {columns} FROM d JOIN picked ON picked.id = d.id "
+                f"FROM picked WHERE x.id = picked.id RETURNING {_RETURNED}) "
+                f"SELECT {columns} FROM d "
                 "JOIN webhooks_app_event e ON e.id = d.event_id "
                 "JOIN webhooks_app_webhook w ON w.id = d.webhook_id "
-                "ORDER BY picked.next_attempt_at, d.id",
+                "ORDER BY d.due, d.id",
                 [list(quotas), list(quotas.values()), now, token, lease_until],
             )
             rows = cursor.fetchall()
@@ -386,7 +395,8 @@ def _take(
                 ((row[0], due[row[0]], *row[2:]) for row in cursor.fetchall()),
                 key=lambda row: order[row[0]],
             )
-    return [_claimed(row, token, now) for row in rows]
+    senders: dict[int, _Sender] = {}
+    return [_claimed(row, token, now, senders) for row in rows]
 
 
 def held(pk: int, token: uuid.UUID, now: datetime) -> Claimed | None:
@@ -426,18 +436,59 @@ def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> dict[
     return {pk: due for pk, due in cursor.fetchall()}
 
 
-def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
+@dataclass(frozen=True, slots=True)
+class _Sender:
+    """What every delivery to one endpoint is sent with, read once per claim."""
+
+    url: str
+    secrets: SigningSecrets
+    verify_tls: bool
+    project_id: Any
+    schemes: tuple[str, ...]
+    extra_headers: dict[str, str]
+    form: bool
+    signing_key: str
+
+
+def _claimed(
+    row: Sequence[Any], token: uuid.UUID, now: datetime, senders: dict[int, _Sender] | None = None
+) -> Claimed:
+    """A claimed row as a :class:`Claimed`. ``senders``: the endpoints already read in this
+    claim, whose columns every one of their rows repeats (parsing them again per row was
+    most of this function)."""
+    pk, due_at, webhook_id, event_id, attempts, round_offset, trigger = row[:7]
+    event_uuid, event_type, body = row[7:10]
+    sender = senders.get(webhook_id) if senders is not None else None
+    if sender is None:
+        sender = _sender(row[10:21], now)
+        if senders is not None:
+            senders[webhook_id] = sender
+    return Claimed(
+        id=pk,
+        due_at=_datetime(due_at),
+        token=token,
+        webhook_id=webhook_id,
+        project_id=sender.project_id,
+        event_id=event_id,
+        event_uuid=_uuid(event_uuid),
+        event_type=event_type,
+        body=body.encode("utf-8"),
+        url=sender.url,
+        secrets=sender.secrets,
+        verify_tls=sender.verify_tls,
+        schemes=sender.schemes,
+        extra_headers=sender.extra_headers,
+        form=sender.form,
+        signing_key=sender.signing_key,
+        attempts=attempts,
+        round_offset=round_offset,
+        trigger=trigger,
+        event_project_id=row[21],
+    )
+
+
+def _sender(columns: Sequence[Any], now: datetime) -> _Sender:
     (
-        pk,
-        due_at,
-        webhook_id,
-        event_id,
-        attempts,
-        round_offset,
-        trigger,
-        event_uuid,
-        event_type,
-        body,
         url,
         secret,
         previous,
@@ -449,31 +500,18 @@ def _claimed(row: Sequence[Any], token: uuid.UUID, now: datetime) -> Claimed:
         extra_headers,
         content_type,
         signing_key,
-        event_project_id,
-    ) = row
-    return Claimed(
-        id=pk,
-        due_at=_datetime(due_at),
-        token=token,
-        webhook_id=webhook_id,
-        project_id=project_id,
-        event_id=event_id,
-        event_uuid=_uuid(event_uuid),
-        event_type=event_type,
-        body=body.encode("utf-8"),
+    ) = columns
+    return _Sender(
         url=url,
         secrets=active_secrets(
             secret, previous, _datetime(previous_until), now, _datetime(switched_at)
         ),
         verify_tls=bool(verify_tls),
+        project_id=project_id,
         schemes=tuple(_json(signatures)),
         extra_headers=_json(extra_headers),
         form=content_type == "form",
         signing_key=signing_key,
-        attempts=attempts,
-        round_offset=round_offset,
-        trigger=trigger,
-        event_project_id=event_project_id,
     )
 
 
