@@ -132,10 +132,46 @@ _slow_endpoints: set[int] = set()
 _prompt_endpoints: set[int] = set()
 
 
+@dataclass(slots=True)
+class Pace:
+    """How a prompt endpoint's requests go, averaged: the sending thread's CPU per
+    request, and how long it waits for an answer beyond that."""
+
+    cpu: float
+    wait: float
+
+    WEIGHT = 0.2  # of each new request in the averages
+
+    def add(self, cpu: float, wait: float) -> None:
+        self.cpu += (cpu - self.cpu) * self.WEIGHT
+        self.wait += (wait - self.wait) * self.WEIGHT
+
+    @property
+    def company(self) -> int:
+        """Requests in flight that keep a worker busy while this endpoint answers
+        (Little's law): one, and one more per request's worth of CPU an answer takes to
+        come. A second request to an endpoint that answers before the first has used that
+        much CPU only waits for the GIL, and every hand-off costs CPU on both sides."""
+        return 1 + int(self.wait / max(self.cpu, 1e-6))
+
+
+_paces: dict[int, Pace] = {}
+
+
 def forget_endpoints() -> None:
     """Forget which endpoints answer promptly and which slowly (tests: ids are reused)."""
     _slow_endpoints.clear()
     _prompt_endpoints.clear()
+    _paces.clear()
+
+
+def _paced(endpoint: int, cpu: float, wall: float) -> None:
+    wait = max(0.0, wall - cpu)
+    pace = _paces.get(endpoint)
+    if pace is None:
+        _paces[endpoint] = Pace(cpu, wait)
+    else:
+        pace.add(cpu, wait)
 
 
 def _known(endpoint: int, *, slow: bool) -> None:
@@ -161,7 +197,9 @@ class Dispatcher:
     set of hanging endpoints can take the whole worker: threads are started as requests
     need them, up to both shares. A slow endpoint gets at most a quarter of the slow
     share, and an endpoint not known yet one request at a time until its first answer
-    (or SLOW_AFTER) says which it is. The coordinator calls
+    (or SLOW_AFTER) says which it is. A prompt endpoint has no more in flight than keep
+    the worker busy while it answers (:attr:`Pace.company`): one, for a receiver on the
+    same machine or network. The coordinator calls
     :meth:`watch` on every turn to move requests that turned slow to the slow share.
 
     The sending threads never wait for the coordinator (which may be recording a group),
@@ -275,17 +313,22 @@ class Dispatcher:
     def _run_sender(self) -> None:
         """A sending thread's loop, until the dispatcher closes. (``send`` never raises.)"""
         while (claimed := self._next()) is not None:
+            cpu = time.thread_time()
             attempt = send(claimed)
+            cpu = time.thread_time() - cpu
             with self._lock:
-                self._done(claimed, attempt)
+                self._done(claimed, attempt, cpu)
             # No other sender to wake: this one takes whatever its answer made startable.
 
-    def _done(self, claimed: Claimed, attempt: Attempt) -> None:
+    def _done(self, claimed: Claimed, attempt: Attempt, cpu: float) -> None:
         flight = self._flying.pop(claimed.id)
         endpoint = claimed.webhook_id
         self._sending[endpoint] -= 1
         self._slow_flying -= flight.slow
-        _known(endpoint, slow=time.monotonic() - flight.started >= SLOW_AFTER)
+        wall = time.monotonic() - flight.started
+        _known(endpoint, slow=wall >= SLOW_AFTER)
+        if claimed.send_at is None:  # a rate limit's wait is not the endpoint's
+            _paced(endpoint, cpu, wall)
         self._finished.append(attempt)
         response = attempt.response
         if stops_endpoint(response.status, response.transport_failure):
@@ -338,7 +381,8 @@ class Dispatcher:
         if endpoint in _slow_endpoints:
             return self.per_slow_endpoint
         if endpoint in _prompt_endpoints:
-            return self.per_endpoint
+            pace = _paces.get(endpoint)
+            return self.per_endpoint if pace is None else min(self.per_endpoint, pace.company)
         return 1  # not known yet: one at a time
 
     def _wake(self) -> None:

@@ -194,6 +194,9 @@ def _log_row(item: Judged) -> tuple[Any, ...]:
     )
 
 
+# The log's columns a delivery has too, which the log copies from it.
+_FROM_DELIVERY = ("webhook", "event")
+
 # The delivery's new state: these columns, then its id.
 _DELIVERY_FIELDS = (
     "status",
@@ -240,17 +243,25 @@ def _postgresql_statement() -> tuple[str, tuple[str, ...]]:
     record_type = ", ".join(f"{name} {field.db_type(connection)}" for name, field in inputs)
     pk = qn(delivery.pk.column)
     assignments = ", ".join(f"{qn(f.column)} = a.new_{f.column}" for f in state_columns)
+    # The log's event and webhook come from the delivery row held locked, not from the
+    # record: the database does not check them (see DeliveryLog), so they are the
+    # delivery's by construction.
+    parents = [delivery.get_field(name).column for name in _FROM_DELIVERY]
+    chosen = [
+        f"h.{qn(f.column)}" if f.name in _FROM_DELIVERY else f"a.log_{f.column}"
+        for f in log_columns
+    ]
     sql = (
         f"WITH a AS (SELECT * FROM json_to_recordset(%s::json) AS a({record_type})), "
-        f"held AS (SELECT d.{pk} AS id FROM {qn(delivery.db_table)} d "
+        f"held AS (SELECT d.{pk} AS id, {', '.join(f'd.{qn(c)}' for c in parents)} "
+        f"FROM {qn(delivery.db_table)} d "
         f"JOIN a ON a.id = d.{pk} AND d.{qn('claim_token')} = a.token "
         f"WHERE d.{pk} = ANY(%s::bigint[]) ORDER BY 1 FOR UPDATE OF d), "
         f"updated AS (UPDATE {qn(delivery.db_table)} d SET {assignments} FROM a "
         f"WHERE d.{pk} = a.id AND a.id IN (SELECT id FROM held)), "
         f"logged AS (INSERT INTO {qn(log.db_table)} "
         f"({', '.join(qn(f.column) for f in log_columns)}) "
-        f"SELECT {', '.join(f'a.log_{f.column}' for f in log_columns)} FROM a "
-        "WHERE a.id IN (SELECT id FROM held)) "
+        f"SELECT {', '.join(chosen)} FROM a JOIN held h ON h.id = a.id) "
         "SELECT id FROM held"
     )
     return sql, tuple(name for name, _ in inputs)
