@@ -114,3 +114,34 @@ def test_the_rate_limit_holds_across_two_workers(make_webhook, receiver, make_it
     for i, start in enumerate(times):
         in_one_second = [t for t in times[i:] if t - start < 1.0]
         assert len(in_one_second) <= 7, [round(t - times[0], 2) for t in times]
+
+
+@pytest.mark.parametrize(
+    ("cpu_ms", "wait_ms", "in_flight"),
+    [
+        (0.3, 0.1, 1),  # a receiver on this machine: a second request only waits for the GIL
+        (0.3, 0.4, 2),
+        (0.3, 0.7, 3),
+        (0.3, 50.0, 4),  # across a network: ENDPOINT_CONCURRENCY
+    ],
+)
+def test_a_prompt_endpoint_has_as_many_requests_in_flight_as_keep_the_worker_busy(
+    cpu_ms, wait_ms, in_flight
+):
+    endpoint = 7
+    dispatcher = delivery.Dispatcher(per_endpoint=4, concurrency=16)
+    delivery._known(endpoint, slow=False)
+    delivery._paced(endpoint, cpu_ms / 1000, (cpu_ms + wait_ms) / 1000)
+
+    assert dispatcher._limit(endpoint) == in_flight
+
+
+def test_the_in_flight_share_follows_the_endpoints_answers():
+    endpoint = 7
+    dispatcher = delivery.Dispatcher(per_endpoint=4, concurrency=16)
+    delivery._known(endpoint, slow=False)
+    delivery._paced(endpoint, 0.0003, 0.0004)
+    assert dispatcher._limit(endpoint) == 1
+    for _ in range(20):  # its answers start taking 20 ms
+        delivery._paced(endpoint, 0.0003, 0.0203)
+    assert dispatcher._limit(endpoint) == 4
