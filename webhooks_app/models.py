@@ -462,7 +462,7 @@ class DeliveryLog(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempt_logs")
     # The event and the webhook are the delivery's, copied from its row while the writer
     # holds it locked; the database checks the delivery, and the delivery's own keys, but
-    # not these two again: their checks were a fifth of its work per attempt recorded.
+    # not these two again: their checks were a quarter of its work per attempt recorded.
     webhook = models.ForeignKey(
         Webhook,
         on_delete=models.CASCADE,

@@ -1,7 +1,7 @@
 """The attempt log's event and webhook are no longer checked by the database.
 
 The only writer copies both from the delivery row it holds locked, and the delivery and
-its own keys are still checked: the two checks, run per attempt at commit, were a fifth
+its own keys are still checked: the two checks, run per attempt at commit, were a quarter
 of the database's work per delivery. Deleting an event or a webhook still deletes its
 log (Django's CASCADE, and retention deletes the log by delivery first).
 """
