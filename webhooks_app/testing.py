@@ -164,9 +164,19 @@ class Receiver:
                 with receiver._lock:
                     receiver.in_flight += 1
                     receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                self.counted = True
                 try:
                     self._answer()
                 finally:
+                    self._answered()
+
+            def _answered(self):
+                """No longer in flight. Called before the answer's last bytes go out: the
+                sender may send its next request as soon as they arrive, and counting
+                this one until its thread got here again showed overlaps that never
+                were."""
+                if self.counted:
+                    self.counted = False
                     with receiver._lock:
                         receiver.in_flight -= 1
 
@@ -200,6 +210,8 @@ class Receiver:
                             if receiver._closing.wait(reply.drip_headers):
                                 return
                     else:
+                        if not reply.drip:
+                            self._answered()
                         self.end_headers()
                     if reply.drip:
                         for i in range(len(reply.body)):
