@@ -418,6 +418,14 @@ def held_by_a_worker(limit: int = 10) -> list[Delivery]:
     return list(Delivery.objects.filter(pk__in=[c.id for c in taken]).order_by("pk"))
 
 
+def answered(claimed: Any, now: Any, status: int = 200) -> Any:
+    """An attempt at a claimed delivery that the receiver answered with ``status``."""
+    from webhooks_app.engine.outcomes import Attempt
+    from webhooks_app.engine.transport import Response
+
+    return Attempt(claimed, delivery.attempt_id(), {}, Response(status=status), now)
+
+
 @pytest.fixture
 def closed_port_url():
     """A URL on 127.0.0.1 where nothing listens: connections are refused."""

@@ -13,8 +13,8 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from webhooks_app.engine import claims, outcomes, transport
-from webhooks_app.engine.delivery import attempt_id
+from tests.conftest import answered
+from webhooks_app.engine import claims, outcomes
 from webhooks_app.engine.policy import RetryPolicy
 from webhooks_app.models import Delivery
 
@@ -95,9 +95,7 @@ def test_recording_a_group_reads_its_deliveries_not_the_table(backlog):
     with transaction.atomic():
         taken = claims.claim(32, timezone.now())
     now = timezone.now()
-    group = [
-        outcomes.Attempt(c, attempt_id(), {}, transport.Response(status=200), now) for c in taken
-    ]
+    group = [answered(c, now) for c in taken]
     with transaction.atomic():
         # Recorded, then undone, so that the explained run finds the group as it was.
         undo = transaction.savepoint()

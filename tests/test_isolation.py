@@ -116,6 +116,16 @@ def test_the_rate_limit_holds_across_two_workers(make_webhook, receiver, make_it
         assert len(in_one_second) <= 7, [round(t - times[0], 2) for t in times]
 
 
+PROMPT = 7  # an endpoint id that has answered within SLOW_AFTER
+
+
+@pytest.fixture
+def prompt_endpoint() -> delivery.Dispatcher:
+    """A dispatcher (four in flight per endpoint at most) that knows PROMPT as prompt."""
+    delivery._known(PROMPT, slow=False)
+    return delivery.Dispatcher(per_endpoint=4, concurrency=16)
+
+
 @pytest.mark.parametrize(
     ("cpu_ms", "wait_ms", "in_flight"),
     [
@@ -126,22 +136,16 @@ def test_the_rate_limit_holds_across_two_workers(make_webhook, receiver, make_it
     ],
 )
 def test_a_prompt_endpoint_has_as_many_requests_in_flight_as_keep_the_worker_busy(
-    cpu_ms, wait_ms, in_flight
+    prompt_endpoint, cpu_ms, wait_ms, in_flight
 ):
-    endpoint = 7
-    dispatcher = delivery.Dispatcher(per_endpoint=4, concurrency=16)
-    delivery._known(endpoint, slow=False)
-    delivery._paced(endpoint, cpu_ms / 1000, (cpu_ms + wait_ms) / 1000)
+    delivery._paced(PROMPT, cpu_ms / 1000, (cpu_ms + wait_ms) / 1000)
 
-    assert dispatcher._limit(endpoint) == in_flight
+    assert prompt_endpoint._limit(PROMPT) == in_flight
 
 
-def test_the_in_flight_share_follows_the_endpoints_answers():
-    endpoint = 7
-    dispatcher = delivery.Dispatcher(per_endpoint=4, concurrency=16)
-    delivery._known(endpoint, slow=False)
-    delivery._paced(endpoint, 0.0003, 0.0004)
-    assert dispatcher._limit(endpoint) == 1
+def test_the_in_flight_share_follows_the_endpoints_answers(prompt_endpoint):
+    delivery._paced(PROMPT, 0.0003, 0.0004)
+    assert prompt_endpoint._limit(PROMPT) == 1
     for _ in range(20):  # its answers start taking 20 ms
-        delivery._paced(endpoint, 0.0003, 0.0203)
-    assert dispatcher._limit(endpoint) == 4
+        delivery._paced(PROMPT, 0.0003, 0.0203)
+    assert prompt_endpoint._limit(PROMPT) == 4

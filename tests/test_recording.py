@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from webhooks_app.engine import claims, outcomes, transport
-from webhooks_app.engine.delivery import attempt_id
+from tests.conftest import answered
+from webhooks_app.engine import claims, outcomes
 from webhooks_app.engine.policy import RetryPolicy
 from webhooks_app.models import Delivery, DeliveryLog
 from webhooks_app.testing import Reply
@@ -56,9 +56,8 @@ def test_the_log_takes_its_event_and_webhook_from_the_held_delivery(webhook, mak
         [first, second] = claims.claim(2, timezone.now())
     wrong = dataclasses.replace(first, event_id=second.event_id)
     now = timezone.now()
-    attempt = outcomes.Attempt(wrong, attempt_id(), {}, transport.Response(status=200), now)
     with transaction.atomic():
-        outcomes.record([attempt], RetryPolicy.from_settings(), now)
+        outcomes.record([answered(wrong, now)], RetryPolicy.from_settings(), now)
 
     log = DeliveryLog.objects.get()
     assert log.delivery_id == first.id

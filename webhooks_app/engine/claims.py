@@ -414,7 +414,7 @@ def held(pk: int, token: uuid.UUID, now: datetime) -> Claimed | None:
             [pk, _prep_uuid(token)],
         )
         row = cursor.fetchone()
-    return None if row is None else _claimed(row, token, now)
+    return None if row is None else _claimed(row, token, now, {})
 
 
 def _pick_by_window(cursor: Any, quotas: dict[int, int], now: datetime) -> dict[int, Any]:
@@ -451,18 +451,16 @@ class _Sender:
 
 
 def _claimed(
-    row: Sequence[Any], token: uuid.UUID, now: datetime, senders: dict[int, _Sender] | None = None
+    row: Sequence[Any], token: uuid.UUID, now: datetime, senders: dict[int, _Sender]
 ) -> Claimed:
     """A claimed row as a :class:`Claimed`. ``senders``: the endpoints already read in this
     claim, whose columns every one of their rows repeats (parsing them again per row was
     most of this function)."""
     pk, due_at, webhook_id, event_id, attempts, round_offset, trigger = row[:7]
     event_uuid, event_type, body = row[7:10]
-    sender = senders.get(webhook_id) if senders is not None else None
+    sender = senders.get(webhook_id)
     if sender is None:
-        sender = _sender(row[10:21], now)
-        if senders is not None:
-            senders[webhook_id] = sender
+        sender = senders[webhook_id] = _sender(row[10:21], now)
     return Claimed(
         id=pk,
         due_at=_datetime(due_at),
