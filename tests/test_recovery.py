@@ -22,7 +22,7 @@ from django.db import transaction
 
 from tests.conftest import ROOT, only_on_django_q2, other_process_env, workers_running
 from webhooks_app.health import report
-from webhooks_app.models import Delivery, DeliveryLog
+from webhooks_app.models import Delivery, DeliveryLog, DeliveryTaskMarker
 from webhooks_app.testing import Receiver, Reply, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,7 +81,11 @@ def test_killing_the_idle_worker_that_holds_the_queue_lock_stops_no_delivery(
         # the delivery task a commit enqueued never starts. Its watchdogs delivered.
         survivors = [pid for pid in cluster.live_workers() if pid != victim]
         assert all(syscall(pid) == FUTEX for pid in survivors), "the queue did not stall"
-        wait_until(lambda: report(stall_after=HEALTH_STALL_AFTER).queue_frozen, timeout=30)
+        try:
+            wait_until(lambda: report(stall_after=HEALTH_STALL_AFTER).queue_frozen, timeout=30)
+        except AssertionError as exc:  # what the health report read, for whoever looks
+            marker = DeliveryTaskMarker.objects.values().first()
+            raise AssertionError(f"{exc} The task marker: {marker}") from None
 
         # The deployment's health timer asks systemd to restart the cluster, whose
         # SIGTERM is not enough (KillMode=mixed: SIGKILL after TimeoutStopSec).
